@@ -1,0 +1,45 @@
+# The README's commands. Every target sets itself up first; set-up is idempotent and quick once done.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+FMNIST := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data report report-quick test lint bench clean
+
+setup: $(STAMP) data
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bmnn needs Python 3.11 or newer")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist package; nothing is downloaded at test time.
+data:
+	@if [ -f $(FMNIST)/t10k-labels-idx1-ubyte.gz ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's dataset-fashion-mnist"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	else \
+	  echo "note: Fashion-MNIST not found in $(FMNIST); install Debian's dataset-fashion-mnist or pass --data-dir"; \
+	fi
+
+report: setup
+	$(VENV)/bin/bmnn report
+
+report-quick: setup
+	$(VENV)/bin/bmnn report --quick
+
+test: setup
+	$(PY) -m pytest -q
+	$(VENV)/bin/ruff check src tests benchmarks
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: setup
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) report .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,107 @@
+"""Input validation at the package boundary, and the package's exception types.
+
+Every message names the parameter, what was expected and what was given, e.g.
+``tau must be > 0 (the prior scale), got -1.0``. This module is a leaf: it imports no sibling.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+
+class BmnnError(Exception):
+    """Base class of the errors bmnn raises for a user's mistake (the CLI turns them into one line, exit 2)."""
+
+
+class InputError(BmnnError, ValueError):
+    """A parameter or an input array is not what the function accepts."""
+
+
+class DataFileError(BmnnError, OSError):
+    """A data file is missing, unreadable, truncated or not the format it claims to be."""
+
+
+class NotFittedError(BmnnError, AttributeError):
+    """An estimator was used before ``fit``."""
+
+
+def _describe(value: Any) -> str:
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return repr(arr.item()) if arr.dtype.kind in "biufcUS" else repr(value)
+    return f"an array of shape {arr.shape}"
+
+
+def as_float_array(name: str, value: ArrayLike, *, what: str = "") -> NDArray[np.float64]:
+    """``value`` as a float64 array whose entries are all finite."""
+    label = f"{name} ({what})" if what else name
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{label} must be numbers, got {value!r:.80}") from exc
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].flat[0]
+        raise InputError(f"{label} must be finite, got {bad} among its values")
+    return arr
+
+
+def positive(name: str, value: ArrayLike, *, what: str = "") -> NDArray[np.float64]:
+    """``value`` (a scalar or an array) as float64, every entry finite and > 0."""
+    label = f"{name} ({what})" if what else name
+    arr = np.asarray(value, dtype=np.float64) if _is_numeric(value) else None
+    if arr is None:
+        raise InputError(f"{label} must be a number > 0, got {value!r:.80}")
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if np.any(bad):
+        shown = arr if arr.ndim == 0 else arr[bad].flat[0]
+        raise InputError(f"{label} must be a finite number > 0, got {float(shown)!r}")
+    return arr
+
+
+def positive_scalar(name: str, value: Any, *, what: str = "") -> float:
+    """``value`` as a Python float, finite and > 0."""
+    arr = positive(name, value, what=what)
+    if arr.ndim != 0:
+        raise InputError(f"{name} must be a single number, got {_describe(value)}")
+    return float(arr)
+
+
+def finite_scalar(name: str, value: Any, *, what: str = "") -> float:
+    """``value`` as a finite Python float."""
+    arr = as_float_array(name, value, what=what)
+    if arr.ndim != 0:
+        raise InputError(f"{name} must be a single number, got {_describe(value)}")
+    return float(arr)
+
+
+def count(name: str, value: Any, *, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (bools and non-integral floats are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def _is_numeric(value: Any) -> bool:
+    try:
+        np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A numpy Generator from a seed, or the Generator itself."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InputError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
+    return np.random.default_rng(seed)

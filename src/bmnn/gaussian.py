@@ -1,0 +1,332 @@
+"""Job 1: the mean of a Normal with known variance, under a Normal prior.
+
+Model (the material's symbols): ``x_i = mu + eps_i``, ``eps_i ~ N(0, sigma^2)`` with sigma known, prior
+``mu ~ N(m0, tau^2)`` (the material takes ``m0 = 0``). Everything here works on the sufficient statistics
+``(n, sum x)``; raw data are reduced to them by :func:`sufficient_stats`, whose sum is shifted so that ten
+million values near 1e9 keep their mean to full precision.
+
+Closed forms implemented (``v_n`` is the posterior variance, ``m_n`` the posterior mean):
+
+* ``mu | D ~ N(m_n, v_n)``, ``v_n = (n / sigma^2 + 1 / tau^2)^-1``,
+  ``m_n = v_n (sum x / sigma^2 + m0 / tau^2) = (tau^2 sum x + sigma^2 m0) / (n tau^2 + sigma^2)``;
+* ``mu_MLE = sum x / n`` (undefined for ``n = 0``), ``mu_MAP = m_n`` (the posterior is symmetric and unimodal);
+* full posterior predictive ``x | D ~ N(m_n, v_n + sigma^2)`` (the prior predictive when ``n = 0``);
+* plug-in predictive ``x | mu* ~ N(mu*, sigma^2)``;
+* shrinkage ``n tau^2 / (n tau^2 + sigma^2)``, which equals ``mu_MAP / mu_MLE`` when ``m0 = 0``.
+
+All functions broadcast: many data sets along leading axes, hyper-parameters broadcast against them.
+The distribution objects use :mod:`scipy.stats` for densities and quantiles; only the conjugate algebra is
+written here, because that algebra is the subject of the material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from bmnn._checks import (
+    InputError,
+    NotFittedError,
+    as_float_array,
+    as_generator,
+    finite_scalar,
+    positive,
+    positive_scalar,
+)
+
+__all__ = [
+    "Normal",
+    "NormalKnownVariance",
+    "SufficientStats",
+    "map_estimate",
+    "map_mle_ratio",
+    "mle",
+    "plugin_predictive",
+    "posterior",
+    "posterior_predictive",
+    "shrinkage",
+    "sufficient_stats",
+]
+
+
+@dataclass(frozen=True)
+class Normal:
+    """A Normal distribution, or a batch of them, parametrised by mean and variance (not sd).
+
+    Attributes
+    ----------
+    mean, var : ndarray
+        Broadcast against each other; ``var > 0``.
+    """
+
+    mean: NDArray[np.float64]
+    var: NDArray[np.float64]
+
+    @property
+    def sd(self) -> NDArray[np.float64]:
+        """Standard deviation, ``sqrt(var)``."""
+        return np.sqrt(self.var)
+
+    def _frozen(self) -> stats.rv_continuous:
+        return stats.norm(loc=self.mean, scale=self.sd)
+
+    def pdf(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Density at ``x`` (broadcast against the batch)."""
+        return self._frozen().pdf(x)
+
+    def logpdf(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Log density at ``x``, computed in log space (no underflow in the tails)."""
+        return self._frozen().logpdf(x)
+
+    def cdf(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Cumulative distribution function at ``x``."""
+        return self._frozen().cdf(x)
+
+    def interval(self, level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The central interval holding probability ``level``: ``(lower, upper)``."""
+        if not 0.0 < float(level) < 1.0:
+            raise InputError(f"level must be in (0, 1), got {level!r}")
+        return self._frozen().interval(level)
+
+    def sample(self, size: int | tuple[int, ...] = (), seed: int | np.random.Generator | None = None):
+        """Draws of shape ``size + batch shape``."""
+        rng = as_generator(seed)
+        size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+        shape = size + np.broadcast_shapes(np.shape(self.mean), np.shape(self.var))
+        return rng.normal(self.mean, self.sd, size=shape)
+
+
+@dataclass(frozen=True)
+class SufficientStats:
+    """The sufficient statistics of the model: the count ``n`` and the sum ``total`` of the data."""
+
+    n: NDArray[np.int64]
+    total: NDArray[np.float64]
+
+
+def sufficient_stats(x: ArrayLike, axis: int = -1) -> SufficientStats:
+    """Reduce data to ``(n, sum x)`` along ``axis``; leading axes index independent data sets.
+
+    The sum is shifted by each data set's first value: the deviations are summed (pairwise, by numpy) and
+    ``n * shift`` is added once, so data far from zero keep full relative precision.
+    """
+    arr = as_float_array("x", x, what="the data")
+    if arr.ndim == 0:
+        arr = arr[None]
+    arr = np.moveaxis(arr, axis, -1)
+    n = np.full(arr.shape[:-1], arr.shape[-1], dtype=np.int64)
+    if arr.shape[-1] == 0:
+        return SufficientStats(n=n, total=np.zeros(arr.shape[:-1]))
+    shift = arr[..., 0]
+    total = np.sum(arr - shift[..., None], axis=-1) + n * shift
+    return SufficientStats(n=n, total=total)
+
+
+def _check_n(n: ArrayLike) -> NDArray[np.float64]:
+    n_arr = np.asarray(n)
+    if n_arr.dtype.kind not in "iuf" or np.any(n_arr < 0) or np.any(n_arr != np.floor(n_arr)):
+        raise InputError(f"n must be a non-negative whole number (the data count), got {n!r:.80}")
+    return n_arr.astype(np.float64)
+
+
+def _hyper(noise_sd: ArrayLike, prior_sd: ArrayLike, prior_mean: ArrayLike):
+    s2 = positive("noise_sd", noise_sd, what="sigma, the known noise sd") ** 2
+    t2 = positive("prior_sd", prior_sd, what="tau, the prior sd of mu") ** 2
+    m0 = as_float_array("prior_mean", prior_mean, what="m0, the prior mean of mu")
+    return s2, t2, m0
+
+
+def posterior(
+    n: ArrayLike, x_sum: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike, prior_mean: ArrayLike = 0.0
+) -> Normal:
+    """Posterior of mu given ``n`` observations summing to ``x_sum``.
+
+    Parameters
+    ----------
+    n : int or array of int
+        Number of observations (0 gives the prior).
+    x_sum : float or array
+        ``sum_i x_i``.
+    noise_sd : float or array
+        sigma, the known standard deviation of the noise (not its variance).
+    prior_sd : float or array
+        tau, the prior standard deviation of mu.
+    prior_mean : float or array, default 0
+        m0, the prior mean of mu.
+
+    Returns
+    -------
+    Normal
+        ``N(m_n, v_n)`` with ``v_n = sigma^2 tau^2 / (n tau^2 + sigma^2)`` and
+        ``m_n = (tau^2 sum x + sigma^2 m0) / (n tau^2 + sigma^2)``.
+    """
+    nf = _check_n(n)
+    total = as_float_array("x_sum", x_sum, what="the sum of the data")
+    s2, t2, m0 = _hyper(noise_sd, prior_sd, prior_mean)
+    denom = nf * t2 + s2
+    return Normal(mean=(t2 * total + s2 * m0) / denom, var=s2 * t2 / denom)
+
+
+def posterior_predictive(
+    n: ArrayLike, x_sum: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike, prior_mean: ArrayLike = 0.0
+) -> Normal:
+    """Full posterior predictive of a new x: ``N(m_n, v_n + sigma^2)`` (the prior predictive when n = 0).
+
+    Parameters are those of :func:`posterior`.
+    """
+    post = posterior(n, x_sum, noise_sd, prior_sd, prior_mean)
+    return Normal(mean=post.mean, var=post.var + np.asarray(noise_sd, dtype=np.float64) ** 2)
+
+
+def mle(n: ArrayLike, x_sum: ArrayLike) -> NDArray[np.float64]:
+    """Maximum-likelihood estimate ``sum x / n``; raises for ``n = 0``, where the likelihood is flat."""
+    nf = _check_n(n)
+    total = as_float_array("x_sum", x_sum, what="the sum of the data")
+    if np.any(nf == 0):
+        raise InputError("the MLE of mu is undefined for n = 0: with no data the likelihood is flat")
+    return total / nf
+
+
+def map_estimate(
+    n: ArrayLike, x_sum: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike, prior_mean: ArrayLike = 0.0
+) -> NDArray[np.float64]:
+    """MAP estimate of mu: the posterior mode, which equals the posterior mean ``m_n``.
+
+    With ``m0 = 0`` this is the material's ``sum x / (n + sigma^2 / tau^2)``.
+    """
+    return posterior(n, x_sum, noise_sd, prior_sd, prior_mean).mean
+
+
+def plugin_predictive(mu_star: ArrayLike, noise_sd: ArrayLike) -> Normal:
+    """Predictive with mu fixed at a point estimate: ``x | mu* ~ N(mu*, sigma^2)``."""
+    mu = as_float_array("mu_star", mu_star, what="the point estimate of mu")
+    s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
+    return Normal(mean=mu + 0.0 * s, var=s**2 + 0.0 * mu)
+
+
+def shrinkage(n: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike) -> NDArray[np.float64]:
+    """The weight of the data in ``m_n``: ``n tau^2 / (n tau^2 + sigma^2)``, in [0, 1), tending to 1."""
+    nf = _check_n(n)
+    s2 = positive("noise_sd", noise_sd, what="sigma, the known noise sd") ** 2
+    t2 = positive("prior_sd", prior_sd, what="tau, the prior sd of mu") ** 2
+    return nf * t2 / (nf * t2 + s2)
+
+
+def map_mle_ratio(
+    n: ArrayLike, x_sum: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike, prior_mean: ArrayLike = 0.0
+) -> NDArray[np.float64]:
+    """``mu_MAP / mu_MLE``; with ``m0 = 0`` it is :func:`shrinkage` whatever the data.
+
+    Raises where the MLE is 0 (the ratio is then 0/0 with ``m0 = 0``) or ``n = 0``.
+    """
+    ml = mle(n, x_sum)
+    if np.any(ml == 0):
+        raise InputError("map_mle_ratio is undefined where sum x = 0 (the MLE is 0); use shrinkage(n, ...)")
+    return map_estimate(n, x_sum, noise_sd, prior_sd, prior_mean) / ml
+
+
+def _two_sum(a: NDArray[np.float64], b: NDArray[np.float64]):
+    """Knuth's error-free transformation: ``a + b = s + e`` exactly."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+class NormalKnownVariance:
+    """The job-1 model as an object: fit data, stream more, read off every estimate and predictive.
+
+    Parameters
+    ----------
+    noise_sd : float
+        sigma, the known noise standard deviation.
+    prior_sd : float
+        tau, the prior standard deviation of mu.
+    prior_mean : float, default 0
+        m0, the prior mean of mu (the material uses 0).
+
+    Attributes
+    ----------
+    n_ : ndarray of int
+        Observations seen so far (per data set, if ``x`` had leading axes).
+    sum_ : ndarray
+        Their sum, kept with a compensation term so batch-by-batch equals all-at-once.
+
+    Examples
+    --------
+    >>> m = NormalKnownVariance(noise_sd=1.0, prior_sd=2.0).fit([0.5, 1.5])
+    >>> float(m.map())
+    0.8888888888888888
+    """
+
+    def __init__(self, noise_sd: float, prior_sd: float, prior_mean: float = 0.0) -> None:
+        self.noise_sd = noise_sd
+        self.prior_sd = prior_sd
+        self.prior_mean = prior_mean
+
+    def _validated(self) -> tuple[float, float, float]:
+        return (
+            positive_scalar("noise_sd", self.noise_sd, what="sigma, the known noise sd"),
+            positive_scalar("prior_sd", self.prior_sd, what="tau, the prior sd of mu"),
+            finite_scalar("prior_mean", self.prior_mean, what="m0, the prior mean of mu"),
+        )
+
+    def fit(self, x: ArrayLike) -> NormalKnownVariance:
+        """Forget earlier data and condition on ``x`` (shape ``(..., n)``; ``[]`` gives the prior)."""
+        self._validated()
+        for attr in ("n_", "sum_", "_sum_lo"):
+            self.__dict__.pop(attr, None)
+        return self.update(x)
+
+    def update(self, x: ArrayLike) -> NormalKnownVariance:
+        """Condition on one more batch ``x``; the result equals one ``fit`` on all batches together."""
+        self._validated()
+        st = sufficient_stats(x)
+        if not hasattr(self, "n_"):
+            self.n_, self.sum_, self._sum_lo = st.n, st.total, np.zeros_like(st.total)
+            return self
+        if st.n.shape != self.n_.shape and st.n.size and self.n_.size:
+            try:
+                np.broadcast_shapes(st.n.shape, self.n_.shape)
+            except ValueError:
+                raise InputError(
+                    f"x's leading shape {st.n.shape} does not match the data sets fitted so far {self.n_.shape}"
+                ) from None
+        hi, lo = _two_sum(self.sum_, st.total)
+        self.n_ = self.n_ + st.n
+        self.sum_, self._sum_lo = hi, self._sum_lo + lo
+        return self
+
+    def _stats(self) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        if not hasattr(self, "n_"):
+            raise NotFittedError("this NormalKnownVariance is not fitted: call fit(x) first (fit([]) gives the prior)")
+        return self.n_, self.sum_ + self._sum_lo
+
+    def posterior(self) -> Normal:
+        """``mu | D``."""
+        n, total = self._stats()
+        return posterior(n, total, *self._validated())
+
+    def predictive(self) -> Normal:
+        """The full posterior predictive ``x | D``."""
+        n, total = self._stats()
+        return posterior_predictive(n, total, *self._validated())
+
+    def mle(self) -> NDArray[np.float64]:
+        """``mu_MLE``; raises when no data were seen."""
+        n, total = self._stats()
+        return mle(n, total)
+
+    def map(self) -> NDArray[np.float64]:
+        """``mu_MAP``."""
+        return self.posterior().mean
+
+    def plugin_predictive(self, estimate: Literal["mle", "map"] = "map") -> Normal:
+        """``x | mu*`` with ``mu*`` the MLE or the MAP."""
+        if estimate not in ("mle", "map"):
+            raise InputError(f"estimate must be 'mle' or 'map', got {estimate!r}")
+        mu = self.mle() if estimate == "mle" else self.map()
+        return plugin_predictive(mu, self._validated()[0])

@@ -1,0 +1,88 @@
+"""Render records and figures into one self-contained HTML page. It computes nothing.
+
+Figures are embedded as base64 PNG and formulas are converted to MathML, so the page needs no network.
+The page is written atomically (a temporary file, then a rename).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import latex2mathml.converter
+
+from bmnn.experiments.records import Section
+
+
+def mathml(latex: str, display: str = "block") -> str:
+    """LaTeX to MathML."""
+    return latex2mathml.converter.convert(latex, display=display)
+
+
+_INLINE = re.compile(r"\$([^$]+)\$")
+
+
+def rich_text(text: str) -> str:
+    """Escape plain text, rendering ``$...$`` spans as inline MathML."""
+    out, last = [], 0
+    for m in _INLINE.finditer(text):
+        out.append(html.escape(text[last:m.start()]))
+        out.append(mathml(m.group(1), display="inline"))
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _anchor(rec_id: str) -> str:
+    return "q" + re.sub(r"[^0-9a-zA-Z]+", "-", rec_id).strip("-")
+
+
+def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[str, Any], out_dir: Path) -> Path:
+    """Write ``out_dir/index.html`` and return its path.
+
+    Parameters
+    ----------
+    sections : list of Section
+    figures : dict
+        Record id -> PNG bytes.
+    provenance : dict
+        Shown at the top: version, seeds, library versions, machine, date, run time.
+    """
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bmnn", "report"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters.update(fmt=_fmt, rich=lambda s: jinja2.utils.markupsafe.Markup(rich_text(s)),
+                       math=lambda s: jinja2.utils.markupsafe.Markup(mathml(s)), anchor=_anchor)
+    records = [r for s in sections for r in s.records]
+    checks = [c for r in records for c in r.checks]
+    page = env.get_template("page.html.j2").render(
+        sections=sections,
+        figures={k: base64.b64encode(v).decode("ascii") for k, v in figures.items()},
+        provenance=provenance,
+        n_checks=len(checks),
+        n_held=sum(c.held for c in checks),
+        failed=[(r.id, c) for r in records for c in r.checks if not c.held],
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "index.html"
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".index.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,53 @@
+"""Job 1's records: every check holds, ids follow the material, and the checks are able to fail."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bmnn.experiments import gaussian as eg
+from bmnn.experiments.records import close, within_se
+
+
+@pytest.fixture(scope="module")
+def records():
+    return eg.run(quick=True)
+
+
+def test_ids_in_material_order(records):
+    assert [r.id for r in records] == ["1.1", "1.2(a)", "1.2(b)", "1.2(c)", "1.2(d)", "1.2(e)", "1.3", "1.4", "1.C"]
+
+
+def test_every_check_holds(records):
+    failed = [(r.id, c) for r in records for c in r.checks if not c.held]
+    assert failed == []
+    assert all(r.checks for r in records)
+
+
+def test_quadrature_and_monte_carlo_are_real_checks(records):
+    r = records[0]
+    assert r.values["ABC draws kept"] > 500
+    assert r.values["quadrature variance"] == pytest.approx(r.values["v_n"], rel=1e-7)
+    names = {c.name for c in r.checks}
+    assert any(n.startswith("SymPy") for n in names) and any("quadrature" in n for n in names)
+
+
+def test_calibration_shows_plugins_undercover(records):
+    cal = records[-1]
+    assert cal.data["plugin_mle"][0] < 0.9 and cal.data["plugin_map"][0] < 0.94
+    assert abs(cal.data["full"][0] - 0.95) < 5 * cal.data["se"]
+
+
+def test_a_wrong_formula_fails_the_checks():
+    cfg = eg.QUICK
+    rec = eg.q1_1_posterior(cfg)
+    wrong_var = rec.values["v_n"] * 1.05  # what a slip in the precision would give
+    assert not close("quadrature variance", rec.values["quadrature variance"], wrong_var, rtol=1e-7).held
+    se = wrong_var * np.sqrt(2 / (rec.values["ABC draws kept"] - 1))
+    assert not within_se("MC", rec.values["ABC variance"], rec.values["v_n"] * 1.5, se).held
+
+
+def test_same_seed_same_records():
+    a = eg.calibration(dataclasses.replace(eg.QUICK, coverage_reps=2000), ns=(1, 3))
+    b = eg.calibration(dataclasses.replace(eg.QUICK, coverage_reps=2000), ns=(1, 3))
+    np.testing.assert_array_equal(a.data["full"], b.data["full"])

@@ -1,0 +1,188 @@
+"""Job 1's closed forms against independent computations: sequential updating, scipy, exact arithmetic."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from bmnn import gaussian as g
+from bmnn._checks import InputError, NotFittedError
+
+sds = st.floats(0.05, 20.0)
+data = st.lists(st.floats(-50, 50), min_size=1, max_size=40)
+
+
+def sequential_posterior(x, noise_sd, prior_sd, prior_mean):
+    """Bayes' rule one observation at a time, in precision form: an independent route to mu | D."""
+    mean, var = prior_mean, prior_sd**2
+    for xi in x:
+        prec = 1 / var + 1 / noise_sd**2
+        mean = (mean / var + xi / noise_sd**2) / prec
+        var = 1 / prec
+    return mean, var
+
+
+@settings(max_examples=200, deadline=None)
+@given(data, sds, sds, st.floats(-10, 10))
+def test_posterior_equals_sequential_updating(x, s, t, m0):
+    st_ = g.sufficient_stats(x)
+    post = g.posterior(st_.n, st_.total, s, t, m0)
+    mean, var = sequential_posterior(x, s, t, m0)
+    assert post.var == pytest.approx(var, rel=1e-9)
+    assert post.mean == pytest.approx(mean, rel=1e-8, abs=1e-8 * (1 + max(abs(v) for v in x)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data, sds, sds)
+def test_map_is_predictive_mean_and_material_formula(x, s, t):
+    st_ = g.sufficient_stats(x)
+    mp = g.map_estimate(st_.n, st_.total, s, t)
+    pred = g.posterior_predictive(st_.n, st_.total, s, t)
+    assert mp == pred.mean
+    assert mp == pytest.approx(np.sum(x) / (len(x) + s**2 / t**2), rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**7), sds, sds)
+def test_predictive_variance_exceeds_noise_variance(n, s, t):
+    pred = g.posterior_predictive(n, 0.0, s, t)
+    assert pred.var > s**2
+    assert pred.var == pytest.approx(s**2 + 1 / (n / s**2 + 1 / t**2), rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data, sds, sds)
+def test_sign_relations_of_1_3(x, s, t):
+    st_ = g.sufficient_stats(x)
+    ml, mp = g.mle(st_.n, st_.total), g.map_estimate(st_.n, st_.total, s, t)
+    if st_.total > 0:
+        assert 0 < mp < ml
+    elif st_.total < 0:
+        assert ml < mp < 0
+    else:
+        assert ml == mp == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(sds, sds)
+def test_ratio_increases_to_one(s, t):
+    n = np.array([1, 10, 100, 10**4, 10**6, 10**9])
+    r = g.shrinkage(n, s, t)
+    assert np.all(np.diff(r) > 0) and np.all(r < 1)
+    assert 1 - r[-1] == pytest.approx((s**2 / t**2) / (n[-1] + s**2 / t**2), rel=1e-6)
+
+
+def test_ratio_on_data_equals_shrinkage_when_prior_mean_is_zero(rng):
+    x = rng.normal(2.0, 1.0, size=7)
+    st_ = g.sufficient_stats(x)
+    assert g.map_mle_ratio(st_.n, st_.total, 1.3, 0.7) == pytest.approx(g.shrinkage(7, 1.3, 0.7), rel=1e-14)
+    with pytest.raises(InputError, match="undefined where sum x = 0"):
+        g.map_mle_ratio(3, 0.0, 1.0, 1.0)
+
+
+def test_mle_undefined_without_data():
+    with pytest.raises(InputError, match="MLE of mu is undefined for n = 0"):
+        g.mle(0, 0.0)
+
+
+def test_no_data_gives_prior_and_prior_predictive():
+    m = g.NormalKnownVariance(noise_sd=2.0, prior_sd=3.0, prior_mean=1.0).fit([])
+    assert (float(m.posterior().mean), float(m.posterior().var)) == (1.0, 9.0)
+    assert (float(m.predictive().mean), float(m.predictive().var)) == (1.0, 13.0)
+
+
+def test_plugins_have_noise_variance(rng):
+    x = rng.normal(size=12)
+    m = g.NormalKnownVariance(0.5, 2.0).fit(x)
+    for kind, centre in (("mle", np.mean(x)), ("map", m.map())):
+        d = m.plugin_predictive(kind)
+        assert float(d.var) == 0.25
+        assert float(d.mean) == pytest.approx(centre, rel=1e-14)
+    with pytest.raises(InputError, match="estimate must be 'mle' or 'map', got 'mean'"):
+        m.plugin_predictive("mean")
+
+
+def test_streaming_equals_fitting_all_at_once(rng):
+    x = rng.normal(1e6, 3.0, size=1000)
+    whole = g.NormalKnownVariance(3.0, 10.0, 5.0).fit(x)
+    streamed = g.NormalKnownVariance(3.0, 10.0, 5.0).fit(x[:1])
+    for chunk in np.array_split(x[1:], 17):
+        streamed.update(chunk)
+    assert int(streamed.n_) == 1000
+    assert float(streamed.posterior().mean) == pytest.approx(float(whole.posterior().mean), rel=1e-15)
+    assert float(streamed.posterior().var) == float(whole.posterior().var)
+
+
+def test_vectorised_over_data_sets_and_hyperparameters(rng):
+    x = rng.normal(size=(4, 3, 6))
+    prior_sd = np.array([0.5, 1.0, 2.0])
+    post = g.NormalKnownVariance(1.0, 1.0).fit(x).posterior()  # scalar hyper-parameters
+    st_ = g.sufficient_stats(x)
+    batched = g.posterior(st_.n, st_.total, 1.0, prior_sd)
+    assert post.mean.shape == (4, 3) and batched.var.shape == (4, 3)
+    for i in range(4):
+        for j in range(3):
+            mean, var = sequential_posterior(x[i, j], 1.0, prior_sd[j], 0.0)
+            assert batched.mean[i, j] == pytest.approx(mean, rel=1e-12, abs=1e-14)
+            assert batched.var[i, j] == pytest.approx(var, rel=1e-12)
+
+
+def test_normal_methods_agree_with_scipy(rng):
+    d = g.Normal(mean=np.array([0.0, 3.0]), var=np.array([4.0, 0.25]))
+    np.testing.assert_allclose(d.sd, [2.0, 0.5])
+    np.testing.assert_allclose(d.logpdf(1.0), stats.norm.logpdf(1.0, [0.0, 3.0], [2.0, 0.5]))
+    np.testing.assert_allclose(d.pdf(1.0), stats.norm.pdf(1.0, [0.0, 3.0], [2.0, 0.5]))
+    lo, hi = d.interval(0.9)
+    np.testing.assert_allclose(d.cdf(hi) - d.cdf(lo), 0.9)
+    a, b = d.sample((50_000,), seed=1), d.sample((50_000,), seed=1)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (50_000, 2)
+    np.testing.assert_allclose(a.mean(axis=0), [0.0, 3.0], atol=4 * 2.0 / np.sqrt(50_000))
+    with pytest.raises(InputError, match=r"level must be in \(0, 1\), got 95"):
+        d.interval(95)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"noise_sd": 0.0, "prior_sd": 1.0},
+         r"noise_sd \(sigma, the known noise sd\) must be a finite number > 0, got 0.0"),
+        ({"noise_sd": 1.0, "prior_sd": -2.0},
+         r"prior_sd \(tau, the prior sd of mu\) must be a finite number > 0, got -2.0"),
+        ({"noise_sd": float("nan"), "prior_sd": 1.0}, "noise_sd .* must be a finite number > 0, got nan"),
+        ({"noise_sd": 1.0, "prior_sd": 1.0, "prior_mean": float("inf")}, "prior_mean .* must be finite, got inf"),
+    ],
+)
+def test_bad_hyperparameters_are_named(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        g.NormalKnownVariance(**kwargs).fit([1.0])
+
+
+def test_bad_data_and_unfitted_use():
+    with pytest.raises(InputError, match="x .the data. must be finite, got nan"):
+        g.NormalKnownVariance(1.0, 1.0).fit([1.0, float("nan")])
+    with pytest.raises(NotFittedError, match=r"call fit\(x\) first"):
+        g.NormalKnownVariance(1.0, 1.0).posterior()
+    with pytest.raises(InputError, match="n must be a non-negative whole number"):
+        g.posterior(-1, 0.0, 1.0, 1.0)
+
+
+@pytest.mark.slow
+def test_exact_sum_of_ten_million_values_near_1e9():
+    """10^7 values near 1e9 with unit spread: the posterior mean to 1e-12 of exact rational arithmetic."""
+    rng = np.random.default_rng(7)
+    x = 1e9 + rng.normal(0.0, 1.0, size=10**7)
+    # every value lies in [2^29, 2^30), where floats are whole multiples of 2^-23: sum them exactly as integers
+    assert np.all((x >= 2**29) & (x < 2**30))
+    scaled = (x * 2**23).astype(np.int64)
+    assert np.array_equal(scaled.astype(np.float64), x * 2**23)
+    base = 10**9 * 2**23  # subtract it first so the int64 sum cannot overflow
+    exact_sum = Fraction(int((scaled - base).sum(dtype=np.int64)) + len(x) * base, 2**23)
+    s, t = Fraction(1), Fraction(2)
+    n = len(x)
+    exact_mean = (t**2 * exact_sum) / (n * t**2 + s**2)
+    got = g.NormalKnownVariance(1.0, 2.0).fit(x).map()
+    assert abs(Fraction(float(got)) - exact_mean) / exact_mean <= Fraction(1, 10**12)

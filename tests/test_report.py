@@ -1,0 +1,34 @@
+"""The main job: bmnn report writes one self-contained page with every sub-question and no failed check."""
+
+import re
+
+import pytest
+
+from bmnn.cli import main
+
+JOB1 = ["1.1", "1.2(a)", "1.2(b)", "1.2(c)", "1.2(d)", "1.2(e)", "1.3", "1.4"]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert main(["report", "--quick", "--out", str(out)]) == 0
+    return (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_report_has_every_job1_subquestion_in_order(page):
+    positions = [page.find(f'<span class="id">{rid}</span>') for rid in JOB1]
+    assert all(p > 0 for p in positions) and positions == sorted(positions)
+
+
+def test_report_has_no_failed_check_and_a_summary(page):
+    assert "FAILED" not in page
+    m = re.search(r"(\d+) of (\d+) checks held", page)
+    assert m and m.group(1) == m.group(2) and int(m.group(2)) >= 30
+
+
+def test_report_is_self_contained(page):
+    assert "<math" in page and page.count("data:image/png;base64,") >= 5
+    assert not re.search(r"""(src|href)=["']https?://""", page)
+    for anchor in re.findall(r'href="#([^"]+)"', page):
+        assert f'id="{anchor}"' in page
