@@ -7,6 +7,7 @@ import pytest
 from bmnn.cli import main
 
 JOB1 = ["1.1", "1.2(a)", "1.2(b)", "1.2(c)", "1.2(d)", "1.2(e)", "1.3", "1.4"]
+JOB2 = ["2.1", "2.2", "2.3", "2.4", "2.5"]
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +17,8 @@ def page(tmp_path_factory):
     return (out / "index.html").read_text(encoding="utf-8")
 
 
-def test_report_has_every_job1_subquestion_in_order(page):
-    positions = [page.find(f'<span class="id">{rid}</span>') for rid in JOB1]
+def test_report_has_every_subquestion_in_order(page):
+    positions = [page.find(f'<span class="id">{rid}</span>') for rid in JOB1 + JOB2]
     assert all(p > 0 for p in positions) and positions == sorted(positions)
 
 

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
+
 from bmnn._checks import BmnnError, InputError
 
 
@@ -41,6 +43,19 @@ def _finite_float():
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         if not math.isfinite(v):
             raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        return v
+
+    return parse
+
+
+def _count(minimum: int = 1):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
         return v
 
     return parse
@@ -100,6 +115,61 @@ def cmd_gaussian(args: argparse.Namespace) -> int:
     return 0
 
 
+def _location(args: argparse.Namespace, p: int):
+    from bmnn.datasets import parse_numbers
+
+    if args.location_file is not None:
+        text, source = _read_text(args.location_file)
+        loc = parse_numbers(text, source)
+    elif args.location is not None:
+        loc = parse_numbers(args.location.replace(",", " "), "--location")
+        if loc.size == 0:
+            raise InputError("--location must be a number or a comma-separated list of p numbers, got ''")
+    else:
+        return 0.0
+    if loc.size == 1:
+        return float(loc[0])
+    if loc.size != p:
+        raise InputError(f"the location has {loc.size} values but X has p = {p} columns (give 1 or {p})")
+    return loc
+
+
+def cmd_lasso(args: argparse.Namespace) -> int:
+    from bmnn.datasets import load_bundled, read_csv_xy
+    from bmnn.laplace import LaplaceRegression
+
+    if args.dataset is not None:
+        X, y, names = load_bundled(args.dataset)
+    else:
+        if args.target is None:
+            raise InputError("--csv needs --target COLUMN (the column to predict)")
+        X, y, names = read_csv_xy(args.csv, args.target)
+    if args.standardize:
+        sd = X.std(axis=0)
+        if np.any(sd == 0):
+            raise InputError(f"--standardize: column {names[int(np.argmax(sd == 0))]!r} is constant")
+        X, y = (X - X.mean(axis=0)) / sd, y - y.mean()
+    loc = _location(args, X.shape[1])
+    m = LaplaceRegression(args.noise_sd, args.scale, loc, draws=args.draws, chains=args.chains,
+                          seed=args.seed).fit(X, y)
+    out = {"lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(),
+           "posterior_mean": m.coef_mean_.tolist(), "posterior_sd": m.coef_sd_.tolist(), "mcse": m.mcse_.tolist(),
+           "ess_bulk": m.ess_bulk_.tolist(), "rhat": m.rhat_.tolist(), "kkt_violation": m.kkt_violation_.tolist()}
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"N = {X.shape[0]}, p = {X.shape[1]}, lambda = sigma^2/tau = {m.lambda_:.6g}, tau* = {m.tau_star_:.6g}"
+          f"{'  (tau <= tau*: the MAP is the location)' if args.scale <= m.tau_star_ else ''}")
+    w = max(8, *(len(n) for n in names))
+    print(f"{'feature':<{w}}  {'MAP':>11}  {'post. mean':>11}  {'post. sd':>10}  {'MCSE':>9}  {'ESS bulk':>9}  "
+          f"{'R-hat':>6}")
+    for j, name in enumerate(names):
+        print(f"{name:<{w}}  {out['map'][j]:>11.5g}  {out['posterior_mean'][j]:>11.5g}  {out['posterior_sd'][j]:>10.4g}"
+              f"  {out['mcse'][j]:>9.2g}  {out['ess_bulk'][j]:>9.0f}  {out['rhat'][j]:>6.3f}")
+    print(f"MAP certificate (largest subgradient violation / lambda): {max(out['kkt_violation']):.2e}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from bmnn.report.build import build_report
 
@@ -128,6 +198,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="numbers separated by white space or commas (a one-column CSV works); - or none: stdin")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(func=cmd_gaussian)
+
+    lz = sub.add_parser("lasso", help="job 2: MAP and posterior of linear regression with a Laplace prior")
+    src = lz.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", choices=["diabetes"], help="a data set bundled with scikit-learn")
+    src.add_argument("--csv", metavar="FILE", help="a CSV file with a header row")
+    lz.add_argument("--target", metavar="COLUMN", help="with --csv: the column to predict")
+    lz.add_argument("--noise-sd", required=True, type=_positive_float(), help="sigma, the known noise sd")
+    lz.add_argument("--scale", required=True, type=_positive_float(), help="tau, the Laplace prior's scale")
+    loc = lz.add_mutually_exclusive_group()
+    loc.add_argument("--location", metavar="V", help="mu: one number, or p numbers separated by commas")
+    loc.add_argument("--location-file", metavar="F", help="mu: a file of p numbers")
+    lz.add_argument("--standardize", action="store_true", help="standardise the columns of X and centre y first")
+    lz.add_argument("--draws", type=_count(), default=2000, help="Gibbs draws per chain (default 2000)")
+    lz.add_argument("--chains", type=_count(), default=16, help="Gibbs chains (default 16)")
+    lz.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
+    lz.add_argument("--json", action="store_true", help="print one JSON object")
+    lz.set_defaults(func=cmd_lasso)
     return p
 
 

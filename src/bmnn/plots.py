@@ -87,7 +87,71 @@ def calibration(rec: Record, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def laplace_posterior(rec: Record, ax: Axes | None = None) -> Axes:
+    """2.1: the posterior normalised by quadrature against the Gibbs draws, in 1-d and in 2-d."""
+    d = rec.data
+    if ax is None:
+        _, (ax, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    else:
+        ax2 = ax.inset_axes((1.15, 0, 1, 1))
+    ax.hist(d["draws1"], bins=120, density=True, color="0.8", label="Gibbs draws")
+    ax.plot(d["grid1"], d["dens1"], lw=2, label="quadrature-normalised posterior")
+    ax.set(xlabel="w", ylabel="density", title="1-d: p(w | X, y)", xlim=(d["grid1"][0], d["grid1"][-1]))
+    ax.legend(fontsize=8)
+    a = d["axis2"]
+    ax2.scatter(d["draws2"][:, 0], d["draws2"][:, 1], s=1, color="0.6", alpha=0.4, label="Gibbs draws")
+    ax2.contour(a, a, d["dens2"].T, levels=6, colors="tab:blue", linewidths=1)
+    ax2.axhline(0, color="k", lw=0.4)
+    ax2.axvline(0, color="k", lw=0.4)
+    lo, hi = np.percentile(d["draws2"], [0.2, 99.8], axis=0)
+    pad = 0.15 * (hi - lo)
+    ax2.set(xlabel="w_1", ylabel="w_2", title="2-d: contours (quadrature) and draws",
+            xlim=(lo[0] - pad[0], hi[0] + pad[0]), ylim=(lo[1] - pad[1], hi[1] + pad[1]))
+    return ax
+
+
+def prior_location(rec: Record, ax: Axes | None = None) -> Axes:
+    """2.3: MAP error against the distance of the prior location from the truth, per tau."""
+    ax = _ax(ax)
+    d = rec.data
+    for tau, err in zip(d["taus"], d["err"], strict=True):
+        ax.plot(d["dist"], err, label=f"tau = {tau:g}")
+    ax.axhline(d["ols"], color="k", ls="--", lw=0.8, label="least squares")
+    ax.set(xlabel="||mu - w_true||", ylabel="||w_MAP - w_true||", title="Prior knowledge through the location")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def tau_path(rec: Record, ax: Axes | None = None) -> Axes:
+    """2.4: every MAP coefficient against tau, with tau* marked."""
+    ax = _ax(ax)
+    d = rec.data
+    for j in range(d["path"].shape[1]):
+        ax.semilogx(d["taus"], d["path"][:, j], label=f"w_{j + 1}")
+    ax.axvline(d["tau_star"], color="k", ls="--", lw=1, label="tau*")
+    ax.set(xlabel="tau (log scale)", ylabel="w_MAP", title="The MAP path: exactly mu for tau <= tau*")
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def mse_gap(rec: Record, ax: Axes | None = None) -> Axes:
+    """2.5: the MAP's excess test MSE over the posterior mean against n."""
+    ax = _ax(ax)
+    d = rec.data
+    ax.errorbar(d["n"], d["diff"], yerr=2 * d["se"], fmt="o-", capsize=3, label="MAP - posterior mean (+- 2 se)")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set(xlabel="n (training points), p = 10", ylabel="excess test MSE", title="The gap closes as data dominate")
+    ax.legend(fontsize=8)
+    return ax
+
+
 FIGURES: dict[str, Callable[..., Axes]] = {
+    "laplace_posterior": laplace_posterior,
+    "prior_location": prior_location,
+    "tau_path": tau_path,
+    "mse_gap": mse_gap,
     "posterior": posterior,
     "predictives": predictives,
     "variances": variances,

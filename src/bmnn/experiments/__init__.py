@@ -7,7 +7,7 @@ from bmnn.experiments.records import Section
 
 def sections(quick: bool = False) -> list[Section]:
     """Every job's section, in the material's order."""
-    from bmnn.experiments import gaussian
+    from bmnn.experiments import gaussian, laplace
 
     return [
         Section(
@@ -18,5 +18,15 @@ def sections(quick: bool = False) -> list[Section]:
             formulas=[r"x\mid D \sim \mathcal{N}\left(\frac{\sum_i x_i}{n+\sigma^2/\tau^2},\; "
                       r"\left(\frac{n}{\sigma^2}+\frac{1}{\tau^2}\right)^{-1}+\sigma^2\right)"],
             records=gaussian.run(quick=quick),
+        ),
+        Section(
+            job=2,
+            title="Problem 2 — Bayesian linear regression with a Laplace prior",
+            setting=("y_i = w^T x_i + eps_i with eps_i ~ N(0, sigma^2) i.i.d., sigma known; independent Laplace priors "
+                     "on the weights with location mu and scale tau. In p dimensions the prior's normaliser is "
+                     "(2 tau)^-p."),
+            formulas=[r"p(w) = \prod_{j=1}^{p}\frac{1}{2\tau}\exp\left(-\frac{|w_j-\mu_j|}{\tau}\right) = "
+                      r"(2\tau)^{-p}\exp\left(-\frac{\lVert w-\mu\rVert_1}{\tau}\right)"],
+            records=laplace.run(quick=quick),
         ),
     ]

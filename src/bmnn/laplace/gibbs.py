@@ -1,0 +1,163 @@
+"""A vectorised Gibbs sampler for Bayesian linear regression with a Laplace prior (sigma and tau fixed).
+
+Written by hand because it is measurably better here than a general-purpose sampler: the model is
+conditionally conjugate, so every step is an exact draw, and many chains (and many independent data sets)
+advance together as one array; ``benchmarks/bench_laplace.py`` measures its ESS per second against NumPyro's NUTS.
+
+The Laplace prior as a scale mixture of Normals: ``w_j - mu_j | s_j ~ N(0, s_j)``, ``s_j ~ Exponential(mean
+2 tau^2)``. Writing ``theta = w - mu`` and ``u_j = 1 / s_j``, the two conditionals are
+
+* ``theta | u, y ~ N(A^-1 c, A^-1)`` with ``A = X^T X / sigma^2 + diag(u)`` and ``c = X^T (y - X mu) / sigma^2``,
+  drawn as ``theta = L^-T (L^-1 c + z)`` from the Cholesky factor ``A = L L^T``;
+* ``u_j | theta_j ~ InverseGaussian(mean 1 / (tau |theta_j|), shape 1 / tau^2)``.
+
+The inverse-Gaussian draw is the Michael-Schucany-Haas transformation rewritten in terms of the *inverse* mean
+``a = tau |theta_j|``: ``x = 1 / (a + q + sqrt(q (q + 2 a)))`` with ``q = Z^2 / (2 shape)``, accepted with
+probability ``1 / (1 + a x)``, else ``1 / (a^2 x)``. Nothing cancels, and ``a = 0`` gives the exact limit (the Levy
+law ``shape / Z^2``). The textbook form ``m + m^2 y / (2 shape) - ...`` loses every digit when the mean ``m`` is
+huge; numpy's ``Generator.wald`` was seen to return zero or negative values at a mean of 1e16.
+
+Draws are shaped ``(chains, draws, p)``; ESS, R-hat and MCSE come from ArviZ.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from bmnn._checks import as_generator, count, positive_scalar
+from bmnn.laplace.posterior import validate_design, validate_location
+
+
+def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Draws from InverseGaussian(mean = 1 / inv_mean, shape), stable for any ``inv_mean >= 0``.
+
+    Parameters
+    ----------
+    inv_mean : array
+        ``1 / mean``; 0 gives the Levy limit ``shape / Z^2``.
+    shape : float or array
+        The inverse-Gaussian shape (often written lambda), > 0.
+    """
+    a = np.asarray(inv_mean, dtype=np.float64)
+    lam = np.asarray(shape, dtype=np.float64)
+    size = np.broadcast_shapes(a.shape, lam.shape)
+    q = rng.standard_normal(size) ** 2 / (2 * lam)
+    x = 1.0 / (a + q + np.sqrt(q * (q + 2 * a)))
+    accept = rng.random(size) * (1.0 + a * x) <= 1.0
+    with np.errstate(divide="ignore", over="ignore"):
+        other = 1.0 / (a * a * x)
+    return np.where(accept, x, other)
+
+
+@dataclass(frozen=True)
+class GibbsResult:
+    """Draws of w shaped ``(chains, draws, p)`` and the Rao-Blackwellised posterior mean per chain."""
+
+    draws: NDArray[np.float64]
+    rb_mean: NDArray[np.float64]
+
+    def diagnostics(self) -> dict[str, NDArray[np.float64]]:
+        """Posterior mean and sd, and ArviZ's MCSE of the mean, bulk ESS and rank-normalised R-hat, per coefficient."""
+        az = _arviz()
+        ds = az.convert_to_dataset({"w": self.draws})
+        return {
+            "mean": self.draws.mean(axis=(0, 1)),
+            "sd": self.draws.std(axis=(0, 1), ddof=1),
+            "mcse": np.asarray(az.mcse(ds, method="mean")["w"].values),
+            "ess_bulk": np.asarray(az.ess(ds, method="bulk")["w"].values),
+            "rhat": np.asarray(az.rhat(ds)["w"].values),
+        }
+
+
+def _arviz():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # ArviZ announces a refactor on import
+        import arviz
+
+    return arviz
+
+
+def gibbs_batched(
+    gram: NDArray, c: NDArray, scale: float, *, chains: int, draws: int, warmup: int,
+    rng: np.random.Generator, keep_draws: bool = True,
+) -> tuple[NDArray | None, NDArray]:
+    """The sampler on many independent problems at once (the engine behind :func:`gibbs`).
+
+    Parameters
+    ----------
+    gram : array, shape (B, p, p)
+        ``X^T X / sigma^2`` per problem.
+    c : array, shape (B, p)
+        ``X^T (y - X mu) / sigma^2`` per problem.
+    scale : float
+        tau.
+
+    Returns
+    -------
+    draws : array (B, chains, draws, p) of theta = w - mu, or None when ``keep_draws`` is False
+    rb_mean : array (B, chains, p)
+        The Rao-Blackwellised mean of theta, averaging ``E[theta | u, y]`` over the kept iterations.
+    """
+    b, p = c.shape
+    lam = 1.0 / scale**2
+    u = 1.0 / rng.exponential(2 * scale**2, size=(b, chains, p))  # start from the prior's mixing law
+    eye = np.eye(p)
+    gram = gram[:, None]
+    cc = np.broadcast_to(c[:, None, :, None], (b, chains, p, 1))
+    out = np.empty((b, chains, draws, p)) if keep_draws else None
+    rb = np.zeros((b, chains, p))
+    for it in range(warmup + draws):
+        L = np.linalg.cholesky(gram + u[..., None] * eye)
+        Lt = np.swapaxes(L, -1, -2)
+        v = np.linalg.solve(L, cc)
+        z = rng.standard_normal((b, chains, p, 1))
+        theta = np.linalg.solve(Lt, v + z)[..., 0]
+        if it >= warmup:
+            rb += np.linalg.solve(Lt, v)[..., 0]
+            if out is not None:
+                out[:, :, it - warmup] = theta
+        u = inverse_gaussian(scale * np.abs(theta), lam, rng)
+    return out, rb / draws
+
+
+def gibbs(
+    X: ArrayLike, y: ArrayLike, noise_sd: float, scale: float, location: ArrayLike = 0.0, *,
+    draws: int = 2000, warmup: int = 500, chains: int = 16, seed: int | np.random.Generator | None = None,
+) -> GibbsResult:
+    """Sample ``w | X, y`` for the Laplace-prior regression.
+
+    Parameters
+    ----------
+    X : array, shape (N, p)
+    y : array, shape (N,)
+    noise_sd : float
+        sigma, the known noise sd.
+    scale : float
+        tau, the prior scale.
+    location : float or array of shape (p,)
+        mu, the prior location.
+    draws, warmup, chains : int
+        Kept draws per chain, discarded warm-up iterations, and chains (advanced together).
+    seed : int or numpy Generator
+
+    Returns
+    -------
+    GibbsResult
+        ``draws`` shaped ``(chains, draws, p)``.
+    """
+    X, y = validate_design(X, y)
+    p = X.shape[1]
+    mu = validate_location(location, p)
+    s = positive_scalar("noise_sd", noise_sd, what="sigma")
+    t = positive_scalar("scale", scale, what="tau")
+    draws, chains = count("draws", draws), count("chains", chains)
+    warmup = count("warmup", warmup, minimum=0)
+    rng = as_generator(seed)
+    gram = (X.T @ X / s**2)[None]
+    c = (X.T @ (y - X @ mu) / s**2)[None]
+    theta, rb = gibbs_batched(gram, c, t, chains=chains, draws=draws, warmup=warmup, rng=rng)
+    return GibbsResult(draws=theta[0] + mu, rb_mean=rb[0] + mu)

@@ -1,0 +1,241 @@
+"""Job 2 against independent oracles: scipy densities, scikit-learn's Lasso, quadrature, the exact orthonormal
+posterior, and scipy's inverse-Gaussian and Levy laws."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from sklearn.linear_model import Lasso
+
+from bmnn._checks import InputError, NotFittedError
+from bmnn.laplace import (
+    LaplaceRegression,
+    gibbs,
+    inverse_gaussian,
+    kkt_violation,
+    lambda_from_tau,
+    log_posterior,
+    map_estimate,
+    orthonormal_posterior,
+    tau_from_lambda,
+    tau_star,
+)
+
+
+def problem(rng, n=30, p=5, noise_sd=1.0):
+    X = rng.normal(size=(n, p))
+    w = rng.laplace(size=p)
+    return X, X @ w + noise_sd * rng.normal(size=n)
+
+
+def orthonormal_problem(rng, n=40, p=5, noise_sd=0.5):
+    X, _ = np.linalg.qr(rng.normal(size=(n, p)))
+    w = np.array([2.0, 0.0, -1.0, 0.3, 0.05])[:p]
+    return X, X @ w + noise_sd * rng.normal(size=n)
+
+
+def test_log_posterior_matches_scipy_densities(rng):
+    X, y = problem(rng)
+    mu = rng.normal(size=5)
+    w = rng.normal(size=(3, 4, 5))
+    got = log_posterior(w, X, y, 1.3, 0.7, mu)
+    want = (stats.norm.logpdf(y, w @ X.T, 1.3).sum(-1) + stats.laplace.logpdf(w, mu, 0.7).sum(-1))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert got.shape == (3, 4)
+
+
+def test_lambda_tau_mapping():
+    assert lambda_from_tau(2.0, 0.5) == 8.0
+    assert tau_from_lambda(2.0, 8.0) == 0.5
+    with pytest.raises(InputError, match=r"scale \(tau\) must be a finite number > 0, got -1.0"):
+        lambda_from_tau(1.0, -1.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_map_equals_sklearn_lasso_with_alpha_lambda_over_n(seed):
+    rng = np.random.default_rng(seed)
+    n, p = 25, 8 if seed % 2 else 40  # odd seeds: p > n
+    X, y = problem(rng, n, p)
+    s, t = 1.0, 0.2
+    ours = map_estimate(X, y, s, t)
+    lam = s**2 / t
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = Lasso(alpha=lam / n, fit_intercept=False, tol=1e-14, max_iter=10**6).fit(X, y).coef_
+    np.testing.assert_allclose(ours.coef, sk, atol=1e-6)
+    assert ours.lam == lam
+    assert ours.max_violation <= 1e-8
+
+
+def test_map_with_location_is_shifted_lasso_and_certified(rng):
+    X, y = problem(rng, 40, 6)
+    mu = rng.normal(size=6)
+    res = map_estimate(X, y, 0.8, 0.05, mu)
+    assert res.max_violation <= 1e-8
+    # the objective is no lower at random perturbations (convexity makes this a real check)
+    def obj(w):
+        return 0.5 * np.sum((y - X @ w) ** 2) + res.lam * np.sum(np.abs(w - mu))
+
+    best = obj(res.coef)
+    for _ in range(200):
+        assert obj(res.coef + 1e-4 * rng.normal(size=6)) >= best - 1e-12
+
+
+def test_certificate_detects_a_wrong_answer(rng):
+    X, y = problem(rng)
+    res = map_estimate(X, y, 1.0, 0.3)
+    wrong = res.coef + 0.01
+    assert kkt_violation(X, y, wrong, res.lam, np.zeros(5)).max() > 1e-3
+
+
+def test_tau_star_both_sides(rng):
+    X, y = problem(rng, 30, 6)
+    mu = np.full(6, -0.3)
+    ts = tau_star(X, y, 1.5, mu)
+    assert np.array_equal(map_estimate(X, y, 1.5, ts, mu).coef, mu)
+    assert np.array_equal(map_estimate(X, y, 1.5, ts / 1e3, mu).coef, mu)
+    above = map_estimate(X, y, 1.5, ts * 1.0001, mu).coef
+    assert np.sum(above != mu) == 1  # exactly the coordinate with the largest |X^T(y - X mu)| leaves first
+
+
+def test_orthonormal_posterior_against_quadrature(rng):
+    X, y = orthonormal_problem(rng)
+    s, t, mu = 0.5, 0.3, np.array([0.0, 0.1, -0.5, 0.0, 0.0])
+    post = orthonormal_posterior(X, y, s, t, mu)
+    b = X.T @ y
+    for j in range(5):
+        def dens(w, j=j):
+            return np.exp(-((w - b[j]) ** 2) / (2 * s**2) - abs(w - mu[j]) / t)
+
+        pts = [mu[j]]
+        z = integrate.quad(dens, -20, 20, points=pts, epsabs=0, epsrel=1e-12, limit=200)[0]
+        m = integrate.quad(lambda w, d=dens: w * d(w), -20, 20, points=pts, epsabs=1e-13, limit=200)[0] / z
+        m2 = integrate.quad(lambda w, d=dens: w * w * d(w), -20, 20, points=pts, epsabs=1e-13, limit=200)[0] / z
+        c = integrate.quad(dens, -20, b[j], points=[mu[j]] if mu[j] < b[j] else None, limit=200)[0] / z
+        assert post.mean()[j] == pytest.approx(m, rel=1e-8, abs=1e-10)
+        assert post.var()[j] == pytest.approx(m2 - m * m, rel=1e-7)
+        assert post.cdf(np.full(5, b[j]))[j] == pytest.approx(c, rel=1e-8, abs=1e-12)
+        assert post.pdf(np.full(5, b[j]))[j] == pytest.approx(dens(b[j]) / z, rel=1e-8)
+
+
+def test_orthonormal_posterior_refuses_other_designs(rng):
+    X, y = problem(rng)
+    with pytest.raises(InputError, match="needs X\\^T X = I"):
+        orthonormal_posterior(X, y, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("scalar_location", [True, False])
+def test_gibbs_mean_within_4_mcse_of_exact(rng, scalar_location):
+    X, y = orthonormal_problem(rng)
+    mu = 0.1 if scalar_location else np.array([0.0, 0.1, -0.5, 0.0, 2.0])
+    exact = orthonormal_posterior(X, y, 0.5, 0.3, mu)
+    res = gibbs(X, y, 0.5, 0.3, mu, draws=3000, chains=16, seed=11)
+    d = res.diagnostics()
+    z = (d["mean"] - exact.mean()) / d["mcse"]
+    assert np.all(np.abs(z) < 4), z
+    np.testing.assert_allclose(d["sd"] ** 2, exact.var(), rtol=0.05)
+    assert np.all(d["rhat"] < 1.01) and np.all(d["ess_bulk"] > 5000)
+    assert res.draws.shape == (16, 3000, 5)
+    # the Rao-Blackwellised mean agrees too, with far less noise
+    np.testing.assert_allclose(res.rb_mean.mean(axis=0), exact.mean(), atol=4 * d["mcse"].max())
+
+
+def test_gibbs_is_reproducible():
+    rng = np.random.default_rng(3)
+    X, y = problem(rng)
+    a = gibbs(X, y, 1.0, 1.0, draws=50, chains=3, seed=5).draws
+    b = gibbs(X, y, 1.0, 1.0, draws=50, chains=3, seed=5).draws
+    c = gibbs(X, y, 1.0, 1.0, draws=50, chains=3, seed=6).draws
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_inverse_gaussian_matches_scipy():
+    rng = np.random.default_rng(0)
+    for mean, shape in ((2.0, 3.0), (0.01, 5.0), (50.0, 0.2)):
+        x = inverse_gaussian(np.full(100_000, 1 / mean), shape, rng)
+        ref = stats.invgauss(mu=mean / shape, scale=shape)
+        assert stats.kstest(x, ref.cdf).pvalue > 1e-3
+        assert x.mean() == pytest.approx(mean, rel=6 * np.sqrt(mean / shape / 100_000))
+
+
+def test_inverse_gaussian_stays_correct_at_huge_means():
+    """Where the mean 1/(tau |w_j - mu_j|) explodes, the draw tends to the Levy law shape / Z^2."""
+    rng = np.random.default_rng(1)
+    for inv_mean in (1e-16, 1e-300, 0.0):
+        x = inverse_gaussian(np.full(200_000, inv_mean), 2.0, rng)
+        assert np.all(np.isfinite(x)) and np.all(x > 0)
+        assert stats.kstest(x, stats.levy(scale=2.0).cdf).pvalue > 1e-3
+
+
+def test_gibbs_survives_a_chain_sitting_on_the_location(rng):
+    """Tiny tau pins w_j within a hair of mu_j: the sampler must keep valid draws, matching the exact posterior."""
+    X, y = orthonormal_problem(rng)
+    exact = orthonormal_posterior(X, y, 0.5, 1e-6, 0.0)
+    d = gibbs(X, y, 0.5, 1e-6, draws=500, chains=8, seed=2).diagnostics()
+    assert np.all(np.isfinite(d["mean"]))
+    np.testing.assert_allclose(d["mean"], exact.mean(), atol=1e-4)
+    np.testing.assert_allclose(d["sd"], np.sqrt(exact.var()), rtol=0.2)
+
+
+def test_p_greater_than_n_posterior_is_proper(rng):
+    X, y = problem(rng, n=5, p=12)
+    m = LaplaceRegression(1.0, 0.5, draws=1500, chains=8, seed=0).fit(X, y)
+    assert np.all(np.isfinite(m.coef_mean_)) and np.all(m.rhat_ < 1.05)
+    assert m.kkt_violation_.max() <= 1e-8
+    assert m.predict(X, "map").shape == (5,)
+
+
+def test_estimator_contract(rng):
+    X, y = problem(rng)
+    with pytest.raises(NotFittedError, match=r"call fit\(X, y\) first"):
+        LaplaceRegression(1.0, 1.0).predict(X)
+    m = LaplaceRegression(1.0, 1.0, draws=0).fit(X, y)
+    assert m.coef_map_.shape == (5,) and not hasattr(m, "coef_mean_")
+    with pytest.raises(NotFittedError, match="fit with draws > 0"):
+        m.predict(X, "mean")
+    with pytest.raises(InputError, match="estimator must be 'mean' or 'map', got 'median'"):
+        m.predict(X, "median")
+    with pytest.raises(InputError, match=r"X must have shape \(N, 5\), got \(30, 4\)"):
+        m.predict(X[:, :4], "map")
+    np.testing.assert_allclose(m.log_posterior(m.coef_map_), log_posterior(m.coef_map_, X, y, 1.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"noise_sd": 0.0, "scale": 1.0}, r"noise_sd \(sigma, the known noise sd\) must be a finite number > 0"),
+        ({"noise_sd": 1.0, "scale": -2.0}, r"scale \(tau, the Laplace prior's scale\) must be a finite number > 0"),
+        ({"noise_sd": 1.0, "scale": 1.0, "location": [1.0, 2.0]}, "location must be a scalar or a vector of length"),
+    ],
+)
+def test_bad_parameters(rng, kwargs, message):
+    X, y = problem(rng)
+    with pytest.raises(InputError, match=message):
+        LaplaceRegression(**kwargs, draws=0).fit(X, y)
+
+
+def test_bad_arrays(rng):
+    X, y = problem(rng)
+    with pytest.raises(InputError, match="X has 30 rows but y has 29 entries"):
+        LaplaceRegression(1.0, 1.0, draws=0).fit(X, y[:-1])
+    Xn = X.copy()
+    Xn[3, 2] = np.nan
+    with pytest.raises(InputError, match=r"X \(the design matrix\) must be finite, got nan"):
+        LaplaceRegression(1.0, 1.0, draws=0).fit(Xn, y)
+
+
+@pytest.mark.parametrize("alpha", [-8.0, -1.0, 0.0, 2.5, 3.999, 4.0, 4.001, 12.0, 300.0, 5e5])
+def test_truncated_normal_moments_against_mpmath(alpha):
+    import mpmath as mp
+
+    from bmnn.laplace.posterior import _upper_tail_moments
+
+    mp.mp.dps = 60
+    a = mp.mpf(alpha)
+    q = mp.erfc(a / mp.sqrt(2)) / 2
+    r = mp.exp(-a * a / 2) / mp.sqrt(2 * mp.pi) / q
+    g_ref, v_ref = r - a, 1 - r * (r - a)
+    g, v = _upper_tail_moments(np.array([alpha]))
+    assert float(g[0]) == pytest.approx(float(g_ref), rel=1e-12)
+    assert float(v[0]) == pytest.approx(float(v_ref), rel=1e-10)
