@@ -38,8 +38,10 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests $(wildcard benchmarks)
 
+# The benchmarks need the optional extra (NumPyro and JAX, about 600 MB); they are not part of make test.
 bench: setup
-	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench]'
+	cd benchmarks && for b in bench_*.py; do ../$(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) report .pytest_cache .ruff_cache .hypothesis

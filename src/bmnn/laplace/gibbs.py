@@ -8,7 +8,9 @@ The Laplace prior as a scale mixture of Normals: ``w_j - mu_j | s_j ~ N(0, s_j)`
 2 tau^2)``. Writing ``theta = w - mu`` and ``u_j = 1 / s_j``, the two conditionals are
 
 * ``theta | u, y ~ N(A^-1 c, A^-1)`` with ``A = X^T X / sigma^2 + diag(u)`` and ``c = X^T (y - X mu) / sigma^2``,
-  drawn as ``theta = L^-T (L^-1 c + z)`` from the Cholesky factor ``A = L L^T``;
+  drawn by perturbation as ``theta = A^-1 (c + xi)``, ``xi = S z_1 + sqrt(u) z_2 ~ N(0, A)`` where ``S S^T =
+  X^T X / sigma^2`` is computed once: one batched linear solve per iteration (for both ``theta`` and the
+  Rao-Blackwellised ``A^-1 c``), instead of a Cholesky factorisation and two triangular solves;
 * ``u_j | theta_j ~ InverseGaussian(mean 1 / (tau |theta_j|), shape 1 / tau^2)``.
 
 The inverse-Gaussian draw is the Michael-Schucany-Haas transformation rewritten in terms of the *inverse* mean
@@ -104,20 +106,23 @@ def gibbs_batched(
     """
     b, p = c.shape
     lam = 1.0 / scale**2
+    evals, evecs = np.linalg.eigh(gram)  # a square root of the PSD Gram matrix (p > N is allowed)
+    root = (evecs * np.sqrt(np.clip(evals, 0.0, None))[:, None, :])[:, None]  # (B, 1, p, p)
     u = 1.0 / rng.exponential(2 * scale**2, size=(b, chains, p))  # start from the prior's mixing law
     eye = np.eye(p)
     gram = gram[:, None]
-    cc = np.broadcast_to(c[:, None, :, None], (b, chains, p, 1))
+    rhs = np.empty((b, chains, p, 2))
+    rhs[..., 1] = c[:, None, :]
     out = np.empty((b, chains, draws, p)) if keep_draws else None
     rb = np.zeros((b, chains, p))
     for it in range(warmup + draws):
-        L = np.linalg.cholesky(gram + u[..., None] * eye)
-        Lt = np.swapaxes(L, -1, -2)
-        v = np.linalg.solve(L, cc)
-        z = rng.standard_normal((b, chains, p, 1))
-        theta = np.linalg.solve(Lt, v + z)[..., 0]
+        z1 = rng.standard_normal((b, chains, p, 1))
+        z2 = rng.standard_normal((b, chains, p))
+        rhs[..., 0] = rhs[..., 1] + (root @ z1)[..., 0] + np.sqrt(u) * z2
+        sol = np.linalg.solve(gram + u[..., None] * eye, rhs)
+        theta = sol[..., 0]
         if it >= warmup:
-            rb += np.linalg.solve(Lt, v)[..., 0]
+            rb += sol[..., 1]
             if out is not None:
                 out[:, :, it - warmup] = theta
         u = inverse_gaussian(scale * np.abs(theta), lam, rng)

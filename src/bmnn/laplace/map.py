@@ -105,7 +105,8 @@ def map_estimate(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             lasso = Lasso(alpha=lam / n, fit_intercept=False, tol=tol, max_iter=max_iter, selection="cyclic")
-            theta = lasso.fit(X, r).coef_.astype(np.float64)
+            # X and r were validated above (finite float64), so scikit-learn's own input checks are skipped
+            theta = lasso.fit(np.asfortranarray(X), np.ascontiguousarray(r), check_input=False).coef_.astype(np.float64)
         polished = _polish(X, r, theta, lam)
         if polished is not None:
             v_old = kkt_violation(X, r, theta, lam, np.zeros(p)).max()
