@@ -101,3 +101,18 @@ def test_missing_and_unreadable_files(tmp_path, capsys):
 def test_unknown_command_exits_2(capsys):
     code, _, err = run(["frobnicate"], capsys)
     assert code == 2 and "invalid choice" in err
+
+
+def test_gradcheck_json_and_exit_codes(capsys):
+    assert main(["gradcheck", "--inputs", "4", "--hidden", "3", "--batch", "5", "--seed", "2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d) == {"finite_differences", "autograd"}
+    assert set(d["finite_differences"]) == set(d["autograd"]) == {"W1", "b1", "W2", "b2"}
+    assert max(d["finite_differences"].values()) <= 1e-7 and max(d["autograd"].values()) <= 1e-10
+
+
+@pytest.mark.parametrize("flag", [["--inputs", "0"], ["--hidden", "-2"], ["--batch", "1.5"], ["--seed", "x"]])
+def test_gradcheck_bad_sizes(flag, capsys):
+    assert main(["gradcheck", *flag]) == 2
+    err = capsys.readouterr().err
+    assert "expected a whole number" in err and len(err.strip().splitlines()) == 1

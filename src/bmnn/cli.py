@@ -170,10 +170,28 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from bmnn.experiments.sigmoid_mlp import AUTOGRAD_BOUND, FD_BOUND, gradient_errors
+
+    errs = gradient_errors(args.inputs, args.hidden, args.batch, args.seed)
+    ok = all(v <= FD_BOUND for v in errs["finite_differences"].values()) and all(
+        v <= AUTOGRAD_BOUND for v in errs["autograd"].values())
+    if args.json:
+        print(json.dumps(errs))
+    else:
+        print(f"M = {args.inputs}, H = {args.hidden}, N = {args.batch}, seed {args.seed}: largest relative errors")
+        print(f"{'parameter':<10}  {'finite differences':>18}  {'torch.autograd':>15}")
+        for k in errs["autograd"]:
+            print(f"{k:<10}  {errs['finite_differences'][k]:>18.2e}  {errs['autograd'][k]:>15.2e}")
+        print(f"bounds: {FD_BOUND:g} (finite differences), {AUTOGRAD_BOUND:g} (autograd): "
+              f"{'all within' if ok else 'EXCEEDED'}")
+    return 0 if ok else 1
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from bmnn.report.build import build_report
 
-    path, held, total = build_report(Path(args.out), quick=args.quick)
+    path, held, total = build_report(Path(args.out), quick=args.quick, data_dir=args.data_dir)
     print(f"wrote {path}: {held} of {total} checks held")
     return 0 if held == total else 1
 
@@ -188,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="run every job and write the HTML report (the main job)")
     r.add_argument("--out", default="report", help="output directory (default: report)")
     r.add_argument("--quick", action="store_true", help="smaller simulations, for CI")
+    r.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search)")
     r.set_defaults(func=cmd_report)
 
     g = sub.add_parser("gaussian", help="job 1: posterior, MLE, MAP and predictives for data with known noise sd")
@@ -215,6 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     lz.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
     lz.add_argument("--json", action="store_true", help="print one JSON object")
     lz.set_defaults(func=cmd_lasso)
+
+    gc = sub.add_parser("gradcheck", help="job 3: hand gradients against finite differences and torch.autograd")
+    gc.add_argument("--inputs", type=_count(), default=5, metavar="M", help="input dimension M (default 5)")
+    gc.add_argument("--hidden", type=_count(), default=4, metavar="H", help="hidden units H (default 4)")
+    gc.add_argument("--batch", type=_count(), default=8, metavar="N", help="data points N (default 8)")
+    gc.add_argument("--seed", type=_count(0), default=0, metavar="K", help="random seed (default 0)")
+    gc.add_argument("--json", action="store_true", help="print one JSON object")
+    gc.set_defaults(func=cmd_gradcheck)
     return p
 
 

@@ -1,19 +1,23 @@
 """Every file format and location the package reads: files in, arrays out.
 
-Plain lists of numbers (job 1's command line), CSV tables and scikit-learn's bundled data sets (job 2).
+Plain lists of numbers (job 1's command line), CSV tables and scikit-learn's bundled data sets (job 2), and
+IDX files: Fashion-MNIST, found on disk and verified by the SHA-256 of its decompressed bytes (jobs 3 and 4).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
+import hashlib
 import math
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bmnn._checks import InputError
+from bmnn._checks import DataFileError, InputError
 
 _SPLIT = re.compile(r"[\s,;]+")
 
@@ -101,3 +105,116 @@ def load_bundled(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64], l
     bunch = loaders[name]()
     return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.float64), list(
         bunch.feature_names)
+
+
+# ---- IDX files and Fashion-MNIST -------------------------------------------------------------------------------
+
+_IDX_MAGIC = {2049: 1, 2051: 3}  # unsigned-byte labels (1 dimension) and images (3 dimensions)
+
+FASHION_MNIST = {  # name -> SHA-256 of the decompressed file
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: no such file") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataFileError(f"{path}: cannot be read or decompressed ({exc})") from None
+
+
+def read_idx(path: str | Path, sha256: str | None = None) -> NDArray[np.uint8]:
+    """Read an IDX file (``.gz`` or raw) of unsigned bytes: labels (magic 2049) or images (magic 2051).
+
+    Checks the magic number, the dimensions and that the byte count matches them exactly; with ``sha256``, also
+    the hash of the decompressed bytes. Every failure raises :class:`DataFileError` naming the file and the fault.
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    if len(raw) < 8:
+        raise DataFileError(f"{path}: {len(raw)} bytes, too short for an IDX header")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic not in _IDX_MAGIC:
+        raise DataFileError(f"{path}: magic number {magic}, expected 2049 (labels) or 2051 (images)")
+    ndim = _IDX_MAGIC[magic]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataFileError(f"{path}: truncated header ({len(raw)} bytes, expected at least {header})")
+    dims = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    expected = header + math.prod(dims)
+    if len(raw) != expected:
+        what = "truncated" if len(raw) < expected else "has trailing bytes"
+        raise DataFileError(f"{path}: {what}: {len(raw)} bytes, but dimensions {dims} need {expected}")
+    if sha256 is not None:
+        got = hashlib.sha256(raw).hexdigest()
+        if got != sha256:
+            raise DataFileError(f"{path}: SHA-256 of the decompressed bytes is {got}, expected {sha256} "
+                                "(a corrupted or different file)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def fashion_mnist_dirs(data_dir: str | Path | None = None) -> list[Path]:
+    """Where Fashion-MNIST is looked for, in order: ``data_dir``, ``$BMNN_DATA_DIR``, the user cache, Debian's."""
+    dirs = [Path(data_dir)] if data_dir else []
+    if os.environ.get("BMNN_DATA_DIR"):
+        dirs.append(Path(os.environ["BMNN_DATA_DIR"]))
+    dirs += [Path.home() / ".cache" / "bmnn" / "fashion-mnist", DEBIAN_DIR]
+    return dirs
+
+
+def _file_in(directory: Path, name: str) -> Path | None:
+    for candidate in (directory / f"{name}.gz", directory / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def locate_fashion_mnist(data_dir: str | Path | None = None) -> dict[str, Path]:
+    """The four files' paths from the first place that has all four (``.gz`` or raw).
+
+    An explicit ``data_dir`` that lacks them is an error rather than silently passed over.
+    """
+    for i, d in enumerate(fashion_mnist_dirs(data_dir)):
+        found = {name: _file_in(d, name) for name in FASHION_MNIST}
+        if all(found.values()):
+            return {k: v for k, v in found.items() if v is not None}
+        if i == 0 and data_dir:
+            missing = [n for n, v in found.items() if v is None]
+            raise DataFileError(f"--data-dir {str(d)!r} lacks {', '.join(missing)} (.gz or uncompressed)")
+    places = ", ".join(str(d) for d in fashion_mnist_dirs(data_dir))
+    raise DataFileError(
+        f"Fashion-MNIST not found (looked in {places}). Install it with 'apt-get install dataset-fashion-mnist' "
+        "(Debian), or put the four IDX files in a folder and pass --data-dir (or set BMNN_DATA_DIR), or run "
+        "'bmnn data fetch' on a machine with internet access."
+    )
+
+
+def load_fashion_mnist(data_dir: str | Path | None = None, verify: bool = True) -> dict[str, NDArray[np.uint8]]:
+    """Fashion-MNIST as uint8 arrays: ``x_train`` (60000 x 784), ``y_train``, ``x_test`` (10000 x 784), ``y_test``.
+
+    Rows are the flattened 28 x 28 images in row-major order; pixel values 0..255. ``verify`` checks each file's
+    SHA-256 (of the decompressed bytes).
+    """
+    paths = locate_fashion_mnist(data_dir)
+    arr = {name: read_idx(path, FASHION_MNIST[name] if verify else None) for name, path in paths.items()}
+    out = {
+        "x_train": arr["train-images-idx3-ubyte"].reshape(-1, 784),
+        "y_train": arr["train-labels-idx1-ubyte"],
+        "x_test": arr["t10k-images-idx3-ubyte"].reshape(-1, 784),
+        "y_test": arr["t10k-labels-idx1-ubyte"],
+    }
+    for split in ("train", "test"):
+        if out[f"x_{split}"].shape[0] != out[f"y_{split}"].shape[0]:
+            raise DataFileError(f"{split}: {out[f'x_{split}'].shape[0]} images but {out[f'y_{split}'].shape[0]} labels")
+    return out

@@ -147,7 +147,29 @@ def mse_gap(rec: Record, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def sigmoid_training(rec: Record, ax: Axes | None = None) -> Axes:
+    """3.T: loss and accuracy per epoch, train and test, for each data set trained."""
+    runs = [(k, v) for k, v in (("breast cancer", rec.data.get("cancer")),
+                                ("T-shirt/top vs Shirt", rec.data.get("fashion"))) if v]
+    if ax is None:
+        _, axes = plt.subplots(1, 2 * len(runs), figsize=(4.5 * len(runs) * 2 / 2 + 1, 3.4), layout="constrained")
+    else:
+        axes = [ax] + [ax.inset_axes((1.2 * i, 0, 1, 1)) for i in range(1, 2 * len(runs))]
+    for i, (name, h) in enumerate(runs):
+        ep = np.arange(1, len(h["train_loss"]) + 1)
+        la, aa = axes[2 * i], axes[2 * i + 1]
+        la.plot(ep, h["train_loss"], label="train")
+        la.plot(ep, h["test_loss"], label="test")
+        la.set(xlabel="epoch", ylabel="cross-entropy", title=f"{name}: loss")
+        aa.plot(ep, h["train_acc"], label="train")
+        aa.plot(ep, h["test_acc"], label="test")
+        aa.set(xlabel="epoch", ylabel="accuracy", title=f"{name}: accuracy")
+        la.legend(fontsize=8)
+    return axes[0]
+
+
 FIGURES: dict[str, Callable[..., Axes]] = {
+    "sigmoid_training": sigmoid_training,
     "laplace_posterior": laplace_posterior,
     "prior_location": prior_location,
     "tau_path": tau_path,

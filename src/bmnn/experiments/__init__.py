@@ -5,9 +5,9 @@ from __future__ import annotations
 from bmnn.experiments.records import Section
 
 
-def sections(quick: bool = False) -> list[Section]:
+def sections(quick: bool = False, data_dir=None) -> list[Section]:
     """Every job's section, in the material's order."""
-    from bmnn.experiments import gaussian, laplace
+    from bmnn.experiments import gaussian, laplace, sigmoid_mlp
 
     return [
         Section(
@@ -28,5 +28,15 @@ def sections(quick: bool = False) -> list[Section]:
             formulas=[r"p(w) = \prod_{j=1}^{p}\frac{1}{2\tau}\exp\left(-\frac{|w_j-\mu_j|}{\tau}\right) = "
                       r"(2\tau)^{-p}\exp\left(-\frac{\lVert w-\mu\rVert_1}{\tau}\right)"],
             records=laplace.run(quick=quick),
+        ),
+        Section(
+            job=3,
+            title="Problem 3 — backpropagation by hand",
+            setting=("A two-layer network for binary classification, y_hat = sigmoid(W2 sigmoid(W1 x + b1) + b2), with "
+                     "x a column vector of M inputs, H hidden units and one output; biases are not merged into the "
+                     "weights. The loss for one data point is the cross-entropy below."),
+            formulas=[r"a_1 = W_1x+b_1,\; z_1=\sigma(a_1),\; a_2 = W_2z_1+b_2,\; \hat y = z_2 = \sigma(a_2),\quad "
+                      r"L = -\left(y\log\hat y + (1-y)\log(1-\hat y)\right)"],
+            records=sigmoid_mlp.run(quick=quick, data_dir=data_dir),
         ),
     ]

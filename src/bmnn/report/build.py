@@ -19,7 +19,7 @@ def provenance(quick: bool, seconds: float) -> dict[str, str]:
     return {
         "bmnn": __version__,
         "mode": "quick (smaller simulations)" if quick else "full",
-        "seeds": "fixed in each job's config (job 1: GaussianConfig.seed = 20261126)",
+        "seeds": "fixed in each job's config: GaussianConfig 20261126, LaplaceConfig 20261127, SigmoidConfig 20261128",
         "python": platform.python_version(),
         "libraries": libs,
         "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
@@ -36,14 +36,14 @@ def _installed(name: str) -> bool:
     return True
 
 
-def build_report(out: Path, quick: bool = False) -> tuple[Path, int, int]:
+def build_report(out: Path, quick: bool = False, data_dir=None) -> tuple[Path, int, int]:
     """Write ``out/index.html``; return its path, the checks held and the checks run."""
     from bmnn import plots
     from bmnn.experiments import sections
     from bmnn.report import render
 
     start = time.perf_counter()
-    secs = sections(quick=quick)
+    secs = sections(quick=quick, data_dir=data_dir)
     figures = {}
     for s in secs:
         for r in s.records:

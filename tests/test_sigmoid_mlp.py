@@ -1,0 +1,109 @@
+"""Job 3: the hand gradients proved right three ways, the stable loss, shapes, and training."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bmnn import sigmoid_mlp as sm
+from bmnn._checks import InputError
+from bmnn.experiments.sigmoid_mlp import AUTOGRAD_BOUND, FD_BOUND, autograd_gradients, gradient_errors
+from bmnn.gradcheck import check_gradients
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 7), st.integers(1, 12), st.integers(0, 2**31 - 1))
+def test_gradients_against_finite_differences_and_autograd(m, h, n, seed):
+    errs = gradient_errors(m, h, n, seed)
+    assert max(errs["finite_differences"].values()) <= FD_BOUND, errs
+    assert max(errs["autograd"].values()) <= AUTOGRAD_BOUND, errs
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([0.0, 1.0]))
+def test_named_point_gradients_equal_batch_backward_for_one_point(seed, y):
+    rng = np.random.default_rng(seed)
+    model = sm.SigmoidMLP(4, 3, seed=rng)
+    x = rng.normal(size=(4, 1))
+    _, cache = model.forward(x)
+    batch = model.backward(cache, [y])
+    point = sm.point_gradients(model, x, y)
+    for k in batch:
+        np.testing.assert_allclose(point[k], batch[k], rtol=1e-13, atol=1e-16)
+
+
+def test_a_wrong_gradient_is_caught(rng):
+    model = sm.SigmoidMLP(3, 2, seed=rng)
+    x, y = rng.normal(size=(5, 3)), np.array([0, 1, 1, 0, 1.0])
+    _, cache = model.forward(x)
+    grads = model.backward(cache, y)
+    grads["b1"] = grads["b1"] * 1.01  # a 1% slip
+    errs = check_gradients(lambda p: model.loss(x, y, p), model.params, grads)
+    assert errs["b1"] > 1e-3 and errs["W1"] < FD_BOUND
+
+
+def test_stable_loss_matches_high_precision_and_is_finite_at_huge_logits():
+    import mpmath as mp
+
+    mp.mp.dps = 50
+    a = np.array([-1e4, -800.0, -40.0, -1.0, 0.0, 2.0, 40.0, 800.0, 1e4])
+    for y in (0.0, 1.0):
+        ours = sm.bce_from_logit(a, y)
+        # L = log(1 + exp(-a)) for y = 1 and log(1 + exp(a)) for y = 0, in 50 digits
+        ref = np.array([float(mp.log1p(mp.exp(-mp.mpf(v) if y == 1 else mp.mpf(v)))) for v in a])
+        np.testing.assert_allclose(ours, ref, rtol=1e-14, atol=0)
+        assert np.all(np.isfinite(ours))
+        torch_ref = torch.nn.functional.binary_cross_entropy_with_logits(
+            torch.tensor(a, dtype=torch.float64), torch.full((a.size,), y, dtype=torch.float64), reduction="none")
+        np.testing.assert_allclose(ours, torch_ref.numpy(), rtol=1e-14, atol=1e-17)
+    assert sm.bce_from_logit(1e4, 0.0) == 1e4 and sm.bce_from_logit(-1e4, 1.0) == 1e4
+
+
+def test_expanded_factor_breaks_at_saturation_but_agrees_elsewhere():
+    for a2, y in ((40.0, 0.0), (-800.0, 1.0)):
+        assert not np.isfinite(sm.expanded_output_factor(sm.sigmoid(a2), y))
+    for a2 in (-5.0, -0.3, 0.0, 1.7, 6.0):
+        for y in (0.0, 1.0):
+            y_hat = sm.sigmoid(a2)
+            assert sm.expanded_output_factor(y_hat, y) == pytest.approx(y_hat - y, rel=1e-12)
+
+
+def test_shapes_table_matches_forward_pass():
+    model = sm.SigmoidMLP(6, 5, seed=0)
+    y_hat, cache = model.forward(np.ones((6, 1)))
+    shapes = model.shapes()
+    assert shapes["x"] == cache.x.shape and shapes["a1"] == cache.a1.shape and shapes["z1"] == cache.z1.shape
+    assert shapes["a2"] == cache.a2.shape and shapes["z2"] == y_hat.shape
+    assert all(shapes[k] == v.shape for k, v in model.params.items())
+    y_batch, bc = model.forward(np.ones((9, 6)))
+    assert y_batch.shape == (9,) and bc.z1.shape == (5, 9)
+
+
+def test_bad_inputs():
+    model = sm.SigmoidMLP(3, 2, seed=0)
+    with pytest.raises(InputError, match=r"x must be a column vector \(3 x 1\) or a batch \(N x 3\), got shape \(4,\)"):
+        model.forward(np.ones(4))
+    with pytest.raises(InputError, match="y must hold labels 0 or 1"):
+        model.loss(np.ones((2, 3)), [0, 2])
+    with pytest.raises(InputError, match="n_hidden must be an integer >= 1, got 0"):
+        sm.SigmoidMLP(3, 0)
+
+
+def test_training_reaches_095_on_breast_cancer():
+    from bmnn.experiments.sigmoid_mlp import QUICK, training
+
+    rec = training(QUICK, data_dir="/nonexistent-so-fashion-is-skipped")
+    assert rec.data["cancer"]["test_acc"][-1] >= 0.95
+    assert rec.data["cancer"]["train_loss"][-1] < rec.data["cancer"]["train_loss"][0]
+    assert "not run" in rec.values["Fashion-MNIST T-shirt/top vs Shirt"]
+
+
+def test_autograd_helper_on_one_point():
+    model = sm.SigmoidMLP(2, 2, seed=1)
+    x = np.array([[0.5], [-1.0]])
+    _, cache = model.forward(x)
+    ours = model.backward(cache, [1.0])
+    auto = autograd_gradients(model, x.T, np.array([1.0]))
+    for k in ours:
+        np.testing.assert_allclose(ours[k], auto[k], rtol=1e-12)
