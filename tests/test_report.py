@@ -9,17 +9,18 @@ from bmnn.cli import main
 JOB1 = ["1.1", "1.2(a)", "1.2(b)", "1.2(c)", "1.2(d)", "1.2(e)", "1.3", "1.4"]
 JOB2 = ["2.1", "2.2", "2.3", "2.4", "2.5"]
 JOB3 = ["3.1", "3.2(a)", "3.2(b)", "3.2(c)", "3.2(d)"]
+JOB4 = ["4"]
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert main(["report", "--quick", "--out", str(out)]) == 0
+    assert main(["report", "--quick", "--out", str(out), "--runs", str(out / "runs")]) == 0
     return (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_report_has_every_subquestion_in_order(page):
-    positions = [page.find(f'<span class="id">{rid}</span>') for rid in JOB1 + JOB2 + JOB3]
+    positions = [page.find(f'<span class="id">{rid}</span>') for rid in JOB1 + JOB2 + JOB3 + JOB4]
     assert all(p > 0 for p in positions) and positions == sorted(positions)
 
 

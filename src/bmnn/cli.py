@@ -188,10 +188,64 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _write_training_figures(ck: dict, arrays: dict, out: Path, title: str) -> dict:
+    """training.png and confusion.png from a checkpoint; returns the test metrics."""
+    from bmnn import plots
+    from bmnn.datasets import FASHION_CLASSES
+    from bmnn.scratch_mlp.evaluate import evaluate_checkpoint
+
+    metrics = evaluate_checkpoint(ck, arrays)
+    plots.save_png(plots.training_progress(ck["history"], title).figure, out / "training.png")
+    plots.save_png(plots.confusion(metrics["confusion"], FASHION_CLASSES).figure, out / "confusion.png")
+    return metrics
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bmnn.datasets import load_fashion_mnist
+    from bmnn.scratch_mlp.train import make_config, train
+
+    cfg = make_config(args.recipe, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      device=args.device, validation=args.validation, backward=args.backward, threads=args.threads)
+    arrays = load_fashion_mnist(args.data_dir)
+    out = Path(args.out)
+    print(f"training recipe {cfg.recipe!r} for {cfg.epochs} epochs into {out}")
+    ck = train(cfg, arrays, out, resume=args.resume)
+    metrics = _write_training_figures(ck, arrays, out, f"recipe {cfg.recipe}")
+    seconds = sum(h["seconds"] for h in ck["history"])
+    print(f"test accuracy {metrics['accuracy']:.4f}, test loss {metrics['loss']:.4f} after {ck['epoch']} epochs "
+          f"({seconds:.0f} s of training); wrote {out / 'checkpoint.pt'}, history.json, training.png, confusion.png")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from bmnn.datasets import load_fashion_mnist
+    from bmnn.scratch_mlp.evaluate import evaluate_checkpoint
+    from bmnn.scratch_mlp.train import load_checkpoint
+
+    ck = load_checkpoint(args.checkpoint)
+    metrics = evaluate_checkpoint(ck, load_fashion_mnist(args.data_dir))
+    if args.json:
+        print(json.dumps({"accuracy": metrics["accuracy"], "loss": metrics["loss"], "epoch": ck.get("epoch")}))
+    else:
+        print(f"{args.checkpoint}: test accuracy {metrics['accuracy']:.4f}, test loss {metrics['loss']:.4f} "
+              f"(10,000 test images; epoch {ck.get('epoch')})")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from bmnn import datasets
+    from bmnn.datasets import fetch_fashion_mnist
+
+    dest = fetch_fashion_mnist(args.dir, base_url=datasets.FASHION_MNIST_URL, progress=sys.stderr.isatty())
+    print(f"Fashion-MNIST verified in {dest}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from bmnn.report.build import build_report
 
-    path, held, total = build_report(Path(args.out), quick=args.quick, data_dir=args.data_dir)
+    path, held, total = build_report(Path(args.out), quick=args.quick, data_dir=args.data_dir, runs_dir=args.runs,
+                                     log=print)
     print(f"wrote {path}: {held} of {total} checks held")
     return 0 if held == total else 1
 
@@ -207,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="report", help="output directory (default: report)")
     r.add_argument("--quick", action="store_true", help="smaller simulations, for CI")
     r.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search)")
+    r.add_argument("--runs", default="runs", metavar="DIR",
+                   help="job 4's training runs: reused when finished, resumed when interrupted (default runs)")
     r.set_defaults(func=cmd_report)
 
     g = sub.add_parser("gaussian", help="job 1: posterior, MLE, MAP and predictives for data with known noise sd")
@@ -242,6 +298,34 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--seed", type=_count(0), default=0, metavar="K", help="random seed (default 0)")
     gc.add_argument("--json", action="store_true", help="print one JSON object")
     gc.set_defaults(func=cmd_gradcheck)
+
+    tr = sub.add_parser("train", help="job 4: train the from-scratch 784-256-10 MLP on Fashion-MNIST")
+    tr.add_argument("--recipe", choices=["classic", "best"], default="best",
+                    help="classic: the material's set-up; best (default): tuned training of the same architecture")
+    tr.add_argument("--epochs", type=_count(), help="override the recipe's epochs")
+    tr.add_argument("--batch-size", type=_count(), help="override the recipe's batch size")
+    tr.add_argument("--lr", type=_positive_float(), help="override the recipe's (peak) learning rate")
+    tr.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
+    tr.add_argument("--backward", choices=["autograd", "hand"], help="override the recipe's backward mode")
+    tr.add_argument("--validation", type=_count(0), help="hold out this many training images for validation")
+    tr.add_argument("--threads", type=_count(0), help="torch CPU threads (default: all cores)")
+    tr.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu", help="where to train (default cpu)")
+    tr.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search)")
+    tr.add_argument("--out", default="runs/mlp", help="output directory (default runs/mlp)")
+    tr.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="job 4: test accuracy of a saved checkpoint")
+    ev.add_argument("--checkpoint", required=True, metavar="FILE")
+    ev.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.set_defaults(func=cmd_evaluate)
+
+    da = sub.add_parser("data", help="data sets")
+    dsub = da.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    fe = dsub.add_parser("fetch", help="download and verify Fashion-MNIST (needs internet access)")
+    fe.add_argument("--dir", metavar="D", help="destination (default ~/.cache/bmnn/fashion-mnist)")
+    fe.set_defaults(func=cmd_data_fetch)
     return p
 
 

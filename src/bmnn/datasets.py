@@ -218,3 +218,50 @@ def load_fashion_mnist(data_dir: str | Path | None = None, verify: bool = True) 
         if out[f"x_{split}"].shape[0] != out[f"y_{split}"].shape[0]:
             raise DataFileError(f"{split}: {out[f'x_{split}'].shape[0]} images but {out[f'y_{split}'].shape[0]} labels")
     return out
+
+
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+
+
+def fetch_fashion_mnist(dest: str | Path | None = None, base_url: str = FASHION_MNIST_URL,
+                        progress: bool = True, hashes: dict[str, str] | None = None) -> Path:
+    """Download the four ``.gz`` files into ``dest`` (default ``~/.cache/bmnn/fashion-mnist``), each verified by the
+    SHA-256 of its decompressed bytes before it is moved into place (atomically). Files already there and valid
+    are kept. Returns ``dest``."""
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    from tqdm import tqdm
+
+    dest = Path(dest) if dest else Path.home() / ".cache" / "bmnn" / "fashion-mnist"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, digest in (hashes or FASHION_MNIST).items():
+        target = dest / f"{name}.gz"
+        if target.exists():
+            try:
+                read_idx(target, digest)
+                continue
+            except DataFileError:
+                pass  # damaged: fetch it again
+        url = f"{base_url}{name}.gz"
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part.gz")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp, os.fdopen(fd, "wb") as fh:
+                total = int(resp.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
+                    while chunk := resp.read(1 << 16):
+                        fh.write(chunk)
+                        bar.update(len(chunk))
+            read_idx(tmp, digest)
+            os.replace(tmp, target)
+        except DataFileError:
+            raise  # a download that arrived but is not the right file: read_idx's message says why
+        except (urllib.error.URLError, OSError) as exc:
+            raise DataFileError(
+                f"could not download {url} ({exc}). Without internet access, install Debian's package "
+                "(apt-get install dataset-fashion-mnist) or copy the four IDX files into a folder and pass --data-dir."
+            ) from None
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    return dest

@@ -5,9 +5,10 @@ from __future__ import annotations
 from bmnn.experiments.records import Section
 
 
-def sections(quick: bool = False, data_dir=None) -> list[Section]:
-    """Every job's section, in the material's order."""
-    from bmnn.experiments import gaussian, laplace, sigmoid_mlp
+def sections(quick: bool = False, data_dir=None, runs_dir="runs", log=None) -> list[Section]:
+    """Every job's section, in the material's order. Job 4's training runs live in (and are reused from)
+    ``runs_dir``."""
+    from bmnn.experiments import gaussian, laplace, scratch_mlp, sigmoid_mlp
 
     return [
         Section(
@@ -38,5 +39,15 @@ def sections(quick: bool = False, data_dir=None) -> list[Section]:
             formulas=[r"a_1 = W_1x+b_1,\; z_1=\sigma(a_1),\; a_2 = W_2z_1+b_2,\; \hat y = z_2 = \sigma(a_2),\quad "
                       r"L = -\left(y\log\hat y + (1-y)\log(1-\hat y)\right)"],
             records=sigmoid_mlp.run(quick=quick, data_dir=data_dir),
+        ),
+        Section(
+            job=4,
+            title="Problem 4 — an MLP from scratch in PyTorch",
+            setting=("784 inputs, 256 hidden ReLU units, 10 softmax outputs, cross-entropy, SGD; weights N(0, 0.01^2) "
+                     "and zero biases; no torch.nn, torch.nn.functional or torch.optim. The classic exercise uses "
+                     "lr 0.1, batch 256 and 10 epochs."),
+            formulas=[r"H = \max(XW_1 + b_1, 0),\quad \text{logits} = HW_2 + b_2,\quad L = \frac1n\sum_i "
+                      r"\left(\log\sum_k e^{\text{logits}_{ik}} - \text{logits}_{i y_i}\right)"],
+            records=scratch_mlp.run(quick=quick, data_dir=data_dir, runs_dir=runs_dir, log=log),
         ),
     ]

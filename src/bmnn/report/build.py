@@ -36,14 +36,14 @@ def _installed(name: str) -> bool:
     return True
 
 
-def build_report(out: Path, quick: bool = False, data_dir=None) -> tuple[Path, int, int]:
+def build_report(out: Path, quick: bool = False, data_dir=None, runs_dir="runs", log=None) -> tuple[Path, int, int]:
     """Write ``out/index.html``; return its path, the checks held and the checks run."""
     from bmnn import plots
     from bmnn.experiments import sections
     from bmnn.report import render
 
     start = time.perf_counter()
-    secs = sections(quick=quick, data_dir=data_dir)
+    secs = sections(quick=quick, data_dir=data_dir, runs_dir=runs_dir, log=log)
     figures = {}
     for s in secs:
         for r in s.records:

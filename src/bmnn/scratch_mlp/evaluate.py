@@ -1,0 +1,25 @@
+"""Evaluate a job-4 checkpoint on the test images, using only what the checkpoint holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from bmnn.scratch_mlp import model as M
+
+
+def evaluate_checkpoint(ck: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Accuracy, mean cross-entropy, predictions and the 10 x 10 confusion matrix on ``arrays``' test set."""
+    pre = ck["preprocess"]
+    x = (arrays["x_test"].reshape(-1, 784).astype(np.float32) * pre["scale"] - pre["mean"]) / pre["std"]
+    xt = torch.from_numpy(x.astype(np.float32))
+    y = torch.from_numpy(arrays["y_test"].astype(np.int64))
+    params = {k: ck[k].float() for k in M.PARAMS}
+    logits = M.predict_logits(params, xt)
+    pred = logits.argmax(dim=1).numpy()
+    cm = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(cm, (arrays["y_test"].astype(np.int64), pred), 1)
+    return {"accuracy": float(np.mean(pred == arrays["y_test"])), "loss": float(M.cross_entropy(logits, y)),
+            "pred": pred, "confusion": cm}

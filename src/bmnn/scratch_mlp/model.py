@@ -1,0 +1,172 @@
+"""Job 4's model, written from scratch in PyTorch: 784-256-10, ReLU, softmax, cross-entropy, SGD.
+
+Parameters are plain tensors; every layer, the loss, both backward passes and the optimiser are written here.
+The material forbids ``torch.nn``, ``torch.nn.functional`` and ``torch.optim``; a test parses this package's
+source and fails on any use of them.
+
+Row convention: a batch ``X`` is ``n x 784``; ``H = relu(X W1 + b1)`` is ``n x 256``; ``logits = H W2 + b2`` is
+``n x 10``. The loss is ``mean_i [logsumexp(logits_i) - logits_i[y_i]]`` (with label smoothing ``eps``, the target
+is ``(1 - eps) onehot(y) + eps / 10``), computed with the max subtracted, so it never overflows.
+
+Hand backward: ``dlogits = (softmax(logits) - target) / n``, ``dW2 = H^T dlogits``, ``db2 = sum dlogits``,
+``dH = dlogits W2^T * 1[H > 0]`` (times the dropout mask), ``dW1 = X^T dH``, ``db1 = sum dH``. The ReLU mask uses
+``H.sign()`` (H >= 0 after the ReLU), which is much cheaper than building a boolean mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+N_IN, N_HIDDEN, N_OUT = 784, 256, 10
+PARAMS = ("W1", "b1", "W2", "b2")
+
+
+def init_params(generator: torch.Generator, init: str = "normal", std: float = 0.01,
+                dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """``W1`` (784 x 256), ``b1`` (256), ``W2`` (256 x 10), ``b2`` (10); biases zero.
+
+    ``init = "normal"`` draws weights from N(0, std^2) (the material: std = 0.01); ``"he"`` uses
+    N(0, 2 / fan_in) for W1 and N(0, 1 / fan_in) for W2.
+    """
+    if init == "normal":
+        s1 = s2 = std
+    elif init == "he":
+        s1, s2 = (2.0 / N_IN) ** 0.5, (1.0 / N_HIDDEN) ** 0.5
+    else:
+        raise ValueError(f"init must be 'normal' or 'he', got {init!r}")
+    kw = {"generator": generator, "dtype": dtype, "device": device}
+    return {"W1": torch.randn(N_IN, N_HIDDEN, **kw) * s1, "b1": torch.zeros(N_HIDDEN, dtype=dtype, device=device),
+            "W2": torch.randn(N_HIDDEN, N_OUT, **kw) * s2, "b2": torch.zeros(N_OUT, dtype=dtype, device=device)}
+
+
+def relu(x: torch.Tensor) -> torch.Tensor:
+    """max(x, 0)."""
+    return torch.clamp_min(x, 0.0)
+
+
+def log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Row-wise log-softmax with the row maximum subtracted first (log-sum-exp), so no exp overflows."""
+    shifted = logits - logits.max(dim=1, keepdim=True).values
+    return shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))
+
+
+def cross_entropy(logits: torch.Tensor, y: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Mean cross-entropy from logits, picking each row's true class: ``-log_softmax[range(n), y]``."""
+    logp = log_softmax(logits)
+    nll = -logp[torch.arange(logits.shape[0], device=logits.device), y]
+    if label_smoothing:
+        nll = (1 - label_smoothing) * nll - label_smoothing * logp.mean(dim=1)
+    return nll.mean()
+
+
+@dataclass
+class Cache:
+    """What the hand backward needs from the forward pass."""
+
+    x: torch.Tensor
+    h: torch.Tensor  # after ReLU and dropout
+    mask: torch.Tensor | None  # dropout mask, already scaled by 1 / (1 - p)
+    logits: torch.Tensor
+
+
+def forward(params: dict[str, torch.Tensor], x: torch.Tensor, dropout: float = 0.0,
+            generator: torch.Generator | None = None) -> Cache:
+    """Logits for a batch ``x`` (n x 784); with ``dropout > 0`` (training) the hidden units are dropped."""
+    h = torch.addmm(params["b1"], x, params["W1"]).clamp_min_(0.0)
+    mask = None
+    if dropout > 0:
+        mask = torch.empty_like(h).bernoulli_(1.0 - dropout, generator=generator).div_(1.0 - dropout)
+        h = h.mul_(mask)
+    logits = torch.addmm(params["b2"], h, params["W2"])
+    return Cache(x=x, h=h, mask=mask, logits=logits)
+
+
+def hand_backward(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor,
+                  label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The mean loss and its gradients, by hand: softmax minus target, then the matrix products."""
+    n = y.shape[0]
+    logits = cache.logits
+    shifted = logits - logits.max(dim=1, keepdim=True).values
+    exp = torch.exp(shifted)
+    total = exp.sum(dim=1, keepdim=True)
+    rows = torch.arange(n, device=logits.device)
+    logp_true = shifted[rows, y] - torch.log(total[:, 0])
+    if label_smoothing:
+        logp_mean = shifted.mean(dim=1) - torch.log(total[:, 0])
+        loss = -((1 - label_smoothing) * logp_true + label_smoothing * logp_mean).mean()
+    else:
+        loss = -logp_true.mean()
+    d = exp.div_(total)  # softmax, in place
+    if label_smoothing:
+        d.sub_(label_smoothing / logits.shape[1])
+        d[rows, y] -= 1 - label_smoothing
+    else:
+        d[rows, y] -= 1.0
+    d.div_(n)
+    grads = {"W2": cache.h.t() @ d, "b2": d.sum(dim=0)}
+    dh = d @ params["W2"].t()
+    dh.mul_(cache.h.sign())  # ReLU derivative (h >= 0); a dropped unit has h = 0 too
+    if cache.mask is not None:
+        dh.mul_(cache.mask)
+    grads["W1"] = cache.x.t() @ dh
+    grads["b1"] = dh.sum(dim=0)
+    return loss, grads
+
+
+def autograd_backward(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, dropout: float = 0.0,
+                      generator: torch.Generator | None = None,
+                      label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The mean loss and its gradients by ``loss.backward()``, as the material does (same forward, same mask)."""
+    leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    h = relu(x @ leaves["W1"] + leaves["b1"])
+    if dropout > 0:
+        mask = torch.empty_like(h).bernoulli_(1.0 - dropout, generator=generator).div_(1.0 - dropout)
+        h = h * mask
+    logits = h @ leaves["W2"] + leaves["b2"]
+    loss = cross_entropy(logits, y, label_smoothing)
+    loss.backward()
+    return loss.detach(), {k: v.grad for k, v in leaves.items()}
+
+
+class SGD:
+    """Stochastic gradient descent written by hand: optional momentum (heavy-ball or Nesterov) and weight decay.
+
+    With momentum ``m`` and decay ``wd``: ``g = grad + wd * w``; ``v = m v + g``; the step is ``v`` (or
+    ``g + m v`` for Nesterov); ``w -= lr * step``. Biases are not decayed.
+    """
+
+    def __init__(self, params: dict[str, torch.Tensor], momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.velocity = {k: torch.zeros_like(v) for k, v in params.items()} if momentum else {}
+
+    def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor], lr: float) -> None:
+        """Update ``params`` in place."""
+        with torch.no_grad():
+            for k, w in params.items():
+                g = grads[k]
+                if self.weight_decay and k.startswith("W"):
+                    g = g.add(w, alpha=self.weight_decay)
+                if self.momentum:
+                    v = self.velocity[k].mul_(self.momentum).add_(g)
+                    g = g.add(v, alpha=self.momentum) if self.nesterov else v
+                w.sub_(g, alpha=lr)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The momentum buffers."""
+        return {k: v.clone() for k, v in self.velocity.items()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore the momentum buffers."""
+        for k in self.velocity:
+            self.velocity[k].copy_(state[k])
+
+
+def predict_logits(params: dict[str, torch.Tensor], x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    """Logits for many rows, in batches, without dropout."""
+    with torch.no_grad():
+        return torch.cat([forward(params, x[i:i + batch]).logits for i in range(0, x.shape[0], batch)])

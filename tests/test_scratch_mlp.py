@@ -1,0 +1,192 @@
+"""Job 4: the from-scratch MLP. No torch.nn anywhere in the package; the two backward modes agree; the loss is
+stable; SGD matches its formula; training is seeded, resumable, and stops on a NaN."""
+
+import ast
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import bmnn.scratch_mlp
+from bmnn._checks import InputError
+from bmnn.scratch_mlp import model as M
+from bmnn.scratch_mlp.train import TrainingDiverged, learning_rate, load_checkpoint, make_config, train
+
+PKG = Path(bmnn.scratch_mlp.__file__).parent
+
+
+def test_no_torch_nn_or_optim_in_the_package():
+    """Parse every module: no import of torch.nn / torch.nn.functional / torch.optim, no attribute use either."""
+    banned = ("torch.nn", "torch.optim")
+    hits = []
+    for path in sorted(PKG.glob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                hits += [f"{path.name}: import {a.name}" for a in node.names if a.name.startswith(banned)]
+            elif isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                if mod.startswith(banned) or (mod == "torch" and any(a.name in ("nn", "optim") for a in node.names)):
+                    hits.append(f"{path.name}: from {mod} import ...")
+            elif isinstance(node, ast.Attribute) and node.attr in ("nn", "optim"):
+                base = node.value
+                if isinstance(base, ast.Name) and base.id == "torch":
+                    hits.append(f"{path.name}:{node.lineno}: torch.{node.attr}")
+    assert hits == []
+    assert len(list(PKG.glob("*.py"))) >= 3
+
+
+def test_the_ast_check_would_catch_a_violation(tmp_path):
+    bad = "import torch\nx = torch.nn.Parameter(torch.zeros(1))\n"
+    tree = ast.parse(bad)
+    assert any(isinstance(n, ast.Attribute) and n.attr == "nn" for n in ast.walk(tree))
+
+
+def setup(dtype, seed=0, n=64, dropout=0.0):
+    g = torch.Generator().manual_seed(seed)
+    params = M.init_params(g, "he", dtype=dtype)
+    params["b1"] += 0.1 * torch.randn(256, generator=g, dtype=dtype)
+    params["b2"] += 0.1 * torch.randn(10, generator=g, dtype=dtype)
+    x = torch.randn(n, 784, generator=g, dtype=dtype)
+    y = torch.randint(0, 10, (n,), generator=g)
+    return params, x, y
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_hand_backward_equals_autograd(dtype, tol, smoothing, dropout):
+    params, x, y = setup(dtype)
+    cache = M.forward(params, x, dropout, torch.Generator().manual_seed(7))
+    loss_h, g_h = M.hand_backward(params, cache, y, smoothing)
+    loss_a, g_a = M.autograd_backward(params, x, y, dropout, torch.Generator().manual_seed(7), smoothing)
+    assert abs(float(loss_h - loss_a)) <= tol * max(1.0, abs(float(loss_a)))
+    for k in M.PARAMS:
+        err = float((g_h[k] - g_a[k]).abs().max() / g_a[k].abs().max())
+        assert err <= tol, (k, err)
+
+
+def test_cross_entropy_indexes_each_rows_true_class_and_is_stable():
+    logits = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 2.0, 1.0]], dtype=torch.float64)
+    y = torch.tensor([0, 2])
+    ce = M.cross_entropy(logits, y)
+    # row 1: its true class dominates by 1000, so it contributes 0; row 2: logsumexp(0, 2, 1) - 1
+    expected = (0.0 + (np.log(np.exp(0.0) + np.exp(2.0) + np.exp(1.0)) - 1.0)) / 2
+    assert torch.isfinite(ce) and float(ce) == pytest.approx(expected, rel=1e-12)
+    # the classic slip y_hat[range(n)] (no class index) gives a different, wrong number
+    wrong = -M.log_softmax(logits)[range(2)].mean()
+    assert float(wrong) != pytest.approx(float(ce))
+    ref = torch.logsumexp(logits, dim=1) - logits[torch.arange(2), y]
+    assert float(ce) == pytest.approx(float(ref.mean()), rel=1e-14)
+
+
+def test_sgd_matches_its_formulas():
+    w = {"W1": torch.tensor([1.0, -2.0]), "b1": torch.tensor([0.5])}
+    g = {"W1": torch.tensor([0.1, 0.2]), "b1": torch.tensor([1.0])}
+    opt = M.SGD(w, momentum=0.9, nesterov=True, weight_decay=0.01)
+    opt.step(w, g, lr=0.5)
+    gw = torch.tensor([0.1, 0.2]) + 0.01 * torch.tensor([1.0, -2.0])
+    v = gw
+    torch.testing.assert_close(w["W1"], torch.tensor([1.0, -2.0]) - 0.5 * (gw + 0.9 * v))
+    torch.testing.assert_close(w["b1"], torch.tensor([0.5]) - 0.5 * (1.0 + 0.9 * 1.0))  # biases not decayed
+    plain = {"W1": torch.tensor([1.0])}
+    M.SGD(plain).step(plain, {"W1": torch.tensor([2.0])}, lr=0.1)
+    torch.testing.assert_close(plain["W1"], torch.tensor([0.8]))
+
+
+def test_same_seed_same_weights():
+    a = M.init_params(torch.Generator().manual_seed(3))
+    b = M.init_params(torch.Generator().manual_seed(3))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert float(a["W1"].std()) == pytest.approx(0.01, rel=0.02)
+    assert a["W1"].shape == (784, 256) and a["b2"].shape == (10,) and float(a["b1"].abs().sum()) == 0.0
+
+
+def tiny_arrays(n_train=600, n_test=200, seed=0):
+    """Synthetic 28 x 28 'images' with a learnable class signal, in the layout of the real data."""
+    rng = np.random.default_rng(seed)
+    protos = rng.integers(0, 256, size=(10, 784))
+    def make(n):
+        y = rng.integers(0, 10, size=n)
+        x = np.clip(protos[y] + rng.normal(0, 60, size=(n, 784)), 0, 255).astype(np.uint8)
+        return x, y.astype(np.uint8)
+    xtr, ytr = make(n_train)
+    xte, yte = make(n_test)
+    return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
+
+
+def quiet(*_):
+    pass
+
+
+def test_resume_gives_the_same_final_weights(tmp_path):
+    arrays = tiny_arrays()
+    cfg = make_config("best", epochs=4, batch_size=64, ema_start=0.25, threads=1)
+    full = train(cfg, arrays, tmp_path / "full", log=quiet, progress=False)
+
+    class Crash(Exception):
+        pass
+
+    def crash_in_epoch_3(line):  # epoch 3's log line comes before its checkpoint: epoch 2's is the last on disk
+        if line.startswith("epoch    3/"):
+            raise Crash
+
+    with pytest.raises(Crash):
+        train(cfg, arrays, tmp_path / "cut", log=crash_in_epoch_3, progress=False)
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 2
+    resumed = train(cfg, arrays, tmp_path / "cut", resume=True, log=quiet, progress=False)
+    for k in M.PARAMS:
+        assert torch.equal(full[k], resumed[k]), k
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3, 4]
+    with pytest.raises(InputError, match="was written with other settings"):
+        train(dataclasses.replace(cfg, lr=0.01), arrays, tmp_path / "cut", resume=True, log=quiet, progress=False)
+
+
+def test_checkpoint_format_is_plain_and_numpy_evaluable(tmp_path):
+    arrays = tiny_arrays()
+    cfg = make_config("classic", epochs=2, threads=1)
+    train(cfg, arrays, tmp_path, log=quiet, progress=False)
+    ck = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert ck["W1"].dtype == torch.float32 and tuple(ck["W1"].shape) == (784, 256)
+    pre = ck["preprocess"]
+    x = (arrays["x_test"].astype(np.float64) * pre["scale"] - pre["mean"]) / pre["std"]
+    logits = np.maximum(x @ ck["W1"].numpy() + ck["b1"].numpy(), 0) @ ck["W2"].numpy() + ck["b2"].numpy()
+    acc = float(np.mean(logits.argmax(1) == arrays["y_test"]))
+    assert acc == pytest.approx(ck["history"][-1]["test_acc"], abs=1e-6)
+    hist = json.loads((tmp_path / "history.json").read_text())
+    assert {"epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"} <= set(hist["history"][0])
+
+
+def test_nan_stops_with_epoch_and_step_and_keeps_checkpoint(tmp_path, monkeypatch):
+    arrays = tiny_arrays()
+    with pytest.raises(TrainingDiverged, match=r"the loss became (nan|inf) at epoch 1, step \d+; no checkpoint"):
+        train(make_config("classic", epochs=3, lr=1e38, threads=1), arrays, tmp_path / "a", log=quiet,
+              progress=False)
+    # a run that is fine for one epoch, then blows up: epoch 1's checkpoint must survive untouched
+    import bmnn.scratch_mlp.train as T
+
+    real = T.learning_rate
+    monkeypatch.setattr(T, "learning_rate", lambda cfg, e, s, n: real(cfg, e, s, n) if e == 0 else 1e38)
+    with pytest.raises(TrainingDiverged, match=r"at epoch 2, step \d+; the last good checkpoint \(epoch 1\)"):
+        train(make_config("classic", epochs=3, threads=1), arrays, tmp_path / "b",
+              log=quiet, progress=False)
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["epoch"] == 1
+
+
+def test_config_validation():
+    with pytest.raises(InputError, match="recipe must be one of"):
+        make_config("fast")
+    with pytest.raises(InputError, match="lr must be a finite number > 0, got -1"):
+        make_config("classic", lr=-1.0)
+    with pytest.raises(InputError, match="dropout must be in"):
+        make_config("best", dropout=1.0)
+
+
+def test_learning_rate_schedule():
+    cfg = make_config("best", epochs=10, warmup_epochs=2)
+    assert learning_rate(cfg, 0, 0, 100) == pytest.approx(cfg.lr * 0.01 / 2)
+    assert learning_rate(cfg, 2, 0, 100) == pytest.approx(cfg.lr)
+    assert learning_rate(cfg, 9, 99, 100) < 0.01 * cfg.lr
