@@ -62,7 +62,8 @@ def main() -> None:
 
     def floor(i):
         xb = x[i:i + B]
-        xb @ w1, h @ w2, h.t() @ d, d @ w2.t(), xb.t() @ h  # noqa: B018 (the five products of one step)
+        hb, db = h[:xb.shape[0]], d[:xb.shape[0]]
+        xb @ w1, hb @ w2, hb.t() @ db, db @ w2.t(), xb.t() @ hb  # noqa: B018 (the five products of one step)
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "images": N, "batch": B}
     all_threads = torch.get_num_threads()

@@ -190,3 +190,15 @@ def test_learning_rate_schedule():
     assert learning_rate(cfg, 0, 0, 100) == pytest.approx(cfg.lr * 0.01 / 2)
     assert learning_rate(cfg, 2, 0, 100) == pytest.approx(cfg.lr)
     assert learning_rate(cfg, 9, 99, 100) < 0.01 * cfg.lr
+
+
+def test_augmented_views_are_flips_and_one_pixel_shifts():
+    from bmnn.scratch_mlp.train import augmented_views
+
+    x = torch.arange(2 * 784, dtype=torch.float32).view(2, 784)
+    v = augmented_views(x, -1.0).view(18, 2, 28, 28)
+    img = x.view(2, 28, 28)
+    assert torch.equal(v[4], img)  # no flip, no shift
+    assert torch.equal(v[13], img.flip(2))  # flipped, no shift
+    assert torch.equal(v[0][:, 1:, 1:], img[:, :27, :27]) and bool((v[0][:, 0, :] == -1).all())  # down-right
+    assert torch.equal(v[8][:, :27, :27], img[:, 1:, 1:]) and bool((v[8][:, 27, :] == -1).all())  # up-left

@@ -71,13 +71,20 @@ class Cache:
     logits: torch.Tensor
 
 
+def dropout_mask(like: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Inverted dropout: 1 / (1 - p) with probability 1 - p, else 0 (uniforms compared in place: about twice as
+    fast as ``bernoulli_``)."""
+    mask = torch.rand(like.shape, generator=generator, dtype=like.dtype, device=like.device)
+    return mask.lt_(1.0 - p).mul_(1.0 / (1.0 - p))
+
+
 def forward(params: dict[str, torch.Tensor], x: torch.Tensor, dropout: float = 0.0,
             generator: torch.Generator | None = None) -> Cache:
     """Logits for a batch ``x`` (n x 784); with ``dropout > 0`` (training) the hidden units are dropped."""
     h = torch.addmm(params["b1"], x, params["W1"]).clamp_min_(0.0)
     mask = None
     if dropout > 0:
-        mask = torch.empty_like(h).bernoulli_(1.0 - dropout, generator=generator).div_(1.0 - dropout)
+        mask = dropout_mask(h, dropout, generator)
         h = h.mul_(mask)
     logits = torch.addmm(params["b2"], h, params["W2"])
     return Cache(x=x, h=h, mask=mask, logits=logits)
@@ -122,8 +129,7 @@ def autograd_backward(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch
     leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     h = relu(x @ leaves["W1"] + leaves["b1"])
     if dropout > 0:
-        mask = torch.empty_like(h).bernoulli_(1.0 - dropout, generator=generator).div_(1.0 - dropout)
-        h = h * mask
+        h = h * dropout_mask(h, dropout, generator)
     logits = h @ leaves["W2"] + leaves["b2"]
     loss = cross_entropy(logits, y, label_smoothing)
     loss.backward()

@@ -174,22 +174,23 @@ def prepare_data(arrays: dict[str, np.ndarray], cfg: TrainConfig, device: torch.
                 None if x_val is None else tx(x_val), None if y_val is None else ty(y_val), pre)
 
 
-def augment(x: torch.Tensor, generator: torch.Generator, background: float) -> torch.Tensor:
-    """Random horizontal flips and shifts of up to one pixel in each direction (filled with the background)."""
+N_VIEWS = 18  # 2 flips x 9 shifts of at most one pixel
+
+
+def augmented_views(x: torch.Tensor, background: float) -> torch.Tensor:
+    """All 18 views of every image (horizontal flip or not, times shifts of -1, 0, +1 pixel in each direction,
+    uncovered pixels filled with the background), shaped ``(18 * n, 784)``: built once, so an epoch's augmentation
+    is a single gather, fused with the shuffle."""
     n = x.shape[0]
-    img = x.view(n, 28, 28)
-    flip = torch.rand(n, generator=generator, device=x.device) < 0.5
-    img = torch.where(flip[:, None, None], img.flip(2), img)
+    views = torch.empty((N_VIEWS, n, 784), dtype=x.dtype, device=x.device)
     padded = torch.full((n, 30, 30), background, dtype=x.dtype, device=x.device)
-    padded[:, 1:29, 1:29] = img
-    shift = torch.randint(0, 9, (n,), generator=generator, device=x.device)
-    out = torch.empty_like(img)
-    for s in range(9):
-        idx = (shift == s).nonzero(as_tuple=True)[0]
-        if idx.numel():
+    for f in range(2):
+        img = x.view(n, 28, 28)
+        padded[:, 1:29, 1:29] = img.flip(2) if f else img
+        for s in range(9):
             dy, dx = divmod(s, 3)
-            out[idx] = padded[idx, dy:dy + 28, dx:dx + 28]
-    return out.view(n, 784)
+            views[f * 9 + s] = padded[:, dy:dy + 28, dx:dx + 28].reshape(n, 784)
+    return views.view(N_VIEWS * n, 784)
 
 
 def evaluate(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -270,15 +271,18 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
     n = data.x_train.shape[0]
     steps = math.ceil(n / cfg.batch_size)
     background = (0.0 - data.preprocess["mean"]) / data.preprocess["std"]
+    views = augmented_views(data.x_train, background) if cfg.augment else None
     ema_from = int(cfg.ema_start * cfg.epochs * steps)
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         order = torch.randperm(n, generator=gen, device=device)
-        x_epoch = data.x_train[order]
-        if cfg.augment:
-            x_epoch = augment(x_epoch, gen, background)
+        if views is not None:  # a random view of each image, in the shuffled order
+            view = torch.randint(0, N_VIEWS, (n,), generator=gen, device=device)
+            x_epoch = views[view * n + order]
+        else:
+            x_epoch = data.x_train[order]
         y_epoch = data.y_train[order]
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
