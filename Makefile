@@ -15,14 +15,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-# Fashion-MNIST comes from Debian's dataset-fashion-mnist package; nothing is downloaded at test time.
+# Debian packages: Fashion-MNIST (dataset-fashion-mnist) and Chromium (for the browser test of the report).
+# Nothing is downloaded at test time.
 data:
-	@if [ -f $(FMNIST)/t10k-labels-idx1-ubyte.gz ]; then :; \
+	@missing=""; \
+	[ -f $(FMNIST)/t10k-labels-idx1-ubyte.gz ] || missing="$$missing dataset-fashion-mnist"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Debian's dataset-fashion-mnist"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	  echo "installing Debian's$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-	  echo "note: Fashion-MNIST not found in $(FMNIST); install Debian's dataset-fashion-mnist or pass --data-dir"; \
+	  echo "note: missing Debian packages:$$missing (install them, or pass --data-dir for Fashion-MNIST)"; \
 	fi
 
 report: setup

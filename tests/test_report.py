@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from bmnn.cli import main
 
 JOB1 = ["1.1", "1.2(a)", "1.2(b)", "1.2(c)", "1.2(d)", "1.2(e)", "1.3", "1.4"]
 JOB2 = ["2.1", "2.2", "2.3", "2.4", "2.5"]
@@ -13,10 +12,8 @@ JOB4 = ["4"]
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    assert main(["report", "--quick", "--out", str(out), "--runs", str(out / "runs")]) == 0
-    return (out / "index.html").read_text(encoding="utf-8")
+def page(quick_report):
+    return quick_report.read_text(encoding="utf-8")
 
 
 def test_report_has_every_subquestion_in_order(page):

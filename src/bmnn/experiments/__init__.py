@@ -8,7 +8,7 @@ from bmnn.experiments.records import Section
 def sections(quick: bool = False, data_dir=None, runs_dir="runs", log=None) -> list[Section]:
     """Every job's section, in the material's order. Job 4's training runs live in (and are reused from)
     ``runs_dir``."""
-    from bmnn.experiments import gaussian, laplace, scratch_mlp, sigmoid_mlp
+    from bmnn.experiments import gaussian, laplace, pitfalls, scratch_mlp, sigmoid_mlp
 
     return [
         Section(
@@ -49,5 +49,12 @@ def sections(quick: bool = False, data_dir=None, runs_dir="runs", log=None) -> l
             formulas=[r"H = \max(XW_1 + b_1, 0),\quad \text{logits} = HW_2 + b_2,\quad L = \frac1n\sum_i "
                       r"\left(\log\sum_k e^{\text{logits}_{ik}} - \text{logits}_{i y_i}\right)"],
             records=scratch_mlp.run(quick=quick, data_dir=data_dir, runs_dir=runs_dir, log=log),
+        ),
+        Section(
+            job=5,
+            title="Pitfalls, each proved by computation",
+            setting=("Places where derivations and code for this material commonly go wrong. Each is shown with a "
+                     "small computation whose result is checked."),
+            records=pitfalls.run(),
         ),
     ]

@@ -49,7 +49,8 @@ def _anchor(rec_id: str) -> str:
     return "q" + re.sub(r"[^0-9a-zA-Z]+", "-", rec_id).strip("-")
 
 
-def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[str, Any], out_dir: Path) -> Path:
+def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[str, Any], out_dir: Path,
+           benchmarks: list[list[str]] | None = None) -> Path:
     """Write ``out_dir/index.html`` and return its path.
 
     Parameters
@@ -59,6 +60,8 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         Record id -> PNG bytes.
     provenance : dict
         Shown at the top: version, seeds, library versions, machine, date, run time.
+    benchmarks : list of rows, optional
+        ``[what, ratio, details]`` from the benchmarks' latest result files.
     """
     env = jinja2.Environment(loader=jinja2.PackageLoader("bmnn", "report"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
@@ -73,6 +76,7 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         n_checks=len(checks),
         n_held=sum(c.held for c in checks),
         failed=[(r.id, c) for r in records for c in r.checks if not c.held],
+        benchmarks=benchmarks or [],
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "index.html"

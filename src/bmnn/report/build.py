@@ -36,6 +36,41 @@ def _installed(name: str) -> bool:
     return True
 
 
+BENCH_RESULTS = Path(__file__).resolve().parents[3] / "benchmarks" / "results"
+
+
+def benchmark_rows(folder: Path = BENCH_RESULTS) -> list[list[str]]:
+    """The latest benchmark figures, where their result files exist (``make bench`` writes them)."""
+    import json
+
+    rows = []
+    readers = {
+        "laplace.json": lambda d: [
+            ["job 2: Gibbs bulk ESS/s against NumPyro NUTS", f"{d['ratio_ess_per_s']:.1f}x",
+             f"{d['ours']['ess_per_s']:,.0f} vs {d['nuts']['ess_per_s']:,.0f} ESS/s; means agree to |z| <= "
+             f"{d['mean_agreement_max_abs_z']:.2f}"],
+            ["job 2: MAP time against one plain scikit-learn Lasso call", f"{d['map_over_lasso']:.2f}x",
+             f"certificate {d['map_certificate']:.1e}"]],
+        "sigmoid_mlp.json": lambda d: [
+            [f"job 3: forward + hand backward against torch.autograd ({k})", f"{v['ratio']:.2f}x",
+             f"{v['ours_s'] * 1e3:.2f} vs {v['autograd_s'] * 1e3:.2f} ms; numpy's matrix products alone "
+             f"{v['numpy_matmul_floor_s'] * 1e3:.2f} ms"] for k, v in d.items() if isinstance(v, dict)],
+        "scratch_mlp.json": lambda d: [
+            [f"job 4: hand-backward epoch against torch.nn ({k})", f"{v['hand_over_torch_nn']:.2f}x",
+             f"{v['hand_over_floor']:.2f}x the matrix-product floor; s/epoch: " + ", ".join(
+                 f"{n} {t:.3f}" for n, t in v["seconds_per_epoch"].items())]
+            for k, v in d.items() if isinstance(v, dict)],
+    }
+    for name, read in readers.items():
+        path = folder / name
+        if path.is_file():
+            try:
+                rows += read(json.loads(path.read_text()))
+            except (ValueError, KeyError, TypeError):
+                rows.append([name, "unreadable", "rerun make bench"])
+    return rows
+
+
 def build_report(out: Path, quick: bool = False, data_dir=None, runs_dir="runs", log=None) -> tuple[Path, int, int]:
     """Write ``out/index.html``; return its path, the checks held and the checks run."""
     from bmnn import plots
@@ -51,5 +86,5 @@ def build_report(out: Path, quick: bool = False, data_dir=None, runs_dir="runs",
             if fig is not None:
                 figures[r.id] = plots.to_png(fig)
     checks = [c for s in secs for r in s.records for c in r.checks]
-    path = render(secs, figures, provenance(quick, time.perf_counter() - start), out)
+    path = render(secs, figures, provenance(quick, time.perf_counter() - start), out, benchmarks=benchmark_rows())
     return path, sum(c.held for c in checks), len(checks)
