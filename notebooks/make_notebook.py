@@ -28,7 +28,7 @@ data = load_fashion_mnist()  # found on disk and verified by SHA-256
     new_markdown_cell("""## The data
 Each image is 28 x 28 pixels with values 0..255, flattened row by row into 784 inputs; labels are 0..9."""),
     new_code_cell("""fig, axes = plt.subplots(1, 8, figsize=(10, 1.8))
-for ax, img, label in zip(axes, data["x_train"][:8], data["y_train"][:8]):
+for ax, img, label in zip(axes, data["x_train"][:8], data["y_train"][:8], strict=True):
     ax.imshow(img.reshape(28, 28), cmap="gray_r")
     ax.set_title(FASHION_CLASSES[label], fontsize=7)
     ax.axis("off")"""),
@@ -44,7 +44,7 @@ params = M.init_params(gen, "normal", std=0.01)
 y = torch.from_numpy(data["y_train"][:256].astype(np.int64))
 cache = M.forward(params, x)
 loss = M.cross_entropy(cache.logits, y)
-print(f"initial loss {float(loss):.4f} (log 10 = {np.log(10):.4f}: the weights are tiny, so all classes are equally likely)")"""),
+print(f"initial loss {float(loss):.4f}; log 10 = {np.log(10):.4f}")  # tiny weights: all classes equally likely"""),
     new_markdown_cell("""## Two backward passes that agree
 Autograd (`loss.backward()`, as the exercise does) and the hand-written backward: softmax minus one-hot, then the
 matrix products."""),
