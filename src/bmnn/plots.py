@@ -22,6 +22,23 @@ def _ax(ax: Axes | None, size=(6.0, 3.6)) -> Axes:
     return ax
 
 
+def _curves(loss_ax: Axes, acc_ax: Axes, history: list[dict], title: str) -> None:
+    """Loss and accuracy per epoch, train and test (and validation where recorded), on two axes."""
+    ep = [h["epoch"] for h in history]
+    for key, ax, label in (("loss", loss_ax, "cross-entropy"), ("acc", acc_ax, "accuracy")):
+        for split in ("train", "test", "val"):
+            if f"{split}_{key}" in history[0]:
+                ax.plot(ep, [h[f"{split}_{key}"] for h in history], label={"val": "validation"}.get(split, split))
+        ax.set(xlabel="epoch", ylabel=label, title=f"{title}: {'loss' if key == 'loss' else 'accuracy'}")
+        ax.legend(fontsize=8)
+
+
+def _as_rows(hist: dict[str, list[float]]) -> list[dict]:
+    """A dict of per-epoch lists as a list of per-epoch dicts with an ``epoch`` key."""
+    n = len(next(iter(hist.values())))
+    return [{"epoch": i + 1, **{k: v[i] for k, v in hist.items()}} for i in range(n)]
+
+
 def posterior(rec: Record, ax: Axes | None = None) -> Axes:
     """1.1: prior, scaled likelihood, posterior, and the Monte-Carlo (ABC) draws of mu | D."""
     ax = _ax(ax)
@@ -156,15 +173,7 @@ def sigmoid_training(rec: Record, ax: Axes | None = None) -> Axes:
     else:
         axes = [ax] + [ax.inset_axes((1.2 * i, 0, 1, 1)) for i in range(1, 2 * len(runs))]
     for i, (name, h) in enumerate(runs):
-        ep = np.arange(1, len(h["train_loss"]) + 1)
-        la, aa = axes[2 * i], axes[2 * i + 1]
-        la.plot(ep, h["train_loss"], label="train")
-        la.plot(ep, h["test_loss"], label="test")
-        la.set(xlabel="epoch", ylabel="cross-entropy", title=f"{name}: loss")
-        aa.plot(ep, h["train_acc"], label="train")
-        aa.plot(ep, h["test_acc"], label="test")
-        aa.set(xlabel="epoch", ylabel="accuracy", title=f"{name}: accuracy")
-        la.legend(fontsize=8)
+        _curves(axes[2 * i], axes[2 * i + 1], _as_rows(h), name)
     return axes[0]
 
 
@@ -174,17 +183,7 @@ def training_progress(history: list[dict], title: str = "Training progress", ax:
         _, (ax, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
     else:
         ax2 = ax.inset_axes((1.2, 0, 1, 1))
-    ep = [h["epoch"] for h in history]
-    ax.plot(ep, [h["train_loss"] for h in history], label="train")
-    ax.plot(ep, [h["test_loss"] for h in history], label="test")
-    ax.set(xlabel="epoch", ylabel="cross-entropy", title=f"{title}: loss")
-    ax.legend(fontsize=8)
-    ax2.plot(ep, [h["train_acc"] for h in history], label="train")
-    ax2.plot(ep, [h["test_acc"] for h in history], label="test")
-    if "val_acc" in history[0]:
-        ax2.plot(ep, [h["val_acc"] for h in history], label="validation")
-    ax2.set(xlabel="epoch", ylabel="accuracy", title=f"{title}: accuracy")
-    ax2.legend(fontsize=8)
+    _curves(ax, ax2, history, title)
     return ax
 
 
@@ -223,17 +222,7 @@ def scratch_mlp(rec: Record, ax: Axes | None = None) -> Axes:
     fig = plt.figure(figsize=(10, 11.5), layout="constrained")
     grid = fig.add_gridspec(4, 2, height_ratios=[1, 1, 1.6, 1.1])
     for row, key in enumerate(("classic", "best")):
-        a, b = fig.add_subplot(grid[row, 0]), fig.add_subplot(grid[row, 1])
-        hist = d[key]
-        ep = [h["epoch"] for h in hist]
-        a.plot(ep, [h["train_loss"] for h in hist], label="train")
-        a.plot(ep, [h["test_loss"] for h in hist], label="test")
-        a.set(xlabel="epoch", ylabel="cross-entropy", title=f"recipe {key}: loss")
-        a.legend(fontsize=8)
-        b.plot(ep, [h["train_acc"] for h in hist], label="train")
-        b.plot(ep, [h["test_acc"] for h in hist], label="test")
-        b.set(xlabel="epoch", ylabel="accuracy", title=f"recipe {key}: accuracy")
-        b.legend(fontsize=8)
+        _curves(fig.add_subplot(grid[row, 0]), fig.add_subplot(grid[row, 1]), d[key], f"recipe {key}")
     confusion(d["confusion"], d["classes"], ax=fig.add_subplot(grid[2, :]))
     sub = grid[3, :].subgridspec(2, 8)
     for i, (img, p, t) in enumerate(zip(d["images"], d["pred"], d["true"], strict=False)):

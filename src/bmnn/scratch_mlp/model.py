@@ -9,8 +9,9 @@ Row convention: a batch ``X`` is ``n x 784``; ``H = relu(X W1 + b1)`` is ``n x 2
 is ``(1 - eps) onehot(y) + eps / 10``), computed with the max subtracted, so it never overflows.
 
 Hand backward: ``dlogits = (softmax(logits) - target) / n``, ``dW2 = H^T dlogits``, ``db2 = sum dlogits``,
-``dH = dlogits W2^T * 1[H > 0]`` (times the dropout mask), ``dW1 = X^T dH``, ``db1 = sum dH``. The ReLU mask uses
-``H.sign()`` (H >= 0 after the ReLU), which is much cheaper than building a boolean mask.
+``dH = dlogits W2^T * 1[H > 0]`` (with dropout, a dropped unit has H = 0, and a kept one carries the scale
+1 / (1 - p)), ``dW1 = X^T dH``, ``db1 = sum dH``. The ReLU mask uses ``H.sign()`` (H >= 0 after the ReLU), which is
+much cheaper than building a boolean mask.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class Cache:
 
     x: torch.Tensor
     h: torch.Tensor  # after ReLU and dropout
-    mask: torch.Tensor | None  # dropout mask, already scaled by 1 / (1 - p)
+    dropout_scale: float  # 1 / (1 - p) for the kept units (1 without dropout)
     logits: torch.Tensor
 
 
@@ -82,41 +83,39 @@ def forward(params: dict[str, torch.Tensor], x: torch.Tensor, dropout: float = 0
             generator: torch.Generator | None = None) -> Cache:
     """Logits for a batch ``x`` (n x 784); with ``dropout > 0`` (training) the hidden units are dropped."""
     h = torch.addmm(params["b1"], x, params["W1"]).clamp_min_(0.0)
-    mask = None
     if dropout > 0:
-        mask = dropout_mask(h, dropout, generator)
-        h = h.mul_(mask)
+        h = h.mul_(dropout_mask(h, dropout, generator))
     logits = torch.addmm(params["b2"], h, params["W2"])
-    return Cache(x=x, h=h, mask=mask, logits=logits)
+    return Cache(x=x, h=h, dropout_scale=1.0 / (1.0 - dropout), logits=logits)
 
 
 def hand_backward(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor,
                   label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The mean loss and its gradients, by hand: softmax minus target, then the matrix products."""
-    n = y.shape[0]
-    logits = cache.logits
-    shifted = logits - logits.max(dim=1, keepdim=True).values
+    """The mean loss and its gradients, by hand: softmax minus target, then the matrix products.
+
+    Small-tensor work is arranged so the large ``n x 256`` arrays are touched as few times as possible: the
+    dropout scale ``1 / (1 - p)`` is applied to ``dlogits`` (``n x 10``) rather than to ``dH``, whose only
+    elementwise pass is the ReLU mask.
+    """
+    n, k = cache.logits.shape
+    shifted = cache.logits - cache.logits.amax(dim=1, keepdim=True)
     exp = torch.exp(shifted)
     total = exp.sum(dim=1, keepdim=True)
-    rows = torch.arange(n, device=logits.device)
-    logp_true = shifted[rows, y] - torch.log(total[:, 0])
+    log_total = torch.log(total)
+    idx = y[:, None]
+    nll = log_total - shifted.gather(1, idx)  # -log softmax of each row's true class
     if label_smoothing:
-        logp_mean = shifted.mean(dim=1) - torch.log(total[:, 0])
-        loss = -((1 - label_smoothing) * logp_true + label_smoothing * logp_mean).mean()
-    else:
-        loss = -logp_true.mean()
-    d = exp.div_(total)  # softmax, in place
+        nll = (1 - label_smoothing) * nll + label_smoothing * (log_total - shifted.mean(dim=1, keepdim=True))
+    loss = nll.mean()
+    d = exp.div_(total.mul_(n))  # softmax / n, in place
+    d.scatter_add_(1, idx, torch.full((n, 1), -(1 - label_smoothing) / n, dtype=d.dtype, device=d.device))
     if label_smoothing:
-        d.sub_(label_smoothing / logits.shape[1])
-        d[rows, y] -= 1 - label_smoothing
-    else:
-        d[rows, y] -= 1.0
-    d.div_(n)
+        d.sub_(label_smoothing / (k * n))
     grads = {"W2": cache.h.t() @ d, "b2": d.sum(dim=0)}
+    if cache.dropout_scale != 1.0:  # dropped units have h = 0 (masked by sign below); kept ones carry 1/(1 - p)
+        d = d * cache.dropout_scale
     dh = d @ params["W2"].t()
-    dh.mul_(cache.h.sign())  # ReLU derivative (h >= 0); a dropped unit has h = 0 too
-    if cache.mask is not None:
-        dh.mul_(cache.mask)
+    dh.mul_(cache.h.sign())  # ReLU derivative (h >= 0 after the ReLU)
     grads["W1"] = cache.x.t() @ dh
     grads["b1"] = dh.sum(dim=0)
     return loss, grads

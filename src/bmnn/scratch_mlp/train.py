@@ -61,7 +61,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 decay on the weights (not the biases)
     label_smoothing: float = 0.0  # cross-entropy target smoothing
     dropout: float = 0.0  # dropout probability on the hidden layer
-    augment: bool = False  # random horizontal flips and 1-pixel shifts
+    augment: str = "none"  # "none", "shift" (1-pixel shifts) or "flip+shift" (also horizontal flips)
     schedule: str = "constant"  # "constant" or "cosine" (with linear warm-up)
     warmup_epochs: int = 0  # linear warm-up length for "cosine"
     ema_decay: float = 0.0  # weight averaging: decay of the exponential moving average (0: off)
@@ -75,7 +75,7 @@ class TrainConfig:
 RECIPES: dict[str, dict[str, Any]] = {
     "classic": {"epochs": 10, "batch_size": 256, "lr": 0.1, "init": "normal", "init_std": 0.01},
     "best": {"epochs": 150, "batch_size": 256, "lr": 0.08, "init": "he", "standardize": True, "momentum": 0.9,
-             "nesterov": True, "weight_decay": 5e-5, "label_smoothing": 0.1, "dropout": 0.25, "augment": True,
+             "nesterov": True, "weight_decay": 5e-5, "label_smoothing": 0.1, "dropout": 0.25, "augment": "flip+shift",
              "schedule": "cosine", "warmup_epochs": 3, "ema_decay": 0.998, "ema_start": 0.5, "backward": "hand"},
 }
 
@@ -105,6 +105,8 @@ def _validate(cfg: TrainConfig) -> None:
         raise InputError(f"dropout must be in [0, 1), got {cfg.dropout}")
     if cfg.backward not in ("autograd", "hand"):
         raise InputError(f"backward must be 'autograd' or 'hand', got {cfg.backward!r}")
+    if cfg.augment not in ("none", "shift", "flip+shift"):
+        raise InputError(f"augment must be 'none', 'shift' or 'flip+shift', got {cfg.augment!r}")
     if cfg.schedule not in ("constant", "cosine"):
         raise InputError(f"schedule must be 'constant' or 'cosine', got {cfg.schedule!r}")
     if not 0 <= cfg.validation < 60_000:
@@ -174,23 +176,20 @@ def prepare_data(arrays: dict[str, np.ndarray], cfg: TrainConfig, device: torch.
                 None if x_val is None else tx(x_val), None if y_val is None else ty(y_val), pre)
 
 
-N_VIEWS = 18  # 2 flips x 9 shifts of at most one pixel
-
-
-def augmented_views(x: torch.Tensor, background: float) -> torch.Tensor:
-    """All 18 views of every image (horizontal flip or not, times shifts of -1, 0, +1 pixel in each direction,
-    uncovered pixels filled with the background), shaped ``(18 * n, 784)``: built once, so an epoch's augmentation
-    is a single gather, fused with the shuffle."""
+def augmented_views(x: torch.Tensor, background: float, flips: bool = True) -> torch.Tensor:
+    """Every view of every image (shifts of -1, 0, +1 pixel in each direction, uncovered pixels filled with the
+    background; with ``flips`` also horizontally flipped), shaped ``(views * n, 784)`` with 9 or 18 views: built
+    once, so an epoch's augmentation is a single gather, fused with the shuffle."""
     n = x.shape[0]
-    views = torch.empty((N_VIEWS, n, 784), dtype=x.dtype, device=x.device)
+    views = torch.empty((18 if flips else 9, n, 784), dtype=x.dtype, device=x.device)
     padded = torch.full((n, 30, 30), background, dtype=x.dtype, device=x.device)
-    for f in range(2):
+    for f in range(2 if flips else 1):
         img = x.view(n, 28, 28)
         padded[:, 1:29, 1:29] = img.flip(2) if f else img
         for s in range(9):
             dy, dx = divmod(s, 3)
             views[f * 9 + s] = padded[:, dy:dy + 28, dx:dx + 28].reshape(n, 784)
-    return views.view(N_VIEWS * n, 784)
+    return views.view(-1, 784)
 
 
 def evaluate(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -271,7 +270,7 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
     n = data.x_train.shape[0]
     steps = math.ceil(n / cfg.batch_size)
     background = (0.0 - data.preprocess["mean"]) / data.preprocess["std"]
-    views = augmented_views(data.x_train, background) if cfg.augment else None
+    views = None if cfg.augment == "none" else augmented_views(data.x_train, background, cfg.augment == "flip+shift")
     ema_from = int(cfg.ema_start * cfg.epochs * steps)
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
@@ -279,7 +278,7 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
         t0 = time.perf_counter()
         order = torch.randperm(n, generator=gen, device=device)
         if views is not None:  # a random view of each image, in the shuffled order
-            view = torch.randint(0, N_VIEWS, (n,), generator=gen, device=device)
+            view = torch.randint(0, views.shape[0] // n, (n,), generator=gen, device=device)
             x_epoch = views[view * n + order]
         else:
             x_epoch = data.x_train[order]
