@@ -1,1 +1,1 @@
-"""Job 4: a 784-256-10 MLP written from scratch in PyTorch (no torch.nn, torch.nn.functional or torch.optim)."""
+"""Job 4: a 784-256-10 MLP written from scratch in PyTorch, without PyTorch's nn, nn.functional or optim packages."""

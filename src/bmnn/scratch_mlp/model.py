@@ -1,8 +1,8 @@
 """Job 4's model, written from scratch in PyTorch: 784-256-10, ReLU, softmax, cross-entropy, SGD.
 
 Parameters are plain tensors; every layer, the loss, both backward passes and the optimiser are written here.
-The material forbids ``torch.nn``, ``torch.nn.functional`` and ``torch.optim``; a test parses this package's
-source and fails on any use of them.
+The material forbids PyTorch's neural-network and optimiser packages (``nn``, ``nn.functional``, ``optim``); a test
+parses this package's source and fails on any use of them.
 
 Row convention: a batch ``X`` is ``n x 784``; ``H = relu(X W1 + b1)`` is ``n x 256``; ``logits = H W2 + b2`` is
 ``n x 10``. The loss is ``mean_i [logsumexp(logits_i) - logits_i[y_i]]`` (with label smoothing ``eps``, the target
