@@ -202,3 +202,25 @@ def test_augmented_views_are_flips_and_one_pixel_shifts():
     assert torch.equal(v[13], img.flip(2))  # flipped, no shift
     assert torch.equal(v[0][:, 1:, 1:], img[:, :27, :27]) and bool((v[0][:, 0, :] == -1).all())  # down-right
     assert torch.equal(v[8][:, :27, :27], img[:, 1:, 1:]) and bool((v[8][:, 27, :] == -1).all())  # up-left
+
+
+@pytest.mark.parametrize(("momentum", "nesterov", "wd"), [(0.0, False, 0.0), (0.0, False, 0.1), (0.9, False, 0.1),
+                                                           (0.9, True, 0.1), (0.5, True, 0.0)])
+def test_sgd_against_a_direct_transcription(momentum, nesterov, wd):
+    """Three steps against the textbook update written out with temporaries."""
+    g = torch.Generator().manual_seed(0)
+    w = {"W1": torch.randn(5, generator=g), "b1": torch.randn(3, generator=g)}
+    ref = {k: v.clone() for k, v in w.items()}
+    vel = {k: torch.zeros_like(v) for k, v in w.items()}
+    opt = M.SGD(w, momentum, nesterov, wd)
+    for lr in (0.1, 0.05, 0.2):
+        grads = {k: torch.randn(v.shape, generator=g) for k, v in w.items()}
+        opt.step(w, grads, lr)
+        for k in ref:
+            step = grads[k] + (wd * ref[k] if k.startswith("W") else 0.0)
+            if momentum:
+                vel[k] = momentum * vel[k] + step
+                step = step + momentum * vel[k] if nesterov else vel[k]
+            ref[k] = ref[k] - lr * step
+    for k in w:
+        torch.testing.assert_close(w[k], ref[k], rtol=1e-6, atol=1e-7)

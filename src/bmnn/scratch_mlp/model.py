@@ -150,16 +150,24 @@ class SGD:
         self.velocity = {k: torch.zeros_like(v) for k, v in params.items()} if momentum else {}
 
     def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor], lr: float) -> None:
-        """Update ``params`` in place."""
+        """Update ``params`` in place, without temporaries (every operation writes into an existing tensor)."""
+        m = self.momentum
         with torch.no_grad():
             for k, w in params.items():
                 g = grads[k]
-                if self.weight_decay and k.startswith("W"):
-                    g = g.add(w, alpha=self.weight_decay)
-                if self.momentum:
-                    v = self.velocity[k].mul_(self.momentum).add_(g)
-                    g = g.add(v, alpha=self.momentum) if self.nesterov else v
+                wd = self.weight_decay if k.startswith("W") else 0.0
+                if m:
+                    v = self.velocity[k].mul_(m).add_(g)  # v = m v + g + wd w, with the weights before the step
+                    if wd:
+                        v.add_(w, alpha=wd)
+                    if not self.nesterov:  # heavy ball: the step is v
+                        w.sub_(v, alpha=lr)
+                        continue
+                if wd:  # Nesterov or plain: the step holds g + wd w
+                    w.mul_(1.0 - lr * wd)
                 w.sub_(g, alpha=lr)
+                if m:  # Nesterov: ... + m v
+                    w.sub_(v, alpha=lr * m)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The momentum buffers."""

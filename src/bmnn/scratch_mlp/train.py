@@ -6,10 +6,10 @@ Recipes:
   lr 0.1, batch 256, 10 epochs, autograd backward.
 * ``best`` keeps exactly the 784-256-10 architecture and trains it better: standardised inputs, He initialisation,
   Nesterov momentum, a warm-up then cosine learning-rate schedule, weight decay, label smoothing, dropout on the
-  hidden layer, random horizontal flips and 1-pixel shifts, the hand-written backward, and an exponential moving
-  average of the weights over the last part of training (evaluated and saved as the model). Its settings were
-  chosen on a validation split carved from the training set (``bmnn train --validation 5000``), never on the test
-  set.
+  hidden layer, random 1-pixel shifts, the hand-written backward, and an exponential moving average of the weights
+  over the second half of training (evaluated and saved as the model). Its settings were chosen on a validation
+  split carved from the training set (``bmnn train --validation 5000``), never on the test set; the recipe then
+  trains on all 60,000 training images.
 
 The checkpoint (``checkpoint.pt``) is a plain dict, loadable with ``torch.load(path, weights_only=True)``:
 ``W1`` (784 x 256), ``b1`` (256), ``W2`` (256 x 10), ``b2`` (10) as float32 tensors (the model to use: averaged
@@ -74,8 +74,8 @@ class TrainConfig:
 
 RECIPES: dict[str, dict[str, Any]] = {
     "classic": {"epochs": 10, "batch_size": 256, "lr": 0.1, "init": "normal", "init_std": 0.01},
-    "best": {"epochs": 150, "batch_size": 256, "lr": 0.08, "init": "he", "standardize": True, "momentum": 0.9,
-             "nesterov": True, "weight_decay": 5e-5, "label_smoothing": 0.1, "dropout": 0.25, "augment": "flip+shift",
+    "best": {"epochs": 400, "batch_size": 256, "lr": 0.08, "init": "he", "standardize": True, "momentum": 0.9,
+             "nesterov": True, "weight_decay": 2e-4, "label_smoothing": 0.05, "dropout": 0.15, "augment": "shift",
              "schedule": "cosine", "warmup_epochs": 3, "ema_decay": 0.998, "ema_start": 0.5, "backward": "hand"},
 }
 
@@ -277,12 +277,10 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         order = torch.randperm(n, generator=gen, device=device)
+        source, rows = data.x_train, order
         if views is not None:  # a random view of each image, in the shuffled order
-            view = torch.randint(0, views.shape[0] // n, (n,), generator=gen, device=device)
-            x_epoch = views[view * n + order]
-        else:
-            x_epoch = data.x_train[order]
-        y_epoch = data.y_train[order]
+            source = views
+            rows = torch.randint(0, views.shape[0] // n, (n,), generator=gen, device=device) * n + order
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         bar = None
@@ -291,8 +289,9 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
 
             bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, unit="step")
         for step in range(steps):
-            xb = x_epoch[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            yb = y_epoch[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            batch = slice(step * cfg.batch_size, (step + 1) * cfg.batch_size)
+            xb = source[rows[batch]]  # gathered per batch, so it is still in cache for the matrix products
+            yb = data.y_train[order[batch]]
             lr = learning_rate(cfg, epoch, step, steps)
             if cfg.backward == "hand":
                 cache = M.forward(params, xb, cfg.dropout, gen)
