@@ -15,5 +15,5 @@ def quick_report(tmp_path_factory) -> Path:
     from bmnn.cli import main
 
     out = tmp_path_factory.mktemp("report")
-    assert main(["report", "--quick", "--out", str(out), "--runs", str(out / "runs")]) == 0
+    assert main(["report", "--quick", "--strict", "--out", str(out), "--runs", str(out / "runs")]) == 0
     return out / "index.html"

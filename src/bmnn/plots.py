@@ -213,6 +213,7 @@ def save_png(fig: Any, path: Any, dpi: int = 110) -> None:
     os.close(fd)
     fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 

@@ -255,15 +255,16 @@ def q1_2e_variances(cfg: GaussianConfig = GaussianConfig()) -> Record:
 
 def q1_3_signs(cfg: GaussianConfig = GaussianConfig()) -> Record:
     """1.3: MLE against MAP when sum x = 0, > 0 and < 0 (m0 = 0)."""
-    base = example_data(cfg)
-    cases = {"sum x = 0": base - base.mean(), "sum x > 0": np.abs(base), "sum x < 0": -np.abs(base)}
+    base = np.round(example_data(cfg) * 8) / 8  # multiples of 1/8: every sum below is exact
+    half = base[: cfg.n // 2]
+    cases = {"sum x = 0": np.concatenate([half, -half]), "sum x > 0": np.abs(base), "sum x < 0": -np.abs(base)}
     rows, checks = [], []
     for label, x in cases.items():
         m = g.NormalKnownVariance(cfg.noise_sd, cfg.prior_sd).fit(x)
         ml, mp = float(m.mle()), float(m.map())
         total = float(np.sum(x))
         if label == "sum x = 0":
-            rel, ok = "MAP = MLE = 0", abs(ml) < 1e-12 and abs(mp) < 1e-12
+            rel, ok = "MAP = MLE = 0", ml == 0 and mp == 0
         elif label == "sum x > 0":
             rel, ok = "0 < MAP < MLE", 0 < mp < ml
         else:

@@ -61,6 +61,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 decay on the weights (not the biases)
     label_smoothing: float = 0.0  # cross-entropy target smoothing
     dropout: float = 0.0  # dropout probability on the hidden layer
+    input_dropout: float = 0.0  # dropout probability on the input pixels
     augment: str = "none"  # "none", "shift" (1-pixel shifts) or "flip+shift" (also horizontal flips)
     schedule: str = "constant"  # "constant" or "cosine" (with linear warm-up)
     warmup_epochs: int = 0  # linear warm-up length for "cosine"
@@ -103,6 +104,8 @@ def _validate(cfg: TrainConfig) -> None:
         raise InputError(f"lr must be a finite number > 0, got {cfg.lr}")
     if not 0 <= cfg.dropout < 1:
         raise InputError(f"dropout must be in [0, 1), got {cfg.dropout}")
+    if not 0 <= cfg.input_dropout < 1:
+        raise InputError(f"input dropout must be in [0, 1), got {cfg.input_dropout}")
     if cfg.backward not in ("autograd", "hand"):
         raise InputError(f"backward must be 'autograd' or 'hand', got {cfg.backward!r}")
     if cfg.augment not in ("none", "shift", "flip+shift"):
@@ -292,6 +295,8 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
             batch = slice(step * cfg.batch_size, (step + 1) * cfg.batch_size)
             xb = source[rows[batch]]  # gathered per batch, so it is still in cache for the matrix products
             yb = data.y_train[order[batch]]
+            if cfg.input_dropout:
+                xb = xb * M.dropout_mask(xb, cfg.input_dropout, gen)
             lr = learning_rate(cfg, epoch, step, steps)
             if cfg.backward == "hand":
                 cache = M.forward(params, xb, cfg.dropout, gen)
