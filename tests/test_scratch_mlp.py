@@ -224,3 +224,17 @@ def test_sgd_against_a_direct_transcription(momentum, nesterov, wd):
             ref[k] = ref[k] - lr * step
     for k in w:
         torch.testing.assert_close(w[k], ref[k], rtol=1e-6, atol=1e-7)
+
+
+def test_cutout_blanks_one_square_per_image():
+    from bmnn.scratch_mlp.train import cutout
+
+    x = torch.zeros(200, 784)
+    out = cutout(x, 8, torch.Generator().manual_seed(0), -1.0).view(200, 28, 28)
+    for img in out:
+        rows, cols = torch.nonzero(img == -1, as_tuple=True)
+        if rows.numel():  # a square (clipped at the edges): its bounding box is exactly filled
+            h, w = int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+            assert h <= 8 and w <= 8 and rows.numel() == h * w
+    full = (out == -1).sum(dim=(1, 2))
+    assert int(full.max()) == 64 and float((full > 0).float().mean()) > 0.95

@@ -62,6 +62,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # cross-entropy target smoothing
     dropout: float = 0.0  # dropout probability on the hidden layer
     input_dropout: float = 0.0  # dropout probability on the input pixels
+    cutout: int = 0  # side of a random square set to the background in each training image (0: off)
     augment: str = "none"  # "none", "shift" (1-pixel shifts) or "flip+shift" (also horizontal flips)
     schedule: str = "constant"  # "constant" or "cosine" (with linear warm-up)
     warmup_epochs: int = 0  # linear warm-up length for "cosine"
@@ -104,6 +105,8 @@ def _validate(cfg: TrainConfig) -> None:
         raise InputError(f"lr must be a finite number > 0, got {cfg.lr}")
     if not 0 <= cfg.dropout < 1:
         raise InputError(f"dropout must be in [0, 1), got {cfg.dropout}")
+    if not 0 <= cfg.cutout <= 28:
+        raise InputError(f"cutout must be a side length in [0, 28], got {cfg.cutout}")
     if not 0 <= cfg.input_dropout < 1:
         raise InputError(f"input dropout must be in [0, 1), got {cfg.input_dropout}")
     if cfg.backward not in ("autograd", "hand"):
@@ -193,6 +196,18 @@ def augmented_views(x: torch.Tensor, background: float, flips: bool = True) -> t
             dy, dx = divmod(s, 3)
             views[f * 9 + s] = padded[:, dy:dy + 28, dx:dx + 28].reshape(n, 784)
     return views.view(-1, 784)
+
+
+def cutout(x: torch.Tensor, side: int, generator: torch.Generator, background: float) -> torch.Tensor:
+    """Set a random ``side x side`` square of each image (rows of ``x``) to the background; the square may hang
+    over the edge, as in the usual cutout."""
+    n = x.shape[0]
+    top = torch.randint(-side + 1, 28, (n, 1, 1), generator=generator, device=x.device)
+    left = torch.randint(-side + 1, 28, (n, 1, 1), generator=generator, device=x.device)
+    pos = torch.arange(28, device=x.device)
+    rows = (pos[None, :, None] >= top) & (pos[None, :, None] < top + side)
+    cols = (pos[None, None, :] >= left) & (pos[None, None, :] < left + side)
+    return x.masked_fill((rows & cols).view(n, 784), background)
 
 
 def evaluate(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -295,6 +310,8 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
             batch = slice(step * cfg.batch_size, (step + 1) * cfg.batch_size)
             xb = source[rows[batch]]  # gathered per batch, so it is still in cache for the matrix products
             yb = data.y_train[order[batch]]
+            if cfg.cutout:
+                xb = cutout(xb, cfg.cutout, gen, background)
             if cfg.input_dropout:
                 xb = xb * M.dropout_mask(xb, cfg.input_dropout, gen)
             lr = learning_rate(cfg, epoch, step, steps)
