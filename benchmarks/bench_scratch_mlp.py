@@ -44,7 +44,7 @@ def main() -> None:
         opt.step(params, grads, 0.1)
 
     def autograd(i):
-        _, grads = M.autograd_backward(params, x[i:i + B], y[i:i + B])
+        _, grads, _ = M.autograd_backward(params, x[i:i + B], y[i:i + B])
         opt.step(params, grads, 0.1)
 
     net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))

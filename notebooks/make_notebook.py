@@ -49,7 +49,7 @@ print(f"initial loss {float(loss):.4f}; log 10 = {np.log(10):.4f}")  # tiny weig
 Autograd (`loss.backward()`, as the exercise does) and the hand-written backward: softmax minus one-hot, then the
 matrix products."""),
     new_code_cell("""loss_h, g_hand = M.hand_backward(params, cache, y)
-loss_a, g_auto = M.autograd_backward(params, x, y)
+loss_a, g_auto, _ = M.autograd_backward(params, x, y)
 {k: float((g_hand[k] - g_auto[k]).abs().max()) for k in g_hand}"""),
     new_markdown_cell("""## Training with SGD
 `bmnn.scratch_mlp.train` runs the loop: shuffle, step, evaluate on the 10,000 held-out test images every epoch,

@@ -21,31 +21,23 @@ ANCHORS = [
 
 
 def _run(recipe: str, overrides: dict, arrays, out: Path, log):
+    """Train ``recipe`` into ``out``: a finished run with the same config is reused, an unfinished one resumed."""
     from bmnn.scratch_mlp.evaluate import evaluate_checkpoint
     from bmnn.scratch_mlp.train import load_checkpoint, make_config, train
 
     cfg = make_config(recipe, **overrides)
-    ck_path = out / "checkpoint.pt"
-    ck = None
-    if ck_path.exists():
+    previous = None
+    if (out / "checkpoint.pt").exists():
         try:
-            old = load_checkpoint(ck_path)
-            if old.get("config") == dataclasses.asdict(cfg) and old.get("epoch") == cfg.epochs:
-                ck = old
-        except Exception:  # an unreadable old run is simply retrained
-            ck = None
-    if ck is None:
-        ck = train(cfg, arrays, out, resume=ck_path.exists() and _same_config(ck_path, cfg), log=log, progress=False)
+            previous = load_checkpoint(out / "checkpoint.pt")
+        except Exception:  # an unreadable old run is simply trained again
+            previous = None
+    same = previous is not None and previous.get("config") == dataclasses.asdict(cfg)
+    if same and previous.get("epoch") == cfg.epochs:
+        ck = previous
+    else:
+        ck = train(cfg, arrays, out, resume=same, log=log, progress=False)
     return cfg, ck, evaluate_checkpoint(ck, arrays)
-
-
-def _same_config(path: Path, cfg) -> bool:
-    from bmnn.scratch_mlp.train import load_checkpoint
-
-    try:
-        return load_checkpoint(path).get("config") == dataclasses.asdict(cfg)
-    except Exception:
-        return False
 
 
 def q4_mlp(quick: bool = False, data_dir=None, runs_dir: str | Path = "runs", log=None) -> Record:

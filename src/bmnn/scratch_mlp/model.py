@@ -123,8 +123,9 @@ def hand_backward(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor
 
 def autograd_backward(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, dropout: float = 0.0,
                       generator: torch.Generator | None = None,
-                      label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The mean loss and its gradients by ``loss.backward()``, as the material does (same forward, same mask)."""
+                      label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+    """The mean loss, its gradients by ``loss.backward()`` (as the material does; same forward, same dropout
+    draws as :func:`forward`), and the logits."""
     leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     h = relu(x @ leaves["W1"] + leaves["b1"])
     if dropout > 0:
@@ -132,7 +133,7 @@ def autograd_backward(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch
     logits = h @ leaves["W2"] + leaves["b2"]
     loss = cross_entropy(logits, y, label_smoothing)
     loss.backward()
-    return loss.detach(), {k: v.grad for k, v in leaves.items()}
+    return loss.detach(), {k: v.grad for k, v in leaves.items()}, logits.detach()
 
 
 class SGD:

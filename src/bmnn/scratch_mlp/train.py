@@ -320,8 +320,7 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
                 loss, grads = M.hand_backward(params, cache, yb, cfg.label_smoothing)
                 logits = cache.logits
             else:
-                loss, grads = M.autograd_backward(params, xb, yb, cfg.dropout, gen, cfg.label_smoothing)
-                logits = None
+                loss, grads, logits = M.autograd_backward(params, xb, yb, cfg.dropout, gen, cfg.label_smoothing)
             if not torch.isfinite(loss):
                 kept = f"the last good checkpoint (epoch {start_epoch if not history else history[-1]['epoch']}) " \
                        f"is kept in {ck_path}" if ck_path.exists() else "no checkpoint was written yet"
@@ -336,18 +335,15 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
                     for k in ema:
                         ema[k].lerp_(params[k], 1 - cfg.ema_decay)
             loss_sum += loss.detach() * yb.shape[0]
-            if logits is not None:
-                correct += (logits.argmax(dim=1) == yb).sum()
+            correct += (logits.argmax(dim=1) == yb).sum()
             if bar is not None:
                 bar.update()
         if bar is not None:
             bar.close()
         model = ema if ema is not None else params
-        train_loss = float(loss_sum) / n
-        if cfg.backward == "hand":
-            train_acc = float(correct) / n
-        else:  # the autograd path does not return logits: measure on the (unaugmented) training set
-            train_acc = evaluate(params, data.x_train, data.y_train)[1]
+        # training loss and accuracy: running averages over the epoch's steps, on the images as trained on
+        # (augmented, with dropout, with the weights of the moment), as is usual for training curves
+        train_loss, train_acc = float(loss_sum) / n, float(correct) / n
         test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": train_loss, "train_acc": train_acc,
                "test_loss": test_loss, "test_acc": test_acc, "seconds": time.perf_counter() - t0}
