@@ -7,10 +7,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bmnn._checks import InputError, NotFittedError, as_float_array, count, positive_scalar
+from bmnn._checks import InputError, NotFittedError, as_float_array, count
 from bmnn.laplace.gibbs import gibbs
 from bmnn.laplace.map import map_estimate
-from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_design, validate_location
+from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_problem
 
 
 class LaplaceRegression:
@@ -61,10 +61,7 @@ class LaplaceRegression:
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> LaplaceRegression:
         """Compute the MAP and (unless ``draws = 0``) sample the posterior. Returns ``self``."""
-        X, y = validate_design(X, y)
-        s = positive_scalar("noise_sd", self.noise_sd, what="sigma, the known noise sd")
-        t = positive_scalar("scale", self.scale, what="tau, the Laplace prior's scale")
-        mu = validate_location(self.location, X.shape[1])
+        X, y, s, t, mu = validate_problem(X, y, self.noise_sd, self.scale, self.location)
         draws = count("draws", self.draws, minimum=0)
         res = map_estimate(X, y, s, t, mu)
         self.n_features_in_ = X.shape[1]

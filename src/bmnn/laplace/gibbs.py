@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bmnn._checks import as_generator, count, positive_scalar
-from bmnn.laplace.posterior import validate_design, validate_location
+from bmnn._checks import as_generator, count
+from bmnn.laplace.posterior import validate_problem
 
 
 def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -154,11 +154,7 @@ def gibbs(
     GibbsResult
         ``draws`` shaped ``(chains, draws, p)``.
     """
-    X, y = validate_design(X, y)
-    p = X.shape[1]
-    mu = validate_location(location, p)
-    s = positive_scalar("noise_sd", noise_sd, what="sigma")
-    t = positive_scalar("scale", scale, what="tau")
+    X, y, s, t, mu = validate_problem(X, y, noise_sd, scale, location)
     draws, chains = count("draws", draws), count("chains", chains)
     warmup = count("warmup", warmup, minimum=0)
     rng = as_generator(seed)

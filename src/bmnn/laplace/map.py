@@ -22,8 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 
-from bmnn._checks import positive_scalar
-from bmnn.laplace.posterior import validate_design, validate_location
+from bmnn.laplace.posterior import validate_problem
 
 CERTIFICATE_TOLERANCE = 1e-8
 
@@ -92,11 +91,8 @@ def map_estimate(
     MapResult
         Warns (``RuntimeWarning``, naming the figure) if the certificate exceeds 1e-8.
     """
-    X, y = validate_design(X, y)
+    X, y, s, t, mu = validate_problem(X, y, noise_sd, scale, location)
     n, p = X.shape
-    mu = validate_location(location, p)
-    s = positive_scalar("noise_sd", noise_sd, what="sigma")
-    t = positive_scalar("scale", scale, what="tau")
     lam = s**2 / t
     r = y - X @ mu
     if np.max(np.abs(X.T @ r)) <= lam:  # tau <= tau*: mu is optimal, exactly

@@ -49,6 +49,14 @@ def validate_location(location: ArrayLike, p: int) -> NDArray[np.float64]:
     return mu
 
 
+def validate_problem(X: ArrayLike, y: ArrayLike, noise_sd: float, scale: float, location: ArrayLike):
+    """``(X, y, sigma, tau, mu)`` checked at the boundary: the design and targets, the two scales, the location."""
+    X, y = validate_design(X, y)
+    s = positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
+    t = positive_scalar("scale", scale, what="tau, the Laplace prior's scale")
+    return X, y, s, t, validate_location(location, X.shape[1])
+
+
 def lambda_from_tau(noise_sd: float, scale: float) -> float:
     """The regularisation strength of the MAP problem: ``lambda = sigma^2 / tau``."""
     return positive_scalar("noise_sd", noise_sd, what="sigma") ** 2 / positive_scalar("scale", scale, what="tau")
@@ -93,14 +101,11 @@ def log_posterior(
     array, shape (...)
         ``-N/2 log(2 pi sigma^2) - ||y - X w||^2 / (2 sigma^2) - p log(2 tau) - ||w - mu||_1 / tau``.
     """
-    X, y = validate_design(X, y)
+    X, y, s, t, mu = validate_problem(X, y, noise_sd, scale, location)
     n, p = X.shape
     w = as_float_array("w", w, what="the weights")
     if w.shape[-1:] != (p,):
         raise InputError(f"w must have last dimension p = {p}, got shape {w.shape}")
-    mu = validate_location(location, p)
-    s = positive_scalar("noise_sd", noise_sd, what="sigma")
-    t = positive_scalar("scale", scale, what="tau")
     resid = y - w @ X.T
     loglik = -0.5 * n * np.log(2 * np.pi * s**2) - 0.5 * np.sum(resid**2, axis=-1) / s**2
     logprior = -p * np.log(2 * t) - np.sum(np.abs(w - mu), axis=-1) / t
@@ -203,13 +208,10 @@ def orthonormal_posterior(
     Piece weights: ``log Z+ = -(b - mu)/tau + log Phi((b - sigma^2/tau - mu)/sigma)`` and
     ``log Z- = (b - mu)/tau + log Phi((mu - b - sigma^2/tau)/sigma)``, normalised with log-sum-exp.
     """
-    X, y = validate_design(X, y)
+    X, y, s, t, mu = validate_problem(X, y, noise_sd, scale, location)
     p = X.shape[1]
     if not np.allclose(X.T @ X, np.eye(p), atol=atol, rtol=0):
         raise InputError("orthonormal_posterior needs X^T X = I (orthonormal columns); use the Gibbs sampler instead")
-    mu = validate_location(location, p)
-    s = positive_scalar("noise_sd", noise_sd, what="sigma")
-    t = positive_scalar("scale", scale, what="tau")
     b = X.T @ y
     shift = s**2 / t
     log_up = -(b - mu) / t + special.log_ndtr((b - shift - mu) / s)
