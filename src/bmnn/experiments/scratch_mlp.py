@@ -16,7 +16,7 @@ ANCHORS = [
     ("human performance (data set authors)", 0.835),
     ("scikit-learn MLPClassifier (about)", 0.87),
     ("MLP 256-128-100 (data set benchmark table)", 0.8833),
-    ("this architecture without torch.nn, one core, 280 s (earlier runs)", 0.9071),
+    ("the same architecture without torch.nn, one core, 280 s (reference runs)", 0.9071),
 ]
 
 
