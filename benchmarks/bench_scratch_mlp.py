@@ -39,9 +39,7 @@ def main() -> None:
     opt = M.SGD(params)
 
     def hand(i):
-        cache = M.forward(params, x[i:i + B])
-        _, grads = M.hand_backward(params, cache, y[i:i + B])
-        opt.step(params, grads, 0.1)
+        M.hand_step(params, M.forward(params, x[i:i + B]), y[i:i + B], 0.1, opt)
 
     def autograd(i):
         _, grads, _ = M.autograd_backward(params, x[i:i + B], y[i:i + B])

@@ -238,3 +238,18 @@ def test_cutout_blanks_one_square_per_image():
             assert h <= 8 and w <= 8 and rows.numel() == h * w
     full = (out == -1).sum(dim=(1, 2))
     assert int(full.max()) == 64 and float((full > 0).float().mean()) > 0.95
+
+
+@pytest.mark.parametrize(("momentum", "nesterov", "wd"), [(0.0, False, 0.0), (0.0, False, 0.01), (0.9, False, 0.01),
+                                                           (0.9, True, 0.01)])
+def test_fused_hand_step_equals_backward_then_step(momentum, nesterov, wd):
+    params, x, y = setup(torch.float64, n=32)
+    twin = {k: v.clone() for k, v in params.items()}
+    opt, opt2 = M.SGD(params, momentum, nesterov, wd), M.SGD(twin, momentum, nesterov, wd)
+    for lr in (0.1, 0.05):
+        loss = M.hand_step(params, M.forward(params, x), y, lr, opt, 0.1)
+        loss2, grads = M.hand_backward(twin, M.forward(twin, x), y, 0.1)
+        opt2.step(twin, grads, lr)
+        assert float(loss) == pytest.approx(float(loss2), rel=1e-14)
+    for k in params:
+        torch.testing.assert_close(params[k], twin[k], rtol=1e-12, atol=1e-14)

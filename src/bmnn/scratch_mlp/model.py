@@ -17,6 +17,7 @@ much cheaper than building a boolean mask.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -89,13 +90,24 @@ def forward(params: dict[str, torch.Tensor], x: torch.Tensor, dropout: float = 0
     return Cache(x=x, h=h, dropout_scale=1.0 / (1.0 - dropout), logits=logits)
 
 
-def hand_backward(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor,
-                  label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The mean loss and its gradients, by hand: softmax minus target, then the matrix products.
+class Product(NamedTuple):
+    """A gradient kept as the product ``a @ b`` of its two factors, so an update can fuse it into one matrix
+    product (``w.addmm_(a, b, alpha=-lr)``) instead of writing the gradient out and then subtracting it."""
+
+    a: torch.Tensor
+    b: torch.Tensor
+
+    def materialise(self) -> torch.Tensor:
+        """``a @ b``."""
+        return self.a @ self.b
+
+
+def _deltas(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor, label_smoothing: float):
+    """The mean loss, ``dL/dlogits`` (n x 10) and ``dL/dH`` (n x 256), by hand.
 
     Small-tensor work is arranged so the large ``n x 256`` arrays are touched as few times as possible: the
-    dropout scale ``1 / (1 - p)`` is applied to ``dlogits`` (``n x 10``) rather than to ``dH``, whose only
-    elementwise pass is the ReLU mask.
+    dropout scale ``1 / (1 - p)`` is applied to ``dlogits`` rather than to ``dH``, whose only elementwise pass is
+    the ReLU mask.
     """
     n, k = cache.logits.shape
     shifted = cache.logits - cache.logits.amax(dim=1, keepdim=True)
@@ -106,19 +118,30 @@ def hand_backward(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor
     nll = log_total - shifted.gather(1, idx)  # -log softmax of each row's true class
     if label_smoothing:
         nll = (1 - label_smoothing) * nll + label_smoothing * (log_total - shifted.mean(dim=1, keepdim=True))
-    loss = nll.mean()
     d = exp.div_(total.mul_(n))  # softmax / n, in place
     d.scatter_add_(1, idx, torch.full((n, 1), -(1 - label_smoothing) / n, dtype=d.dtype, device=d.device))
     if label_smoothing:
         d.sub_(label_smoothing / (k * n))
-    grads = {"W2": cache.h.t() @ d, "b2": d.sum(dim=0)}
-    if cache.dropout_scale != 1.0:  # dropped units have h = 0 (masked by sign below); kept ones carry 1/(1 - p)
-        d = d * cache.dropout_scale
-    dh = d @ params["W2"].t()
-    dh.mul_(cache.h.sign())  # ReLU derivative (h >= 0 after the ReLU)
-    grads["W1"] = cache.x.t() @ dh
-    grads["b1"] = dh.sum(dim=0)
-    return loss, grads
+    dh = (d * cache.dropout_scale if cache.dropout_scale != 1.0 else d) @ params["W2"].t()
+    dh.mul_(cache.h.sign())  # ReLU derivative (h >= 0 after the ReLU; a dropped unit has h = 0)
+    return nll.mean(), d, dh
+
+
+def hand_backward(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor,
+                  label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The mean loss and its gradients, by hand: softmax minus target, then the matrix products."""
+    loss, d, dh = _deltas(params, cache, y, label_smoothing)
+    return loss, {"W1": cache.x.t() @ dh, "b1": dh.sum(dim=0), "W2": cache.h.t() @ d, "b2": d.sum(dim=0)}
+
+
+def hand_step(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor, lr: float, optimiser: SGD,
+              label_smoothing: float = 0.0) -> torch.Tensor:
+    """One training step with the hand backward: the same gradients as :func:`hand_backward`, handed to the
+    optimiser as factor pairs so that it can fuse each weight update into its matrix product. Returns the loss."""
+    loss, d, dh = _deltas(params, cache, y, label_smoothing)
+    optimiser.step(params, {"W1": Product(cache.x.t(), dh), "b1": dh.sum(dim=0),
+                            "W2": Product(cache.h.t(), d), "b2": d.sum(dim=0)}, lr)
+    return loss
 
 
 def autograd_backward(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, dropout: float = 0.0,
@@ -150,15 +173,22 @@ class SGD:
         self.weight_decay = weight_decay
         self.velocity = {k: torch.zeros_like(v) for k, v in params.items()} if momentum else {}
 
-    def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor], lr: float) -> None:
-        """Update ``params`` in place, without temporaries (every operation writes into an existing tensor)."""
+    def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | Product], lr: float) -> None:
+        """Update ``params`` in place, without temporaries (every operation writes into an existing tensor).
+
+        A gradient given as a :class:`Product` is fused into the update's matrix product where the update needs
+        the gradient once (plain SGD, heavy ball); Nesterov needs it twice, so there it is formed first.
+        """
         m = self.momentum
         with torch.no_grad():
             for k, w in params.items():
                 g = grads[k]
                 wd = self.weight_decay if k.startswith("W") else 0.0
+                if isinstance(g, Product) and m and self.nesterov:
+                    g = g.materialise()
                 if m:
-                    v = self.velocity[k].mul_(m).add_(g)  # v = m v + g + wd w, with the weights before the step
+                    v = self.velocity[k].mul_(m)  # v = m v + g + wd w, with the weights before the step
+                    _add(v, g, 1.0)
                     if wd:
                         v.add_(w, alpha=wd)
                     if not self.nesterov:  # heavy ball: the step is v
@@ -166,7 +196,7 @@ class SGD:
                         continue
                 if wd:  # Nesterov or plain: the step holds g + wd w
                     w.mul_(1.0 - lr * wd)
-                w.sub_(g, alpha=lr)
+                _add(w, g, -lr)
                 if m:  # Nesterov: ... + m v
                     w.sub_(v, alpha=lr * m)
 
@@ -178,6 +208,14 @@ class SGD:
         """Restore the momentum buffers."""
         for k in self.velocity:
             self.velocity[k].copy_(state[k])
+
+
+def _add(target: torch.Tensor, g: torch.Tensor | Product, alpha: float) -> None:
+    """``target += alpha * g`` in place; a factor pair goes through one fused matrix product."""
+    if isinstance(g, Product):
+        target.addmm_(g.a, g.b, alpha=alpha)
+    else:
+        target.add_(g, alpha=alpha)
 
 
 def predict_logits(params: dict[str, torch.Tensor], x: torch.Tensor, batch: int = 4096) -> torch.Tensor:

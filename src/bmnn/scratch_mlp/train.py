@@ -315,18 +315,18 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
             if cfg.input_dropout:
                 xb = xb * M.dropout_mask(xb, cfg.input_dropout, gen)
             lr = learning_rate(cfg, epoch, step, steps)
-            if cfg.backward == "hand":
+            if cfg.backward == "hand":  # backward and update in one: the optimiser fuses the weight products
                 cache = M.forward(params, xb, cfg.dropout, gen)
-                loss, grads = M.hand_backward(params, cache, yb, cfg.label_smoothing)
+                loss = M.hand_step(params, cache, yb, lr, opt, cfg.label_smoothing)
                 logits = cache.logits
             else:
                 loss, grads, logits = M.autograd_backward(params, xb, yb, cfg.dropout, gen, cfg.label_smoothing)
+                opt.step(params, grads, lr)
             if not torch.isfinite(loss):
                 kept = f"the last good checkpoint (epoch {start_epoch if not history else history[-1]['epoch']}) " \
                        f"is kept in {ck_path}" if ck_path.exists() else "no checkpoint was written yet"
                 raise TrainingDiverged(f"the loss became {float(loss)} at epoch {epoch + 1}, step {step + 1}; "
                                        f"{kept}; try a smaller --lr")
-            opt.step(params, grads, lr)
             global_step = epoch * steps + step
             if cfg.ema_decay and global_step >= ema_from:
                 if ema is None:
