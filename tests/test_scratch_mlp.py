@@ -193,6 +193,24 @@ def test_augmented_views_are_flips_and_one_pixel_shifts():
     assert torch.equal(v[8][:, :27, :27], img[:, 1:, 1:]) and bool((v[8][:, 27, :] == -1).all())  # up-left
 
 
+def test_augmented_views_with_a_larger_shift():
+    from bmnn.scratch_mlp.train import augmented_views
+
+    x = torch.arange(3 * 784, dtype=torch.float32).view(3, 784)
+    v = augmented_views(x, -1.0, flips=False, radius=2).view(25, 3, 28, 28)
+    img = x.view(3, 28, 28)
+    assert torch.equal(v[12], img)  # the centre view is the image
+    assert torch.equal(v[0][:, 2:, 2:], img[:, :26, :26]) and bool((v[0][:, :2, :] == -1).all())  # 2 down, 2 right
+    assert torch.equal(v[24][:, :26, :26], img[:, 2:, 2:]) and bool((v[24][:, 26:, :] == -1).all())  # 2 up, 2 left
+    assert torch.equal(v[13][:, :, :27], img[:, :, 1:])  # 1 left
+    c = augmented_views(x, -1.0, flips=False, cross=True).view(5, 3, 28, 28)
+    assert torch.equal(c[2], img) and torch.equal(c[0][:, 1:], img[:, :27]) and torch.equal(c[4][:, :27], img[:, 1:])
+    assert torch.equal(c[1][:, :, 1:], img[:, :, :27]) and torch.equal(c[3][:, :, :27], img[:, :, 1:])
+    assert bool((c[1][:, :, 0] == -1).all()) and bool((c[4][:, 27] == -1).all())
+    with pytest.raises(InputError, match="shift must be"):
+        make_config("best", shift=5)
+
+
 @pytest.mark.parametrize(("momentum", "nesterov", "wd"), [(0.0, False, 0.0), (0.0, False, 0.1), (0.9, False, 0.1),
                                                            (0.9, True, 0.1), (0.5, True, 0.0)])
 def test_sgd_against_a_direct_transcription(momentum, nesterov, wd):

@@ -176,29 +176,32 @@ class SGD:
     def step(self, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | Product], lr: float) -> None:
         """Update ``params`` in place, without temporaries (every operation writes into an existing tensor).
 
-        A gradient given as a :class:`Product` is fused into the update's matrix product where the update needs
-        the gradient once (plain SGD, heavy ball); Nesterov needs it twice, so there it is formed first.
+        A gradient given as a :class:`Product` is fused into the update's matrix product. Nesterov's step
+        ``g + wd w + m v_new`` uses the gradient twice, so it is rewritten to use it once: with
+        ``t = m v + wd w``, ``v_new = t + g`` and ``w_new = (1 - lr wd) w + lr t - lr (1 + m) v_new``.
         """
         m = self.momentum
         with torch.no_grad():
             for k, w in params.items():
                 g = grads[k]
                 wd = self.weight_decay if k.startswith("W") else 0.0
-                if isinstance(g, Product) and m and self.nesterov:
-                    g = g.materialise()
-                if m:
-                    v = self.velocity[k].mul_(m)  # v = m v + g + wd w, with the weights before the step
-                    _add(v, g, 1.0)
+                if not m:  # plain SGD
                     if wd:
-                        v.add_(w, alpha=wd)
-                    if not self.nesterov:  # heavy ball: the step is v
-                        w.sub_(v, alpha=lr)
-                        continue
-                if wd:  # Nesterov or plain: the step holds g + wd w
-                    w.mul_(1.0 - lr * wd)
-                _add(w, g, -lr)
-                if m:  # Nesterov: ... + m v
-                    w.sub_(v, alpha=lr * m)
+                        w.mul_(1.0 - lr * wd)
+                    _add(w, g, -lr)
+                    continue
+                v = self.velocity[k].mul_(m)  # t = m v + wd w, with the weights before the step
+                if wd:
+                    v.add_(w, alpha=wd)
+                if self.nesterov:
+                    if wd:
+                        w.mul_(1.0 - lr * wd)
+                    w.add_(v, alpha=lr)
+                    _add(v, g, 1.0)
+                    w.sub_(v, alpha=lr * (1.0 + m))
+                else:  # heavy ball: the step is v_new = t + g
+                    _add(v, g, 1.0)
+                    w.sub_(v, alpha=lr)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The momentum buffers."""
