@@ -1,6 +1,7 @@
 """Job 4's speed: seconds per training epoch (60,000 images, batch 256, float32) of our from-scratch step with
 each backward mode, against an idiomatic torch.nn + torch.optim model of the same architecture and against the
-floor: the same five matrix products per step and nothing else. One thread, then all threads.
+floor: the same five matrix products per step and nothing else. One thread, then all threads; each figure is the
+best of seven epochs, the four steps taking turns.
 
 torch.nn appears here only as the reference to compare against. Last line (one thread):
 "hand backward: <a>x torch.nn, <b>x floor".
@@ -20,14 +21,21 @@ from bmnn.scratch_mlp import model as M
 N, B = 60_000, 256
 
 
-def epoch_time(step, repeat: int = 3) -> float:
-    """Best of ``repeat`` full epochs."""
-    best = float("inf")
+def epoch_time(step) -> float:
+    """Seconds for one full epoch of ``step``."""
+    t = time.perf_counter()
+    for i in range(0, N, B):
+        step(i)
+    return time.perf_counter() - t
+
+
+def best_times(steps: dict, repeat: int = 7) -> dict[str, float]:
+    """Best of ``repeat`` epochs of each step, the steps taking turns (one epoch each per round), so that a slow
+    spell of a shared machine lands on all of them rather than on whichever ran at that moment."""
+    best = dict.fromkeys(steps, float("inf"))
     for _ in range(repeat):
-        t = time.perf_counter()
-        for i in range(0, N, B):
-            step(i)
-        best = min(best, time.perf_counter() - t)
+        for name, fn in steps.items():
+            best[name] = min(best[name], epoch_time(fn))
     return best
 
 
@@ -67,8 +75,7 @@ def main() -> None:
     all_threads = torch.get_num_threads()
     for label, threads in (("1 thread", 1), ("all threads", all_threads)):
         torch.set_num_threads(threads)
-        t = {name: epoch_time(fn) for name, fn in (("hand", hand), ("autograd", autograd), ("torch.nn", reference),
-                                                    ("floor", floor))}
+        t = best_times({"hand": hand, "autograd": autograd, "torch.nn": reference, "floor": floor})
         result[label] = {"threads": threads, "seconds_per_epoch": t, "hand_over_torch_nn": t["hand"] / t["torch.nn"],
                          "hand_over_floor": t["hand"] / t["floor"]}
         print(f"{label} ({threads}): s/epoch hand {t['hand']:.3f}, autograd {t['autograd']:.3f}, "

@@ -72,6 +72,22 @@ def test_cross_entropy_indexes_each_rows_true_class_and_is_stable():
     assert float(ce) == pytest.approx(float(ref.mean()), rel=1e-14)
 
 
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float32, 2e-3), (torch.float64, 1e-9)])
+def test_hand_loss_and_delta_are_stable_at_huge_logits(dtype, tol):
+    """Logits of +-1e4 (exp overflows float64 at 710): finite loss, softmax minus one-hot exact in the limit
+    (float32 spacing at 1e4 is 1e-3, which bounds what it can resolve of a logit difference of 1)."""
+    logits = torch.tensor([[1e4, 0.0, -1e4], [0.0, 1e4, 1e4 - 1.0], [-1e4, -1e4, 1e4]], dtype=dtype)
+    params = {"W2": torch.zeros(256, 3, dtype=dtype)}
+    cache = M.Cache(x=None, h=torch.ones(3, 256, dtype=dtype), dropout_scale=1.0, logits=logits)
+    loss, d, _ = M._deltas(params, cache, torch.tensor([0, 2, 0]), 0.0)
+    # row 1: right by 1e4 -> 0; row 2: wrong by 1 -> log(1 + e); row 3: wrong by 2e4 -> 2e4
+    expected = (0.0 + np.log1p(np.e) + 2e4) / 3
+    assert float(loss) == pytest.approx(expected, rel=tol)
+    sm = torch.tensor([[1.0, 0, 0], [0, np.e / (1 + np.e), 1 / (1 + np.e)], [0, 0, 1.0]], dtype=dtype)
+    onehot = torch.eye(3, dtype=dtype)[[0, 2, 0]]
+    torch.testing.assert_close(d, (sm - onehot) / 3, rtol=tol, atol=tol)
+
+
 def test_sgd_matches_its_formulas():
     w = {"W1": torch.tensor([1.0, -2.0]), "b1": torch.tensor([0.5])}
     g = {"W1": torch.tensor([0.1, 0.2]), "b1": torch.tensor([1.0])}

@@ -109,17 +109,20 @@ def _deltas(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor, labe
     dropout scale ``1 / (1 - p)`` is applied to ``dlogits`` rather than to ``dH``, whose only elementwise pass is
     the ReLU mask.
     """
-    n, k = cache.logits.shape
-    shifted = cache.logits - cache.logits.amax(dim=1, keepdim=True)
-    exp = torch.exp(shifted)
-    total = exp.sum(dim=1, keepdim=True)
-    log_total = torch.log(total)
+    logits = cache.logits
+    n, k = logits.shape
+    shifted = logits - logits.amax(dim=1, keepdim=True)  # log-sum-exp with the row maximum taken out: no overflow
     idx = y[:, None]
-    nll = log_total - shifted.gather(1, idx)  # -log softmax of each row's true class
+    picked = shifted.gather(1, idx)
+    smooth = shifted.mean(dim=1, keepdim=True) if label_smoothing else None
+    exp = shifted.exp_()  # in place: the shifted logits are not needed any more
+    total = exp.sum(dim=1, keepdim=True)
+    log_total = total.log()
+    nll = log_total - picked  # -log softmax of each row's true class
     if label_smoothing:
-        nll = (1 - label_smoothing) * nll + label_smoothing * (log_total - shifted.mean(dim=1, keepdim=True))
+        nll = (1 - label_smoothing) * nll + label_smoothing * (log_total - smooth)
     d = exp.div_(total.mul_(n))  # softmax / n, in place
-    d.scatter_add_(1, idx, torch.full((n, 1), -(1 - label_smoothing) / n, dtype=d.dtype, device=d.device))
+    d.scatter_(1, idx, -(1 - label_smoothing) / n, reduce="add")  # minus the (smoothed) one-hot target
     if label_smoothing:
         d.sub_(label_smoothing / (k * n))
     dh = (d * cache.dropout_scale if cache.dropout_scale != 1.0 else d) @ params["W2"].t()
