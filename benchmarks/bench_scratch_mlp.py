@@ -45,9 +45,10 @@ def main() -> None:
     y = torch.randint(0, 10, (N,), generator=g)
     params = M.init_params(torch.Generator().manual_seed(1), "he")
     opt = M.SGD(params)
+    work = M.Workspace(B)
 
     def hand(i):
-        M.hand_step(params, M.forward(params, x[i:i + B]), y[i:i + B], 0.1, opt)
+        M.hand_step(params, M.forward(params, x[i:i + B], work=work), y[i:i + B], 0.1, opt)
 
     def autograd(i):
         _, grads, _ = M.autograd_backward(params, x[i:i + B], y[i:i + B])

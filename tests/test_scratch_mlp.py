@@ -85,7 +85,7 @@ def test_hand_loss_and_delta_are_stable_at_huge_logits(dtype, tol):
     assert float(loss) == pytest.approx(expected, rel=tol)
     sm = torch.tensor([[1.0, 0, 0], [0, np.e / (1 + np.e), 1 / (1 + np.e)], [0, 0, 1.0]], dtype=dtype)
     onehot = torch.eye(3, dtype=dtype)[[0, 2, 0]]
-    torch.testing.assert_close(d, (sm - onehot) / 3, rtol=tol, atol=tol)
+    torch.testing.assert_close(d, sm - onehot, rtol=tol, atol=tol)  # softmax minus target (1 / n left out)
 
 
 def test_sgd_matches_its_formulas():
@@ -269,10 +269,33 @@ def test_fused_hand_step_equals_backward_then_step(momentum, nesterov, wd):
     params, x, y = setup(torch.float64, n=32)
     twin = {k: v.clone() for k, v in params.items()}
     opt, opt2 = M.SGD(params, momentum, nesterov, wd), M.SGD(twin, momentum, nesterov, wd)
+    g1, g2 = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
     for lr in (0.1, 0.05):
-        loss = M.hand_step(params, M.forward(params, x), y, lr, opt, 0.1)
-        loss2, grads = M.hand_backward(twin, M.forward(twin, x), y, 0.1)
+        loss = M.hand_step(params, M.forward(params, x, 0.2, g1), y, lr, opt, 0.1)
+        loss2, grads = M.hand_backward(twin, M.forward(twin, x, 0.2, g2), y, 0.1)
         opt2.step(twin, grads, lr)
         assert float(loss) == pytest.approx(float(loss2), rel=1e-14)
     for k in params:
         torch.testing.assert_close(params[k], twin[k], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.9, True)])
+def test_step_with_a_workspace_equals_the_step_without(dropout, momentum, nesterov):
+    """Same draws, same updates, whether the arrays are fresh or written into reused buffers (a batch larger than
+    the buffers falls back to fresh arrays); the cache's hidden layer lives in the workspace."""
+    params, x, y = setup(torch.float64, n=48)
+    twin = {k: v.clone() for k, v in params.items()}
+    opt, opt2 = M.SGD(params, momentum, nesterov, 0.01), M.SGD(twin, momentum, nesterov, 0.01)
+    work = M.Workspace(40, torch.float64)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    for rows in (40, 32, 48, 40):
+        cache = M.forward(params, x[:rows], dropout, g1, work)
+        assert (cache.work is work) == (rows <= 40)
+        if rows <= 40:
+            assert cache.h.data_ptr() == work.h.data_ptr()
+        loss = M.hand_step(params, cache, y[:rows], 0.05, opt, 0.1)
+        loss2 = M.hand_step(twin, M.forward(twin, x[:rows], dropout, g2), y[:rows], 0.05, opt2, 0.1)
+        assert float(loss) == float(loss2)
+    for k in params:
+        torch.testing.assert_close(params[k], twin[k], rtol=1e-13, atol=1e-15)

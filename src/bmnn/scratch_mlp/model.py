@@ -11,7 +11,9 @@ is ``(1 - eps) onehot(y) + eps / 10``), computed with the max subtracted, so it 
 Hand backward: ``dlogits = (softmax(logits) - target) / n``, ``dW2 = H^T dlogits``, ``db2 = sum dlogits``,
 ``dH = dlogits W2^T * 1[H > 0]`` (with dropout, a dropped unit has H = 0, and a kept one carries the scale
 1 / (1 - p)), ``dW1 = X^T dH``, ``db1 = sum dH``. The ReLU mask uses ``H.sign()`` (H >= 0 after the ReLU), which is
-much cheaper than building a boolean mask.
+much cheaper than building a boolean mask. The training step never writes a weight gradient out: each update is one
+fused product (``W1 -= lr X^T dH`` as ``W1.addmm_``, ``b1 -= lr dH^T 1`` as ``b1.addmv_``), the factor ``1 / n``
+rides in the product's scalar, and the ``n x 256`` arrays go into reused buffers (:class:`Workspace`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,23 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor, label_smoothing: float 
     return nll.mean()
 
 
+class Workspace:
+    """Buffers the training step writes its ``n x 256`` arrays into (for batches of up to ``rows`` rows), instead
+    of asking the allocator for fresh memory three times a step; a vector of ones for the bias gradients.
+
+    The arrays of a :class:`Cache` made with a workspace are overwritten by the next :func:`forward` that uses it.
+    """
+
+    def __init__(self, rows: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> None:
+        self.rows = rows
+        self.h, self.mask, self.dh = (torch.empty(rows, N_HIDDEN, dtype=dtype, device=device) for _ in range(3))
+        self.ones = torch.ones(rows, dtype=dtype, device=device)
+
+    def fits(self, x: torch.Tensor) -> bool:
+        """Whether a batch ``x`` can use these buffers."""
+        return x.shape[0] <= self.rows and x.dtype == self.h.dtype and x.device == self.h.device
+
+
 @dataclass
 class Cache:
     """What the hand backward needs from the forward pass."""
@@ -71,43 +90,58 @@ class Cache:
     h: torch.Tensor  # after ReLU and dropout
     dropout_scale: float  # 1 / (1 - p) for the kept units (1 without dropout)
     logits: torch.Tensor
+    work: Workspace | None = None  # where h lives, and where the backward writes dH
 
 
-def dropout_mask(like: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
+def dropout_mask(like: torch.Tensor, p: float, generator: torch.Generator | None,
+                 out: torch.Tensor | None = None) -> torch.Tensor:
     """Inverted dropout: 1 / (1 - p) with probability 1 - p, else 0 (uniforms compared in place: about twice as
-    fast as ``bernoulli_``)."""
-    mask = torch.rand(like.shape, generator=generator, dtype=like.dtype, device=like.device)
+    fast as ``bernoulli_``); written into ``out`` when given."""
+    if out is None:
+        mask = torch.rand(like.shape, generator=generator, dtype=like.dtype, device=like.device)
+    else:
+        mask = torch.rand(like.shape, generator=generator, out=out)
     return mask.lt_(1.0 - p).mul_(1.0 / (1.0 - p))
 
 
 def forward(params: dict[str, torch.Tensor], x: torch.Tensor, dropout: float = 0.0,
-            generator: torch.Generator | None = None) -> Cache:
-    """Logits for a batch ``x`` (n x 784); with ``dropout > 0`` (training) the hidden units are dropped."""
-    h = torch.addmm(params["b1"], x, params["W1"]).clamp_min_(0.0)
+            generator: torch.Generator | None = None, work: Workspace | None = None) -> Cache:
+    """Logits for a batch ``x`` (n x 784); with ``dropout > 0`` (training) the hidden units are dropped. With a
+    :class:`Workspace`, the hidden layer is written into its buffer."""
+    n = x.shape[0]
+    if work is not None and not work.fits(x):
+        work = None
+    if work is None:
+        h = torch.addmm(params["b1"], x, params["W1"])
+    else:
+        h = torch.addmm(params["b1"], x, params["W1"], out=work.h[:n])
+    h.clamp_min_(0.0)
     if dropout > 0:
-        h = h.mul_(dropout_mask(h, dropout, generator))
+        h.mul_(dropout_mask(h, dropout, generator, None if work is None else work.mask[:n]))
     logits = torch.addmm(params["b2"], h, params["W2"])
-    return Cache(x=x, h=h, dropout_scale=1.0 / (1.0 - dropout), logits=logits)
+    return Cache(x=x, h=h, dropout_scale=1.0 / (1.0 - dropout), logits=logits, work=work)
 
 
 class Product(NamedTuple):
-    """A gradient kept as the product ``a @ b`` of its two factors, so an update can fuse it into one matrix
-    product (``w.addmm_(a, b, alpha=-lr)``) instead of writing the gradient out and then subtracting it."""
+    """A gradient kept as ``scale * (a @ b)`` (``b`` a matrix or a vector), so that an update can fuse it into
+    one matrix product (``w.addmm_(a, b, alpha=-lr * scale)``, or ``addmv_``) instead of writing the gradient out
+    and then subtracting it."""
 
     a: torch.Tensor
     b: torch.Tensor
+    scale: float = 1.0
 
     def materialise(self) -> torch.Tensor:
-        """``a @ b``."""
-        return self.a @ self.b
+        """``scale * (a @ b)``."""
+        return (self.a @ self.b).mul_(self.scale)
 
 
 def _deltas(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor, label_smoothing: float):
-    """The mean loss, ``dL/dlogits`` (n x 10) and ``dL/dH`` (n x 256), by hand.
+    """The mean loss, ``D = softmax(logits) - target`` (n x 10) and ``E = (D W2^T) * 1[H > 0]`` (n x 256), by hand.
 
-    Small-tensor work is arranged so the large ``n x 256`` arrays are touched as few times as possible: the
-    dropout scale ``1 / (1 - p)`` is applied to ``dlogits`` rather than to ``dH``, whose only elementwise pass is
-    the ReLU mask.
+    The gradients are ``dL/dlogits = D / n`` and ``dL/dZ1 = s E / n`` (``s`` the dropout scale, ``Z1`` the hidden
+    pre-activation): the factors ``1 / n`` and ``s`` are left to the callers, which fold them into the scalars of
+    their matrix products, so the small arrays are touched as few times as possible.
     """
     logits = cache.logits
     n, k = logits.shape
@@ -121,12 +155,17 @@ def _deltas(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor, labe
     nll = log_total - picked  # -log softmax of each row's true class
     if label_smoothing:
         nll = (1 - label_smoothing) * nll + label_smoothing * (log_total - smooth)
-    d = exp.div_(total.mul_(n))  # softmax / n, in place
-    d.scatter_(1, idx, -(1 - label_smoothing) / n, reduce="add")  # minus the (smoothed) one-hot target
+    d = exp.div_(total)  # softmax, in place
+    d.scatter_(1, idx, -(1 - label_smoothing), reduce="add")  # minus the (smoothed) one-hot target
     if label_smoothing:
-        d.sub_(label_smoothing / (k * n))
-    dh = (d * cache.dropout_scale if cache.dropout_scale != 1.0 else d) @ params["W2"].t()
-    dh.mul_(cache.h.sign())  # ReLU derivative (h >= 0 after the ReLU; a dropped unit has h = 0)
+        d.sub_(label_smoothing / k)
+    work = cache.work
+    if work is None:
+        dh = d @ params["W2"].t()
+        dh.mul_(cache.h.sign())  # ReLU derivative (h >= 0 after the ReLU; a dropped unit has h = 0)
+    else:
+        dh = torch.mm(d, params["W2"].t(), out=work.dh[:n])
+        dh.mul_(torch.sign(cache.h, out=work.mask[:n]))
     return nll.mean(), d, dh
 
 
@@ -134,16 +173,23 @@ def hand_backward(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor
                   label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The mean loss and its gradients, by hand: softmax minus target, then the matrix products."""
     loss, d, dh = _deltas(params, cache, y, label_smoothing)
-    return loss, {"W1": cache.x.t() @ dh, "b1": dh.sum(dim=0), "W2": cache.h.t() @ d, "b2": d.sum(dim=0)}
+    n = d.shape[0]
+    s = cache.dropout_scale / n
+    return loss, {"W1": (cache.x.t() @ dh).mul_(s), "b1": dh.sum(dim=0).mul_(s),
+                  "W2": (cache.h.t() @ d).div_(n), "b2": d.sum(dim=0).div_(n)}
 
 
 def hand_step(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor, lr: float, optimiser: SGD,
               label_smoothing: float = 0.0) -> torch.Tensor:
     """One training step with the hand backward: the same gradients as :func:`hand_backward`, handed to the
-    optimiser as factor pairs so that it can fuse each weight update into its matrix product. Returns the loss."""
+    optimiser as factor pairs (the bias gradients as ``E^T 1`` and ``D^T 1``) so that it can fuse each update
+    into its matrix product. Returns the loss."""
     loss, d, dh = _deltas(params, cache, y, label_smoothing)
-    optimiser.step(params, {"W1": Product(cache.x.t(), dh), "b1": dh.sum(dim=0),
-                            "W2": Product(cache.h.t(), d), "b2": d.sum(dim=0)}, lr)
+    n = d.shape[0]
+    ones = cache.work.ones[:n] if cache.work is not None else torch.ones(n, dtype=d.dtype, device=d.device)
+    s = cache.dropout_scale / n
+    optimiser.step(params, {"W1": Product(cache.x.t(), dh, s), "b1": Product(dh.t(), ones, s),
+                            "W2": Product(cache.h.t(), d, 1.0 / n), "b2": Product(d.t(), ones, 1.0 / n)}, lr)
     return loss
 
 
@@ -217,9 +263,12 @@ class SGD:
 
 
 def _add(target: torch.Tensor, g: torch.Tensor | Product, alpha: float) -> None:
-    """``target += alpha * g`` in place; a factor pair goes through one fused matrix product."""
+    """``target += alpha * g`` in place; a factor pair goes through one fused matrix (or matrix-vector) product."""
     if isinstance(g, Product):
-        target.addmm_(g.a, g.b, alpha=alpha)
+        if g.b.dim() == 1:
+            target.addmv_(g.a, g.b, alpha=alpha * g.scale)
+        else:
+            target.addmm_(g.a, g.b, alpha=alpha * g.scale)
     else:
         target.add_(g, alpha=alpha)
 

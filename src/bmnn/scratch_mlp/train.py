@@ -305,6 +305,7 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
     background = (0.0 - data.preprocess["mean"]) / data.preprocess["std"]
     views = None if cfg.augment == "none" else augmented_views(
         data.x_train, background, flips=cfg.augment == "flip+shift", radius=cfg.shift, cross=cfg.augment == "cross")
+    work = M.Workspace(cfg.batch_size, data.x_train.dtype, device)
     ema_from = int(cfg.ema_start * cfg.epochs * steps)
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
@@ -332,7 +333,7 @@ def train(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: str | Path, resu
                 xb = xb * M.dropout_mask(xb, cfg.input_dropout, gen)
             lr = learning_rate(cfg, epoch, step, steps)
             if cfg.backward == "hand":  # backward and update in one: the optimiser fuses the weight products
-                cache = M.forward(params, xb, cfg.dropout, gen)
+                cache = M.forward(params, xb, cfg.dropout, gen, work)
                 loss = M.hand_step(params, cache, yb, lr, opt, cfg.label_smoothing)
                 logits = cache.logits
             else:
