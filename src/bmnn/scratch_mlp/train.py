@@ -80,7 +80,7 @@ class TrainConfig:
 RECIPES: dict[str, dict[str, Any]] = {
     "classic": {"epochs": 10, "batch_size": 256, "lr": 0.1, "init": "normal", "init_std": 0.01},
     "best": {"epochs": 420, "batch_size": 256, "lr": 0.08, "init": "he", "standardize": True, "momentum": 0.9,
-             "nesterov": True, "weight_decay": 2e-4, "label_smoothing": 0.05, "dropout": 0.15, "augment": "cross",
+             "nesterov": True, "weight_decay": 2e-4, "label_smoothing": 0.05, "dropout": 0.2, "augment": "cross",
              "schedule": "cosine", "warmup_epochs": 3, "ema_decay": 0.998, "ema_start": 0.5, "backward": "hand"},
 }
 
