@@ -50,6 +50,17 @@ def test_train_then_evaluate(tiny_dir, tmp_path, capsys):
     assert d["accuracy"] == pytest.approx(ck["history"][-1]["test_acc"], abs=1e-6) and d["epoch"] == 2
 
 
+def test_set_overrides_any_setting(tiny_dir, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", "best", "--epochs", "1", "--data-dir", str(tiny_dir), "--out", str(out),
+                 "--threads", "1", "--set", "dropout=0.3", "--set", "augment=shift", "--set", "shift=2",
+                 "--set", "nesterov=false", "--set", "ema-decay=0"]) == 0
+    cfg = json.loads((out / "history.json").read_text())["config"]
+    assert (cfg["dropout"], cfg["augment"], cfg["shift"], cfg["nesterov"], cfg["ema_decay"]) == (0.3, "shift", 2,
+                                                                                                  False, 0.0)
+    assert cfg["label_smoothing"] == 0.05 and cfg["epochs"] == 1  # the recipe's other settings stay
+
+
 def test_resume_flag_continues(tiny_dir, tmp_path, capsys):
     out = tmp_path / "run"
     base = ["train", "--recipe", "classic", "--data-dir", str(tiny_dir), "--out", str(out), "--threads", "1"]
@@ -66,6 +77,13 @@ def test_resume_flag_continues(tiny_dir, tmp_path, capsys):
         (["train", "--recipe", "fast"], "argument --recipe: invalid choice: 'fast'"),
         (["train", "--data-dir", "/nonexistent"], "--data-dir '/nonexistent' lacks"),
         (["evaluate", "--checkpoint", "/nonexistent.pt"], "--checkpoint '/nonexistent.pt' does not exist"),
+        (["train", "--set", "dropout"], "--set expects KEY=VALUE, got 'dropout'"),
+        (["train", "--set", "dropuot=0.2"], "--set: unknown training setting 'dropuot'"),
+        (["train", "--set", "dropout=high"], "--set dropout: expected float, got 'high'"),
+        (["train", "--set", "standardize=maybe"], "--set standardize: expected bool, got 'maybe'"),
+        (["train", "--set", "seed=3"], "--set seed: use --seed instead"),
+        (["train", "--set", "dropout=1.5"], "dropout must be in [0, 1), got 1.5"),
+        (["train", "--set", "augment=rotate"], "augment must be 'none', 'shift', 'cross' or 'flip+shift'"),
     ],
 )
 def test_bad_input_exit_2(argv, message, capsys, tmp_path):

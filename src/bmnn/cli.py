@@ -202,10 +202,14 @@ def _write_training_figures(ck: dict, arrays: dict, out: Path, title: str) -> di
 
 def cmd_train(args: argparse.Namespace) -> int:
     from bmnn.datasets import load_fashion_mnist
-    from bmnn.scratch_mlp.train import make_config, train
+    from bmnn.scratch_mlp.train import make_config, parse_setting, train
 
-    cfg = make_config(args.recipe, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      device=args.device, validation=args.validation, backward=args.backward, threads=args.threads)
+    flags = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+             "device": args.device, "validation": args.validation, "backward": args.backward, "threads": args.threads}
+    extra = dict(parse_setting(text) for text in args.set or [])
+    for key in extra.keys() & flags.keys():
+        raise InputError(f"--set {key}: use --{key.replace('_', '-')} instead")
+    cfg = make_config(args.recipe, **extra, **flags)
     arrays = load_fashion_mnist(args.data_dir)
     out = Path(args.out)
     print(f"training recipe {cfg.recipe!r} for {cfg.epochs} epochs into {out}")
@@ -313,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--validation", type=_count(0), help="hold out this many training images for validation")
     tr.add_argument("--threads", type=_count(0), help="torch CPU threads (default: all cores)")
     tr.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu", help="where to train (default cpu)")
+    tr.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override any other training setting, e.g. --set dropout=0.2 --set augment=cross "
+                         "(repeatable; the settings are the fields of bmnn.scratch_mlp.train.TrainConfig)")
     tr.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search)")
     tr.add_argument("--out", default="runs/mlp", help="output directory (default runs/mlp)")
     tr.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")

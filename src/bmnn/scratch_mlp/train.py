@@ -99,6 +99,28 @@ def make_config(recipe: str = "best", **overrides: Any) -> TrainConfig:
     return cfg
 
 
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``"KEY=VALUE"`` -> ``(key, value)`` for a :class:`TrainConfig` field, the value converted to the field's
+    type (``true``/``false`` for switches)."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip().replace("-", "_"), raw.strip()
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    if not sep or not key:
+        raise InputError(f"--set expects KEY=VALUE, got {text!r}")
+    if key not in fields or key == "recipe":
+        known = ", ".join(sorted(set(fields) - {"recipe"}))
+        raise InputError(f"--set: unknown training setting {key!r}; known: {known}")
+    kind = type(fields[key].default)
+    try:
+        if kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return key, raw.lower() in ("true", "1")
+        return key, kind(raw)
+    except ValueError:
+        raise InputError(f"--set {key}: expected {kind.__name__}, got {raw!r}") from None
+
+
 def _validate(cfg: TrainConfig) -> None:
     if cfg.epochs < 1:
         raise InputError(f"epochs must be >= 1, got {cfg.epochs}")
