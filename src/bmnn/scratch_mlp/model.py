@@ -131,10 +131,6 @@ class Product(NamedTuple):
     b: torch.Tensor
     scale: float = 1.0
 
-    def materialise(self) -> torch.Tensor:
-        """``scale * (a @ b)``."""
-        return (self.a @ self.b).mul_(self.scale)
-
 
 def _deltas(params: dict[str, torch.Tensor], cache: Cache, y: torch.Tensor, label_smoothing: float):
     """The mean loss, ``D = softmax(logits) - target`` (n x 10) and ``E = (D W2^T) * 1[H > 0]`` (n x 256), by hand.
