@@ -207,8 +207,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
              "device": args.device, "validation": args.validation, "backward": args.backward, "threads": args.threads}
     extra = dict(parse_setting(text) for text in args.set or [])
-    for key in extra.keys() & flags.keys():
-        raise InputError(f"--set {key}: use --{key.replace('_', '-')} instead")
+    clash = sorted(extra.keys() & flags.keys())
+    if clash:
+        raise InputError(f"--set {clash[0]}: use --{clash[0].replace('_', '-')} instead")
     cfg = make_config(args.recipe, **extra, **flags)
     arrays = load_fashion_mnist(args.data_dir)
     out = Path(args.out)
