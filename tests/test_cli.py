@@ -34,7 +34,7 @@ def test_gaussian_json_from_file(tmp_path, capsys):
 
 
 def test_gaussian_csv_with_header_on_stdin(capsys, monkeypatch):
-    code, out, _ = run(["gaussian", "--noise-sd", "1", "--prior-sd", "1", "--json"], capsys, "x\n1\n2\n3\n",
+    code, out, _ = run(["gaussian", "--noise-sd", "1", "--prior-sd", "1", "--json", "--header"], capsys, "x\n1\n2\n3\n",
                        monkeypatch)
     assert code == 0 and json.loads(out)["n"] == 3
 
@@ -77,7 +77,7 @@ def test_bad_flags_exit_2_with_one_line(flags, message, capsys, monkeypatch):
         ("1 2\n3 abc 4\n", "<stdin>, line 2: 'abc' is not a number"),
         ("1\nnan\n", "<stdin>, line 2: 'nan' is not a finite number"),
         ("1 -inf", "<stdin>, line 1: '-inf' is not a finite number"),
-        ("x\ny\n", "<stdin>, line 2: 'y' is not a number"),
+        ("x\ny\n", "<stdin>, line 1: 'x' is not a number"),
     ],
 )
 def test_bad_values_exit_2_naming_line_and_token(text, message, capsys, monkeypatch):
@@ -91,11 +91,11 @@ def test_missing_and_unreadable_files(tmp_path, capsys):
     code, _, err = run(["gaussian", "--noise-sd", "1", "--prior-sd", "1", str(tmp_path / "nope.txt")], capsys)
     assert code == 2 and "does not exist" in err and "nope.txt" in err
     code, _, err = run(["gaussian", "--noise-sd", "1", "--prior-sd", "1", str(tmp_path)], capsys)
-    assert code == 2 and "is a directory" in err
+    assert code == 2 and "is a folder" in err
     binary = tmp_path / "b.bin"
     binary.write_bytes(b"\xff\xfe\x00\x81")
     code, _, err = run(["gaussian", "--noise-sd", "1", "--prior-sd", "1", str(binary)], capsys)
-    assert code == 2 and "cannot be read" in err
+    assert code == 2 and "is not UTF-8 text (byte 0xff at offset 0)" in err
 
 
 def test_unknown_command_exits_2(capsys):

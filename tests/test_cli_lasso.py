@@ -51,7 +51,7 @@ def test_table_output(capsys):
         ("ok", ["--scale", "0"], "argument --scale: expected a finite number > 0, got '0'"),
         ("ok", ["--noise-sd", "-1"], "argument --noise-sd: expected a finite number > 0, got '-1'"),
         ("ok", ["--location", "1,2"], "the location has 2 values but X has p = 3 columns"),
-        ("ok", ["--target", "nope"], "--target 'nope' is not a column"),
+        ("ok", ["--target", "nope"], "--target: target column 'nope' is not in"),
         ("nan", [], "column 'x1': 'nan' is not a finite number"),
         ("ragged", [], "line 3: 2 fields, but the header has 4"),
         ("text", [], "line 2, column 'x0': 'abc' is not a number"),

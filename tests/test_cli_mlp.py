@@ -66,7 +66,9 @@ def test_resume_flag_continues(tiny_dir, tmp_path, capsys):
     base = ["train", "--recipe", "classic", "--data-dir", str(tiny_dir), "--out", str(out), "--threads", "1"]
     assert main([*base, "--epochs", "2"]) == 0
     assert main([*base, "--epochs", "2", "--resume"]) == 0  # already finished: nothing more to do
-    assert "resuming" in capsys.readouterr().out
+    assert "is finished (2 of 2 epochs): nothing to train" in capsys.readouterr().out
+    assert main([*base, "--epochs", "3", "--resume"]) == 2  # other settings: refused, naming each difference
+    assert "--resume: the run in" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -75,15 +77,15 @@ def test_resume_flag_continues(tiny_dir, tmp_path, capsys):
         (["train", "--epochs", "0"], "argument --epochs: expected a whole number >= 1, got '0'"),
         (["train", "--lr", "-0.1"], "argument --lr: expected a finite number > 0, got '-0.1'"),
         (["train", "--recipe", "fast"], "argument --recipe: invalid choice: 'fast'"),
-        (["train", "--data-dir", "/nonexistent"], "--data-dir '/nonexistent' lacks"),
-        (["evaluate", "--checkpoint", "/nonexistent.pt"], "--checkpoint '/nonexistent.pt' does not exist"),
-        (["train", "--set", "dropout"], "--set expects KEY=VALUE, got 'dropout'"),
+        (["train", "--data-dir", "/nonexistent"], "data folder '/nonexistent' lacks"),
+        (["evaluate", "--checkpoint", "/nonexistent.pt"], "--checkpoint: /nonexistent.pt does not exist"),
+        (["train", "--set", "dropout"], "--set: expected KEY=VALUE, got 'dropout'"),
         (["train", "--set", "dropuot=0.2"], "--set: unknown training setting 'dropuot'"),
-        (["train", "--set", "dropout=high"], "--set dropout: expected float, got 'high'"),
-        (["train", "--set", "standardize=maybe"], "--set standardize: expected bool, got 'maybe'"),
+        (["train", "--set", "dropout=high"], "--set: dropout must be a number, got 'high'"),
+        (["train", "--set", "standardize=maybe"], "--set: standardize must be true or false, got 'maybe'"),
         (["train", "--set", "seed=3"], "--set seed: use --seed instead"),
         (["train", "--set", "dropout=1.5"], "dropout must be in [0, 1), got 1.5"),
-        (["train", "--set", "augment=rotate"], "augment must be 'none', 'shift', 'cross' or 'flip+shift'"),
+        (["train", "--set", "augment=rotate"], "augment must be one of none, shift, cross, flip+shift; got 'rotate'"),
     ],
 )
 def test_bad_input_exit_2(argv, message, capsys, tmp_path):
@@ -96,7 +98,7 @@ def test_damaged_checkpoint(tmp_path, capsys):
     bad = tmp_path / "c.pt"
     bad.write_bytes(b"not a checkpoint")
     assert main(["evaluate", "--checkpoint", str(bad)]) == 2
-    assert "is not a readable checkpoint" in capsys.readouterr().err
+    assert "is not a bmnn checkpoint: it is not a PyTorch archive" in capsys.readouterr().err
 
 
 def test_data_fetch_verifies_and_reports_failure(tiny_dir, tmp_path, monkeypatch, capsys):

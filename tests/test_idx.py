@@ -75,7 +75,7 @@ def test_locator_order_and_messages(tmp_path, monkeypatch):
     write_set(tmp_path / "explicit", compress=False)
     assert locate_fashion_mnist(tmp_path / "explicit")["t10k-labels-idx1-ubyte"].parent == tmp_path / "explicit"
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataFileError, match="--data-dir .* lacks train-images-idx3-ubyte"):
+    with pytest.raises(DataFileError, match="data folder .* lacks train-images-idx3-ubyte"):
         locate_fashion_mnist(tmp_path / "empty")
     d = load_fashion_mnist(tmp_path / "explicit", verify=False)
     assert d["x_train"].shape == (5, 784) and d["y_test"].shape == (3,)
@@ -87,7 +87,7 @@ def test_not_found_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.delenv("BMNN_DATA_DIR", raising=False)
     monkeypatch.setattr("bmnn.datasets.DEBIAN_DIR", tmp_path / "none")
     monkeypatch.setattr("pathlib.Path.home", lambda: tmp_path)
-    with pytest.raises(DataFileError, match="apt-get install dataset-fashion-mnist.*--data-dir"):
+    with pytest.raises(DataFileError, match="apt-get install dataset-fashion-mnist.*pass it as the data folder"):
         locate_fashion_mnist()
 
 

@@ -18,7 +18,15 @@ class BmnnError(Exception):
 
 
 class InputError(BmnnError, ValueError):
-    """A parameter or an input array is not what the function accepts."""
+    """A parameter or an input array is not what the function accepts.
+
+    ``param`` names the parameter at fault, in the raising function's words, so that a caller such as the command
+    line can say which of its own options it was.
+    """
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class DataFileError(BmnnError, OSError):
@@ -105,3 +113,38 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise InputError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
     return np.random.default_rng(seed)
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} EB"  # pragma: no cover
+
+
+def available_memory() -> int:
+    """Bytes of memory this process can still get: Linux's MemAvailable, else the physical memory."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Refuse, before allocating, a request whose arrays cannot fit in the memory that is available.
+
+    ``what`` names the request in the caller's words, e.g. ``"draws x chains x p = 1e12 x 16 x 10 float64 values"``.
+    """
+    avail = available_memory()
+    if nbytes > avail:
+        raise InputError(f"{what} need {_human_bytes(nbytes)} of memory, but {_human_bytes(avail)} are available")

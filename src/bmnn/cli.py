@@ -1,6 +1,9 @@
 """The ``bmnn`` command line: flags to configs, then calls into experiments and models. No numerics here.
 
-A user's mistake prints one line on stderr and exits with code 2, never a traceback.
+A user's mistake prints one line on stderr and exits with code 2, never a traceback: library errors
+(:class:`~bmnn._checks.BmnnError`) are printed with the flag they concern; numerical overflow in the numeric
+commands (run under ``np.errstate``) and impossible memory requests become one line too; library warnings are
+captured, never printed. ``--json`` output is strict JSON (RFC 8259): an undefined value is ``null``.
 """
 
 from __future__ import annotations
@@ -8,13 +11,23 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
 from bmnn._checks import BmnnError, InputError
+
+
+class FlagError(InputError):
+    """A library error restated in the command line's words."""
+
+
+def _flag(flag: str, exc: BmnnError) -> FlagError:
+    return FlagError(f"{flag}: {exc}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,18 +74,49 @@ def _count(minimum: int = 1):
     return parse
 
 
-def _read_text(path: str) -> tuple[str, str]:
+def _read_text(path: str, flag: str = "FILE") -> tuple[str, str]:
     if path == "-":
-        return sys.stdin.read(), "<stdin>"
-    p = Path(path)
+        source = "<stdin>"
+        if not hasattr(sys.stdin, "buffer"):  # a text stream handed in by a caller
+            return sys.stdin.read(), source
+        data = sys.stdin.buffer.read()
+    else:
+        p = Path(path)
+        source = str(p)
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"{flag} {path!r} does not exist") from None
+        except IsADirectoryError:
+            raise InputError(f"{flag} {path!r} is a folder, expected a file of numbers") from None
+        except OSError as exc:
+            raise InputError(f"{flag} {path!r} cannot be read: {exc.strerror or exc}") from None
     try:
-        return p.read_text(encoding="utf-8"), str(p)
-    except FileNotFoundError:
-        raise InputError(f"FILE {path!r} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"FILE {path!r} is a directory, expected a file of numbers") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"FILE {path!r} cannot be read: {exc}") from None
+        return data.decode("utf-8"), source
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{flag} {source!r} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})") \
+            from None
+
+
+def _strict_json(value: Any, nullable: tuple[str, ...] = (), path: str = "") -> Any:
+    """``value`` with every float finite, or ``None`` where undefined and allowed (keys in ``nullable``); a
+    non-finite value anywhere else is an overflow the user must hear about, not a ``NaN`` token."""
+    if isinstance(value, dict):
+        return {k: _strict_json(v, nullable, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v, nullable, path) for v in value]
+    if isinstance(value, (float, np.floating)):
+        if math.isfinite(value):
+            return float(value)
+        if path.split(".")[0] in nullable:
+            return None
+        raise InputError(f"the result {path} is {float(value)}: the computation left float64's range for these "
+                         "inputs (rescale the data)")
+    return value
+
+
+def _print_json(value: Any, nullable: tuple[str, ...] = ()) -> None:
+    print(json.dumps(_strict_json(value, nullable), allow_nan=False))
 
 
 def _normal(dist: Any) -> dict[str, float]:
@@ -84,7 +128,7 @@ def cmd_gaussian(args: argparse.Namespace) -> int:
     from bmnn.gaussian import NormalKnownVariance
 
     text, source = _read_text(args.file)
-    x = parse_numbers(text, source)
+    x = parse_numbers(text, source, header=args.header)
     m = NormalKnownVariance(args.noise_sd, args.prior_sd, args.prior_mean).fit(x)
     n = int(m.n_)
     out = {
@@ -97,8 +141,9 @@ def cmd_gaussian(args: argparse.Namespace) -> int:
         "plugin_mle": _normal(m.plugin_predictive("mle")) if n else None,
         "plugin_map": _normal(m.plugin_predictive("map")),
     }
+    out = _strict_json(out)
     if args.json:
-        print(json.dumps(out))
+        _print_json(out)
         return 0
     if n == 0:
         print("note: no data; the posterior is the prior and the predictive is the prior predictive")
@@ -119,10 +164,10 @@ def _location(args: argparse.Namespace, p: int):
     from bmnn.datasets import parse_numbers
 
     if args.location_file is not None:
-        text, source = _read_text(args.location_file)
+        text, source = _read_text(args.location_file, "--location-file")
         loc = parse_numbers(text, source)
     elif args.location is not None:
-        loc = parse_numbers(args.location.replace(",", " "), "--location")
+        loc = parse_numbers(args.location, "--location")
         if loc.size == 0:
             raise InputError("--location must be a number or a comma-separated list of p numbers, got ''")
     else:
@@ -137,37 +182,55 @@ def _location(args: argparse.Namespace, p: int):
 def cmd_lasso(args: argparse.Namespace) -> int:
     from bmnn.datasets import load_bundled, read_csv_xy
     from bmnn.laplace import LaplaceRegression
+    from bmnn.laplace.posterior import standardize
 
     if args.dataset is not None:
         X, y, names = load_bundled(args.dataset)
     else:
         if args.target is None:
             raise InputError("--csv needs --target COLUMN (the column to predict)")
-        X, y, names = read_csv_xy(args.csv, args.target)
+        try:
+            X, y, names = read_csv_xy(args.csv, args.target)
+        except InputError as exc:
+            raise _flag("--target" if exc.param == "target" else "--csv", exc) from None
     if args.standardize:
-        sd = X.std(axis=0)
-        if np.any(sd == 0):
-            raise InputError(f"--standardize: column {names[int(np.argmax(sd == 0))]!r} is constant")
-        X, y = (X - X.mean(axis=0)) / sd, y - y.mean()
+        X, y = standardize(X, y, names)
     loc = _location(args, X.shape[1])
     m = LaplaceRegression(args.noise_sd, args.scale, loc, draws=args.draws, chains=args.chains,
                           seed=args.seed).fit(X, y)
-    out = {"lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(),
-           "posterior_mean": m.coef_mean_.tolist(), "posterior_sd": m.coef_sd_.tolist(), "mcse": m.mcse_.tolist(),
-           "ess_bulk": m.ess_bulk_.tolist(), "rhat": m.rhat_.tolist(), "kkt_violation": m.kkt_violation_.tolist()}
+    out = _strict_json({
+        "lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(),
+        "posterior_mean": m.coef_mean_.tolist(), "posterior_sd": m.coef_sd_.tolist(), "mcse": m.mcse_.tolist(),
+        "ess_bulk": m.ess_bulk_.tolist(), "rhat": m.rhat_.tolist(), "kkt_violation": m.kkt_violation_.tolist()},
+        nullable=UNDEFINED_IN_LASSO)
     if args.json:
-        print(json.dumps(out))
+        _print_json(out)
         return 0
-    print(f"N = {X.shape[0]}, p = {X.shape[1]}, lambda = sigma^2/tau = {m.lambda_:.6g}, tau* = {m.tau_star_:.6g}"
-          f"{'  (tau <= tau*: the MAP is the location)' if args.scale <= m.tau_star_ else ''}")
+    ts = out["tau_star"]
+    print(f"N = {X.shape[0]}, p = {X.shape[1]}, lambda = sigma^2/tau = {m.lambda_:.6g}, tau* = "
+          + ("unbounded (y = X mu: the MAP is the location for every tau)" if ts is None else f"{ts:.6g}")
+          + ("  (tau <= tau*: the MAP is the location)" if ts is not None and args.scale <= ts else ""))
     w = max(8, *(len(n) for n in names))
     print(f"{'feature':<{w}}  {'MAP':>11}  {'post. mean':>11}  {'post. sd':>10}  {'MCSE':>9}  {'ESS bulk':>9}  "
           f"{'R-hat':>6}")
+
+    def cell(v, spec, width):
+        return f"{'n/a':>{width}}" if v is None else f"{v:>{width}{spec}}"
+
     for j, name in enumerate(names):
-        print(f"{name:<{w}}  {out['map'][j]:>11.5g}  {out['posterior_mean'][j]:>11.5g}  {out['posterior_sd'][j]:>10.4g}"
-              f"  {out['mcse'][j]:>9.2g}  {out['ess_bulk'][j]:>9.0f}  {out['rhat'][j]:>6.3f}")
+        print(f"{name:<{w}}  {out['map'][j]:>11.5g}  {out['posterior_mean'][j]:>11.5g}  "
+              f"{cell(out['posterior_sd'][j], '.4g', 10)}  {cell(out['mcse'][j], '.2g', 9)}  "
+              f"{cell(out['ess_bulk'][j], '.0f', 9)}  {cell(out['rhat'][j], '.3f', 6)}")
     print(f"MAP certificate (largest subgradient violation / lambda): {max(out['kkt_violation']):.2e}")
+    if any(r is None for r in out["rhat"]):
+        print("n/a: R-hat needs at least two chains (and ESS and MCSE at least four draws)")
     return 0
+
+
+#: results of ``bmnn lasso`` that are undefined for some valid inputs, written as JSON ``null`` (text ``n/a``):
+#: tau* when y = X mu exactly (every tau gives the MAP mu), R-hat with one chain, and ESS, MCSE and the sd when
+#: there are too few draws
+UNDEFINED_IN_LASSO = ("tau_star", "rhat", "ess_bulk", "mcse", "posterior_sd")
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
@@ -177,7 +240,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     ok = all(v <= FD_BOUND for v in errs["finite_differences"].values()) and all(
         v <= AUTOGRAD_BOUND for v in errs["autograd"].values())
     if args.json:
-        print(json.dumps(errs))
+        _print_json(errs)
     else:
         print(f"M = {args.inputs}, H = {args.hidden}, N = {args.batch}, seed {args.seed}: largest relative errors")
         print(f"{'parameter':<10}  {'finite differences':>18}  {'torch.autograd':>15}")
@@ -200,22 +263,58 @@ def _write_training_figures(ck: dict, arrays: dict, out: Path, title: str) -> di
     return metrics
 
 
+def _fashion_mnist(data_dir: str | None):
+    from bmnn.datasets import DataNotFound, load_fashion_mnist
+
+    try:
+        return load_fashion_mnist(data_dir)
+    except DataNotFound as exc:
+        raise FlagError(f"{exc} (on the command line: --data-dir D)") from None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    from bmnn.datasets import load_fashion_mnist
-    from bmnn.scratch_mlp.train import make_config, parse_setting, train
+    from bmnn._files import writable_folder
+    from bmnn.scratch_mlp import runs
+    from bmnn.scratch_mlp.config import make_config, parse_setting
+    from bmnn.scratch_mlp.train import TrainingDiverged, check_run_folder, train
 
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
              "device": args.device, "validation": args.validation, "backward": args.backward, "threads": args.threads}
-    extra = dict(parse_setting(text) for text in args.set or [])
-    clash = sorted(extra.keys() & flags.keys())
-    if clash:
-        raise InputError(f"--set {clash[0]}: use --{clash[0].replace('_', '-')} instead")
+    extra = {}
+    for text in args.set or []:
+        try:
+            key, value = parse_setting(text)
+        except InputError as exc:
+            raise _flag("--set", exc) from None
+        if key in flags:
+            raise InputError(f"--set {key}: use --{key.replace('_', '-')} instead")
+        extra[key] = value
+    if args.resume and args.overwrite:
+        raise InputError("--resume and --overwrite exclude each other: --resume continues the run in --out, "
+                         "--overwrite replaces it")
     cfg = make_config(args.recipe, **extra, **flags)
-    arrays = load_fashion_mnist(args.data_dir)
-    out = Path(args.out)
-    print(f"training recipe {cfg.recipe!r} for {cfg.epochs} epochs into {out}")
-    ck = train(cfg, arrays, out, resume=args.resume)
-    metrics = _write_training_figures(ck, arrays, out, f"recipe {cfg.recipe}")
+    try:
+        out = writable_folder(args.out, "folder")
+    except InputError as exc:
+        raise _flag("--out", exc) from None
+    try:
+        with runs.run_lock(out):  # held from the first check to the last figure
+            check_run_folder(cfg, out, args.resume, args.overwrite, log=lambda *_: None)
+            arrays = _fashion_mnist(args.data_dir)
+            print(f"training recipe {cfg.recipe!r} for {cfg.epochs} epochs into {out}")
+            ck = train(cfg, arrays, out, resume=args.resume, overwrite=args.overwrite)
+            metrics = _write_training_figures(ck, arrays, out, f"recipe {cfg.recipe}")
+    except runs.RunExists as exc:
+        raise FlagError(f"--out {str(exc.folder)!r} already holds {exc.state}: add --resume to continue it, choose "
+                        "another --out, or add --overwrite to replace it") from None
+    except runs.SettingsDiffer as exc:
+        raise FlagError(f"--resume: the run in {str(exc.folder)!r} was started with other settings "
+                        f"({'; '.join(exc.differences)}); give its settings (see its history.json) or choose "
+                        "another --out") from None
+    except runs.RunInUse as exc:
+        raise _flag("--out", exc) from None
+    except TrainingDiverged as exc:
+        raise FlagError(f"{exc} (flags: --lr, or --set KEY=VALUE for the others)") from None
     seconds = sum(h["seconds"] for h in ck["history"])
     print(f"test accuracy {metrics['accuracy']:.4f}, test loss {metrics['loss']:.4f} after {ck['epoch']} epochs "
           f"({seconds:.0f} s of training); wrote {out / 'checkpoint.pt'}, history.json, training.png, confusion.png")
@@ -223,54 +322,76 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from bmnn.datasets import load_fashion_mnist
     from bmnn.scratch_mlp.evaluate import evaluate_checkpoint
-    from bmnn.scratch_mlp.train import load_checkpoint
+    from bmnn.scratch_mlp.runs import CheckpointError, load_checkpoint
 
-    ck = load_checkpoint(args.checkpoint)
-    metrics = evaluate_checkpoint(ck, load_fashion_mnist(args.data_dir))
+    try:
+        ck = load_checkpoint(args.checkpoint)
+    except CheckpointError as exc:
+        raise _flag("--checkpoint", exc) from None
+    metrics = evaluate_checkpoint(ck, _fashion_mnist(args.data_dir))
     if args.json:
-        print(json.dumps({"accuracy": metrics["accuracy"], "loss": metrics["loss"], "epoch": ck.get("epoch")}))
+        _print_json({"accuracy": metrics["accuracy"], "loss": metrics["loss"], "epoch": ck.get("epoch")})
     else:
+        epoch = f"epoch {ck['epoch']}" if "epoch" in ck else "epoch not recorded"
         print(f"{args.checkpoint}: test accuracy {metrics['accuracy']:.4f}, test loss {metrics['loss']:.4f} "
-              f"(10,000 test images; epoch {ck.get('epoch')})")
+              f"(10,000 test images; {epoch})")
     return 0
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from bmnn import datasets
+    from bmnn._files import writable_folder
     from bmnn.datasets import fetch_fashion_mnist
 
+    if args.dir is not None:
+        try:
+            writable_folder(args.dir, "folder")
+        except InputError as exc:
+            raise _flag("--dir", exc) from None
     dest = fetch_fashion_mnist(args.dir, base_url=datasets.FASHION_MNIST_URL, progress=sys.stderr.isatty())
     print(f"Fashion-MNIST verified in {dest}")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from bmnn._files import writable_folder
     from bmnn.report.build import build_report
 
-    path, held, total = build_report(Path(args.out), quick=args.quick, data_dir=args.data_dir, runs_dir=args.runs,
-                                     log=print)
+    try:
+        out = writable_folder(args.out, "folder")
+    except InputError as exc:
+        raise _flag("--out", exc) from None
+    try:
+        writable_folder(args.runs, "folder")
+    except InputError as exc:
+        raise _flag("--runs", exc) from None
+    path, held, total = build_report(out, quick=args.quick, data_dir=args.data_dir, runs_dir=args.runs, log=print)
     print(f"wrote {path}: {held} of {total} checks held")
     if held < total:
         print(f"{total - held} check(s) did not hold: they are listed at the top of the report", file=sys.stderr)
     return 1 if args.strict and held < total else 0
 
 
+_TRAIN_FLAGS = ("recipe", "epochs", "batch_size", "lr", "seed", "backward", "validation", "threads", "device")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bmnn import __version__
+    from bmnn.scratch_mlp import config as C
 
     p = _Parser(prog="bmnn", description="Bayesian Methods and Neural Networks: computed, verified and reported.")
     p.add_argument("--version", action="version", version=f"bmnn {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("report", help="run every job and write the HTML report (the main job)")
-    r.add_argument("--out", default="report", help="output directory (default: report)")
+    r.add_argument("--out", default="report", help="output folder (default: report)")
     r.add_argument("--quick", action="store_true", help="smaller simulations, for CI")
     r.add_argument("--strict", action="store_true", help="exit with code 1 when any check does not hold")
     r.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search)")
     r.add_argument("--runs", default="runs", metavar="DIR",
-                   help="job 4's training runs: reused when finished, resumed when interrupted (default runs)")
+                   help="job 4's training runs: a run with the report's settings is reused when finished and resumed "
+                        "when interrupted; a folder holding another run is never written over (default runs)")
     r.set_defaults(func=cmd_report)
 
     g = sub.add_parser("gaussian", help="job 1: posterior, MLE, MAP and predictives for data with known noise sd")
@@ -278,7 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--prior-sd", required=True, type=_positive_float(), help="tau, the prior sd of mu")
     g.add_argument("--prior-mean", default=0.0, type=_finite_float(), help="m0 (default 0)")
     g.add_argument("file", nargs="?", default="-", metavar="FILE",
-                   help="numbers separated by white space or commas (a one-column CSV works); - or none: stdin")
+                   help="numbers separated by white space, commas or semicolons; lines starting with # are "
+                        "skipped; - or none: stdin")
+    g.add_argument("--header", action="store_true", help="skip the first line that is not blank or a # comment")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(func=cmd_gaussian)
 
@@ -308,22 +431,26 @@ def build_parser() -> argparse.ArgumentParser:
     gc.set_defaults(func=cmd_gradcheck)
 
     tr = sub.add_parser("train", help="job 4: train the from-scratch 784-256-10 MLP on Fashion-MNIST")
-    tr.add_argument("--recipe", choices=["classic", "best"], default="best",
+    tr.add_argument("--recipe", choices=C.choices("recipe"), default="best",
                     help="classic: the material's set-up; best (default): tuned training of the same architecture")
     tr.add_argument("--epochs", type=_count(), help="override the recipe's epochs")
     tr.add_argument("--batch-size", type=_count(), help="override the recipe's batch size")
     tr.add_argument("--lr", type=_positive_float(), help="override the recipe's (peak) learning rate")
     tr.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
-    tr.add_argument("--backward", choices=["autograd", "hand"], help="override the recipe's backward mode")
+    tr.add_argument("--backward", choices=C.choices("backward"), help="override the recipe's backward mode")
     tr.add_argument("--validation", type=_count(0), help="hold out this many training images for validation")
     tr.add_argument("--threads", type=_count(0), help="torch CPU threads (default: all cores)")
-    tr.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu", help="where to train (default cpu)")
+    tr.add_argument("--device", choices=C.choices("device"), default="cpu", help="where to train (default cpu)")
     tr.add_argument("--set", action="append", metavar="KEY=VALUE",
-                    help="override any other training setting, e.g. --set dropout=0.2 --set augment=cross "
-                         "(repeatable; the settings are the fields of bmnn.scratch_mlp.train.TrainConfig)")
+                    help="override any other training setting (repeatable), e.g. --set dropout=0.2 --set "
+                         "augment=cross; the settings: " + "; ".join(
+                             f"{name}: {C.describe(name)}" for name in C.FIELDS if name not in _TRAIN_FLAGS))
     tr.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search)")
-    tr.add_argument("--out", default="runs/mlp", help="output directory (default runs/mlp)")
-    tr.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    tr.add_argument("--out", default="runs/mlp", help="output folder (default runs/mlp); a folder that holds a run "
+                    "is refused unless --resume or --overwrite")
+    mode = tr.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="continue the interrupted run in --out (same settings)")
+    mode.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     tr.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("evaluate", help="job 4: test accuracy of a saved checkpoint")
@@ -340,6 +467,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def _one_line(text: str) -> str:
+    """A message as one printable line: no ANSI escapes, no line breaks or other control characters."""
+    text = _ANSI.sub("", text)
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: returns the exit code (0 success, 1 a failed check where the command promises it, 2 a usage or
     input error)."""
@@ -348,14 +484,31 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    where = f"bmnn {args.command}" + (f" {args.data_command}" if getattr(args, "data_command", None) else "")
+    numeric = args.command in ("gaussian", "lasso", "gradcheck")
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings(), np.errstate(**(_RAISE if numeric else {})):
+            warnings.simplefilter("ignore")  # library warnings never reach the terminal; results carry the facts
+            return int(args.func(args))
     except BmnnError as exc:
-        print(f"bmnn {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        message = str(exc)
+    except (FloatingPointError, OverflowError, ZeroDivisionError) as exc:
+        message = (f"a result left float64's range for these inputs ({exc}); rescale the data or choose less "
+                   "extreme settings")
+    except MemoryError:
+        message = "not enough memory for this request; ask for fewer draws, chains or a smaller batch"
     except KeyboardInterrupt:
-        print("bmnn: interrupted", file=sys.stderr)
+        print(f"{where}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the environment, not the user: a full disk, a vanished folder
+        print(f"{where}: error: {_one_line(exc.strerror or str(exc))}"
+              + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        return 1
+    print(f"{where}: error: {_one_line(message)}", file=sys.stderr)
+    return 2
+
+
+_RAISE = {"divide": "raise", "over": "raise", "invalid": "raise", "under": "ignore"}
 
 
 if __name__ == "__main__":

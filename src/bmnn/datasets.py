@@ -12,84 +12,117 @@ import hashlib
 import math
 import os
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bmnn._checks import DataFileError, InputError
+from bmnn._files import atomic_write, writable_folder
 
-_SPLIT = re.compile(r"[\s,;]+")
+_SEP = re.compile(r"\s*[,;]\s*|\s+")
+#: a plain decimal number: no ``_`` separators, no ``nan`` / ``inf`` words, no hexadecimal
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-def parse_numbers(text: str, source: str = "<input>") -> NDArray[np.float64]:
-    """Numbers separated by white space, newlines or commas; a one-column CSV's header line is skipped.
+def parse_number(token: str, where: str) -> float:
+    """One token as a finite float, or :class:`InputError` naming ``where`` and the token."""
+    if not NUMBER.fullmatch(token):
+        if token.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise InputError(f"{where}: {token!r} is not a finite number (NaN and infinities are refused)")
+        raise InputError(f"{where}: {token!r} is not a number")
+    v = float(token)
+    if not math.isfinite(v):
+        raise InputError(f"{where}: {token!r} is beyond float64's range (largest about 1.8e308)")
+    return v
+
+
+def parse_numbers(text: str, source: str = "<input>", header: bool = False) -> NDArray[np.float64]:
+    """Numbers separated by white space, newlines, commas or semicolons, read without loss.
+
+    Blank lines and lines starting with ``#`` are skipped; with ``header``, so is the first other line. Every
+    other token must be a plain decimal number (``1``, ``-2.5``, ``3e-4``): a typo is never taken for a header,
+    ``1_000`` is not read as 1000, and an empty field between two separators is not skipped.
 
     Raises
     ------
     InputError
-        For a token that is not a number (naming its line and the token) or a NaN / inf value.
+        Naming ``source``, the line and the token: for a token that is not a finite number, or an empty field.
     """
     values: list[float] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        tokens = [t for t in _SPLIT.split(line.strip()) if t]
-        for tok in tokens:
-            try:
-                v = float(tok)
-            except ValueError:
-                if not values and len(tokens) == 1 and lineno == _first_nonblank(text):
-                    break  # a CSV header such as "x"
-                raise InputError(f"{source}, line {lineno}: {tok!r} is not a number") from None
-            if not math.isfinite(v):
-                raise InputError(f"{source}, line {lineno}: {tok!r} is not a finite number (NaN and inf are refused)")
-            values.append(v)
+    skip_header = header
+    for lineno, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if skip_header:
+            skip_header = False
+            continue
+        where = f"{source}, line {lineno}"
+        for tok in _SEP.split(stripped):
+            if not tok:
+                raise InputError(f"{where}: an empty field between two separators in {_shown(stripped)}")
+            values.append(parse_number(tok, where))
     return np.asarray(values, dtype=np.float64)
 
 
-def _first_nonblank(text: str) -> int:
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            return lineno
-    return 0
+def _shown(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def read_csv_xy(path: str | Path, target: str) -> tuple[NDArray[np.float64], NDArray[np.float64], list[str]]:
     """A CSV with a header row: every column but ``target`` becomes X (as given), ``target`` becomes y.
 
+    Read without loss: a UTF-8 byte-order mark is stripped and blank lines are skipped, nothing else. The
+    standard library's reader is used (pandas would pad a short row with NaN and rename a duplicate column).
+
     Raises
     ------
     InputError
-        For a missing or unreadable file, an unknown target column, ragged rows, or a cell that is not a finite
-        number (naming its row and column).
+        For a missing or unreadable file, a header with an empty or duplicate column name, an unknown target
+        column, a row with the wrong number of fields, an oversized cell, or a cell that is not a finite number
+        (naming its line and column).
     """
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{str(p)!r} is a folder, expected a CSV file")
+    rows: list[tuple[int, list[str]]] = []
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise InputError(f"--csv {str(p)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"--csv {str(p)!r} cannot be read: {exc}") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise InputError(f"--csv {str(p)!r} needs a header row and at least one data row")
-    header = [h.strip() for h in rows[0]]
-    if target not in header:
-        raise InputError(f"--target {target!r} is not a column of {str(p)!r}; its columns are {', '.join(header)}")
-    if len(header) < 2:
-        raise InputError(f"--csv {str(p)!r} needs at least one feature column besides the target")
-    data = np.empty((len(rows) - 1, len(header)))
-    for i, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise InputError(f"{p}, line {i}: {len(row)} fields, but the header has {len(header)}")
-        for j, cell in enumerate(row):
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, strict=True)
             try:
-                v = float(cell)
-            except ValueError:
-                raise InputError(f"{p}, line {i}, column {header[j]!r}: {cell!r} is not a number") from None
-            if not math.isfinite(v):
-                raise InputError(f"{p}, line {i}, column {header[j]!r}: {cell!r} is not a finite number")
-            data[i - 2, j] = v
+                for row in reader:
+                    if any(c.strip() for c in row):
+                        rows.append((reader.line_num, row))
+            except csv.Error as exc:
+                raise InputError(f"{p}, line {reader.line_num}: not valid CSV ({exc})") from None
+    except FileNotFoundError:
+        raise InputError(f"{str(p)!r} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{str(p)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})") \
+            from None
+    except OSError as exc:
+        raise InputError(f"{str(p)!r} cannot be read: {exc.strerror or exc}") from None
+    if len(rows) < 2:
+        raise InputError(f"{str(p)!r} needs a header row and at least one data row")
+    header = [h.strip() for h in rows[0][1]]
+    if any(not h for h in header):
+        raise InputError(f"{p}, line {rows[0][0]}: column {header.index('') + 1} of the header has no name")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(f"{p}, line {rows[0][0]}: the header names column {dupes[0]!r} more than once")
+    if target not in header:
+        raise InputError(f"target column {target!r} is not in {str(p)!r}; its columns are {', '.join(header)}",
+                         param="target")
+    if len(header) < 2:
+        raise InputError(f"{str(p)!r} needs at least one feature column besides the target")
+    data = np.empty((len(rows) - 1, len(header)))
+    for i, (line, row) in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise InputError(f"{p}, line {line}: {len(row)} fields, but the header has {len(header)}")
+        for j, cell in enumerate(row):
+            data[i, j] = parse_number(cell.strip(), f"{p}, line {line}, column {header[j]!r}")
     k = header.index(target)
     names = [h for j, h in enumerate(header) if j != k]
     return np.delete(data, k, axis=1), data[:, k], names
@@ -117,6 +150,10 @@ FASHION_MNIST = {  # name -> SHA-256 of the decompressed file
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
+class DataNotFound(DataFileError):
+    """Fashion-MNIST is not in any of the places looked in."""
+
+
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot")
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -124,13 +161,17 @@ DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        if path.suffix == ".gz":
+        with path.open("rb") as fh:
+            compressed = fh.read(2) == b"\x1f\x8b" or path.suffix == ".gz"  # gzip's magic, or its name
+        if compressed:
             with gzip.open(path, "rb") as fh:
                 return fh.read()
         return path.read_bytes()
     except FileNotFoundError:
         raise DataFileError(f"{path}: no such file") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except IsADirectoryError:
+        raise DataFileError(f"{path}: is a folder, expected a file") from None
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataFileError(f"{path}: cannot be read or decompressed ({exc})") from None
 
 
@@ -191,11 +232,11 @@ def locate_fashion_mnist(data_dir: str | Path | None = None) -> dict[str, Path]:
             return {k: v for k, v in found.items() if v is not None}
         if i == 0 and data_dir:
             missing = [n for n, v in found.items() if v is None]
-            raise DataFileError(f"--data-dir {str(d)!r} lacks {', '.join(missing)} (.gz or uncompressed)")
+            raise DataNotFound(f"data folder {str(d)!r} lacks {', '.join(missing)} (.gz or uncompressed)")
     places = ", ".join(str(d) for d in fashion_mnist_dirs(data_dir))
-    raise DataFileError(
+    raise DataNotFound(
         f"Fashion-MNIST not found (looked in {places}). Install it with 'apt-get install dataset-fashion-mnist' "
-        "(Debian), or put the four IDX files in a folder and pass --data-dir (or set BMNN_DATA_DIR), or run "
+        "(Debian), or put the four IDX files in a folder and pass it as the data folder (or set BMNN_DATA_DIR), or run "
         "'bmnn data fetch' on a machine with internet access."
     )
 
@@ -228,14 +269,12 @@ def fetch_fashion_mnist(dest: str | Path | None = None, base_url: str = FASHION_
     """Download the four ``.gz`` files into ``dest`` (default ``~/.cache/bmnn/fashion-mnist``), each verified by the
     SHA-256 of its decompressed bytes before it is moved into place (atomically). Files already there and valid
     are kept. Returns ``dest``."""
-    import tempfile
     import urllib.error
     import urllib.request
 
     from tqdm import tqdm
 
-    dest = Path(dest) if dest else Path.home() / ".cache" / "bmnn" / "fashion-mnist"
-    dest.mkdir(parents=True, exist_ok=True)
+    dest = writable_folder(dest or Path.home() / ".cache" / "bmnn" / "fashion-mnist", "destination folder")
     for name, digest in (hashes or FASHION_MNIST).items():
         target = dest / f"{name}.gz"
         if target.exists():
@@ -243,25 +282,26 @@ def fetch_fashion_mnist(dest: str | Path | None = None, base_url: str = FASHION_
                 read_idx(target, digest)
                 continue
             except DataFileError:
-                pass  # damaged: fetch it again
+                pass  # damaged or different: fetch it again, replacing it only once the new copy is verified
         url = f"{base_url}{name}.gz"
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part.gz")
-        try:
-            with urllib.request.urlopen(url, timeout=60) as resp, os.fdopen(fd, "wb") as fh:
+
+        def download(tmp: Path, url: str = url, digest: str = digest, name: str = name) -> None:
+            with urllib.request.urlopen(url, timeout=60) as resp, tmp.open("wb") as fh:
                 total = int(resp.headers.get("Content-Length") or 0) or None
                 with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
                     while chunk := resp.read(1 << 16):
                         fh.write(chunk)
                         bar.update(len(chunk))
-            read_idx(tmp, digest)
-            os.replace(tmp, target)
-        except DataFileError:
-            raise  # a download that arrived but is not the right file: read_idx's message says why
+            read_idx(tmp, digest)  # a download that arrived but is not the right file: its message says why
+
+        try:
+            atomic_write(target, download)
         except (urllib.error.URLError, OSError) as exc:
+            if isinstance(exc, DataFileError):
+                raise
             raise DataFileError(
-                f"could not download {url} ({exc}). Without internet access, install Debian's package "
-                "(apt-get install dataset-fashion-mnist) or copy the four IDX files into a folder and pass --data-dir."
+                f"could not download {url} ({getattr(exc, 'reason', None) or exc.strerror or exc}). Without internet "
+                "access, install Debian's package (apt-get install dataset-fashion-mnist) or copy the four IDX files "
+                "into a folder and pass it as the data folder."
             ) from None
-        finally:
-            Path(tmp).unlink(missing_ok=True)
     return dest

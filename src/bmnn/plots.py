@@ -203,18 +203,13 @@ def confusion(matrix: np.ndarray, classes: list[str] | tuple[str, ...], ax: Axes
 
 
 def save_png(fig: Any, path: Any, dpi: int = 110) -> None:
-    """Write a figure to ``path`` atomically and close it."""
-    import os
-    import tempfile
-    from pathlib import Path
+    """Write a figure to ``path`` atomically (:func:`bmnn._files.atomic_write`) and close it."""
+    from bmnn._files import atomic_write
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
+    finally:
+        plt.close(fig)
 
 
 def scratch_mlp(rec: Record, ax: Axes | None = None) -> Axes:

@@ -1,11 +1,11 @@
 """Job 4: the from-scratch MLP trained on the real Fashion-MNIST, both recipes, as one record with its figures.
 
-A finished run in the output folder is reused (same config, all epochs done), so the full report does not retrain.
+A finished run with the report's settings is reused, so the full report does not retrain; a user's run is never
+written over (see :func:`_run`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -21,24 +21,46 @@ ANCHORS = [
 ]
 
 
+#: the file that marks a run folder as the report's own: only such a folder may be overwritten by the report
+REPORT_MARK = ".made-by-bmnn-report"
+
+
 def _run(recipe: str, overrides: dict, arrays, out: Path, log):
-    """Train ``recipe`` into ``out``: a finished run with the same config is reused, an unfinished one resumed."""
+    """Train ``recipe`` for the report, never touching a run that is not the report's own.
+
+    The first of ``out``, ``out-2``, ``out-3``, ... that is usable is used: a folder with no run (a new run), a
+    run with exactly these settings (reused when finished, resumed when interrupted), or a folder the report
+    made itself (its old run, with other settings, is replaced). A user's run with other settings is passed over.
+    """
+    from bmnn._files import atomic_write
+    from bmnn.scratch_mlp import runs
+    from bmnn.scratch_mlp.config import differences, make_config
     from bmnn.scratch_mlp.evaluate import evaluate_checkpoint
-    from bmnn.scratch_mlp.train import load_checkpoint, make_config, train
+    from bmnn.scratch_mlp.train import train
 
     cfg = make_config(recipe, **overrides)
-    previous = None
-    if (out / "checkpoint.pt").exists():
-        try:
-            previous = load_checkpoint(out / "checkpoint.pt")
-        except InputError:  # an unreadable old run is simply trained again
-            previous = None
-    same = previous is not None and previous.get("config") == dataclasses.asdict(cfg)
-    if same and previous.get("epoch") == cfg.epochs:
-        ck = previous
-    else:
-        ck = train(cfg, arrays, out, resume=same, log=log, progress=False)
-    return cfg, ck, evaluate_checkpoint(ck, arrays)
+    for k in range(1, 1000):
+        folder = out if k == 1 else out.with_name(f"{out.name}-{k}")
+        state = runs.run_state(folder)
+        mode = "new"
+        if state is not None:
+            try:
+                saved = runs.load_checkpoint(folder / runs.CHECKPOINT, resumable=True)["config"]
+                mode = "resume" if not differences(saved, cfg) else "other"
+            except runs.CheckpointError:
+                mode = "other"
+            if mode == "other" and (folder / REPORT_MARK).exists():
+                mode = "overwrite"
+        if mode == "other":
+            log(f"{folder} holds {state} with other settings: left alone")
+            continue
+        with runs.run_lock(folder):
+            if mode != "resume":
+                atomic_write(folder / REPORT_MARK, "this run folder was made by 'bmnn report', which may replace it\n")
+            ck = train(cfg, arrays, folder, resume=mode == "resume", overwrite=mode == "overwrite", log=log,
+                       progress=False)
+        return cfg, ck, evaluate_checkpoint(ck, arrays)
+    raise InputError(f"no usable run folder next to {out}: {out}-2 to {out}-999 all hold other runs")
 
 
 def q4_mlp(quick: bool = False, data_dir=None, runs_dir: str | Path = "runs", log=None) -> Record:

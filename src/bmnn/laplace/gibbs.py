@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bmnn._checks import as_generator, count
+from bmnn._checks import as_generator, check_memory, count
 from bmnn.laplace.posterior import validate_problem
 
 
@@ -66,13 +66,15 @@ class GibbsResult:
         """Posterior mean and sd, and ArviZ's MCSE of the mean, bulk ESS and rank-normalised R-hat, per coefficient."""
         az = _arviz()
         ds = az.convert_to_dataset({"w": self.draws})
-        return {
-            "mean": self.draws.mean(axis=(0, 1)),
-            "sd": self.draws.std(axis=(0, 1), ddof=1),
-            "mcse": np.asarray(az.mcse(ds, method="mean")["w"].values),
-            "ess_bulk": np.asarray(az.ess(ds, method="bulk")["w"].values),
-            "rhat": np.asarray(az.rhat(ds)["w"].values),
-        }
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # undefined diagnostics are NaN, not warnings
+            warnings.simplefilter("ignore")
+            return {
+                "mean": self.draws.mean(axis=(0, 1)),
+                "sd": self.draws.std(axis=(0, 1), ddof=1),
+                "mcse": np.asarray(az.mcse(ds, method="mean")["w"].values),
+                "ess_bulk": np.asarray(az.ess(ds, method="bulk")["w"].values),
+                "rhat": np.asarray(az.rhat(ds)["w"].values),
+            }
 
 
 def _arviz():
@@ -105,6 +107,8 @@ def gibbs_batched(
         The Rao-Blackwellised mean of theta, averaging ``E[theta | u, y]`` over the kept iterations.
     """
     b, p = c.shape
+    check_memory(8.0 * b * chains * ((draws if keep_draws else 0) * p + 3 * p * p + 8 * p),
+                 f"draws x chains x p = {draws} x {chains} x {p} kept values and {chains} {p} x {p} systems")
     lam = 1.0 / scale**2
     evals, evecs = np.linalg.eigh(gram)  # a square root of the PSD Gram matrix (p > N is allowed)
     root = (evecs * np.sqrt(np.clip(evals, 0.0, None))[:, None, :])[:, None]  # (B, 1, p, p)

@@ -15,6 +15,7 @@ O(1) when the truncation point lies hundreds of thousands of sds into the tail (
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +55,21 @@ def validate_problem(X: ArrayLike, y: ArrayLike, noise_sd: float, scale: float, 
     X, y = validate_design(X, y)
     s = positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
     t = positive_scalar("scale", scale, what="tau, the Laplace prior's scale")
-    return X, y, s, t, validate_location(location, X.shape[1])
+    for name, v, sym in (("noise_sd", s, "sigma"), ("scale", t, "tau")):
+        if not (v * v > 0 and math.isfinite(v * v) and math.isfinite(1 / (v * v))):
+            raise InputError(f"{name} = {v:g}: {sym}^2 or 1/{sym}^2 is beyond float64's range (keep {sym} between "
+                             "about 1e-154 and 1e154; rescale the data)")
+    mu = validate_location(location, X.shape[1])
+    # the sampler and the MAP work with X^T X / sigma^2 and X^T (y - X mu) / sigma^2: refuse data whose sums of
+    # products cannot be represented, rather than return NaN
+    xmax, rmax = float(np.max(np.abs(X))), float(np.max(np.abs(y))) + float(np.max(np.abs(X))) * float(
+        np.sum(np.abs(mu)))
+    bound = X.shape[0] * xmax * max(xmax, rmax) / (s * s)
+    if not bound < 1e300:
+        raise InputError(f"the data are too large for float64: sums of products such as X^T X / sigma^2 can reach "
+                         f"{bound:.3g} (largest |X| entry {xmax:.3g}, largest |y| {float(np.max(np.abs(y))):.3g}); "
+                         "rescale X and y")
+    return X, y, s, t, mu
 
 
 def lambda_from_tau(noise_sd: float, scale: float) -> float:
@@ -219,3 +234,25 @@ def orthonormal_posterior(
     weight_upper = np.exp(log_up - np.logaddexp(log_up, log_lo))
     return OrthonormalPosterior(location=mu, mean_upper=b - shift, mean_lower=b + shift, noise_sd=s,
                                 weight_upper=weight_upper)
+
+
+def standardize(X: ArrayLike, y: ArrayLike, names: list[str] | None = None):
+    """Columns of ``X`` centred and scaled to unit (population) sd, and ``y`` centred: ``(X_std, y_centred)``.
+
+    Each column is first divided by its largest absolute value, so data near float64's limits (1e300) are
+    standardised without overflow. A column that is constant (its sd at most 1e-13 of its largest value) cannot
+    be scaled and is refused, named from ``names``.
+    """
+    X, y = validate_design(X, y)
+    c = np.max(np.abs(X), axis=0)
+    c[c == 0] = 1.0
+    Z = X / c
+    Z -= Z.mean(axis=0)
+    sd = np.sqrt(np.mean(Z * Z, axis=0))
+    const = np.flatnonzero(sd <= 1e-13)  # each column's largest |value| is 1 here: this is constant up to rounding
+    if const.size:
+        j = int(const[0])
+        raise InputError(f"column {names[j] if names else j!r} is constant, so it cannot be standardised")
+    cy = float(np.max(np.abs(y))) or 1.0
+    yc = y / cy
+    return Z / sd, (yc - yc.mean()) * cy

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import latex2mathml.converter
 
+from bmnn._files import atomic_write
 from bmnn.experiments.records import Section
 
 
@@ -79,14 +78,4 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         benchmarks=benchmarks or [],
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / "index.html"
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".index.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(out_dir / "index.html", page)

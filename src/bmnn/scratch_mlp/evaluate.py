@@ -8,13 +8,12 @@ import numpy as np
 import torch
 
 from bmnn.scratch_mlp import model as M
+from bmnn.scratch_mlp.runs import preprocess
 
 
 def evaluate_checkpoint(ck: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """Accuracy, mean cross-entropy, predictions and the 10 x 10 confusion matrix on ``arrays``' test set."""
-    pre = ck["preprocess"]
-    x = (arrays["x_test"].reshape(-1, 784).astype(np.float32) * pre["scale"] - pre["mean"]) / pre["std"]
-    xt = torch.from_numpy(x.astype(np.float32))
+    xt = torch.from_numpy(preprocess(arrays["x_test"].reshape(-1, 784), ck["preprocess"]))
     y = torch.from_numpy(arrays["y_test"].astype(np.int64))
     params = {k: ck[k].float() for k in M.PARAMS}
     logits = M.predict_logits(params, xt)
