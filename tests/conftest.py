@@ -17,3 +17,34 @@ def quick_report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
     assert main(["report", "--quick", "--strict", "--out", str(out), "--runs", str(out / "runs")]) == 0
     return out / "index.html"
+
+
+def write_tiny_set(folder: Path, n_train: int = 500, n_test: int = 200) -> dict[str, str]:
+    """A learnable synthetic data set in Fashion-MNIST's file format in ``folder``; returns the files' SHA-256."""
+    import gzip
+    import hashlib
+
+    from tests.test_idx import idx_bytes
+
+    rng = np.random.default_rng(0)
+    protos = rng.integers(0, 256, size=(10, 28, 28))
+    folder.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        y = rng.integers(0, 10, size=n)
+        x = np.clip(protos[y] + rng.normal(0, 50, size=(n, 28, 28)), 0, 255).astype(np.uint8)
+        for name, arr in ((f"{split}-images-idx3-ubyte", x), (f"{split}-labels-idx1-ubyte", y.astype(np.uint8))):
+            raw = idx_bytes(arr)
+            hashes[name] = hashlib.sha256(raw).hexdigest()
+            (folder / f"{name}.gz").write_bytes(gzip.compress(raw))
+    return hashes
+
+
+@pytest.fixture
+def tiny_dir(tmp_path, monkeypatch):
+    """A learnable synthetic data set in the real files' format, with the hash table pointed at it."""
+    import bmnn.datasets as ds
+
+    folder = tmp_path / "data"
+    monkeypatch.setattr(ds, "FASHION_MNIST", write_tiny_set(folder))
+    return folder

@@ -1,38 +1,12 @@
 """bmnn train / evaluate / data fetch through main(argv), on small IDX files written here and on the real data."""
 
-import gzip
-import hashlib
 import json
 
-import numpy as np
 import pytest
 import torch
 
 import bmnn.datasets as ds
 from bmnn.cli import main
-from tests.test_idx import idx_bytes
-
-
-@pytest.fixture
-def tiny_dir(tmp_path, monkeypatch):
-    """A learnable synthetic data set in the real files' format, with the hash table pointed at it."""
-    rng = np.random.default_rng(0)
-    protos = rng.integers(0, 256, size=(10, 28, 28))
-    arrays = {}
-    for split, n in (("train", 500), ("t10k", 200)):
-        y = rng.integers(0, 10, size=n)
-        x = np.clip(protos[y] + rng.normal(0, 50, size=(n, 28, 28)), 0, 255).astype(np.uint8)
-        arrays[f"{split}-images-idx3-ubyte"] = x
-        arrays[f"{split}-labels-idx1-ubyte"] = y.astype(np.uint8)
-    folder = tmp_path / "data"
-    folder.mkdir()
-    hashes = {}
-    for name, arr in arrays.items():
-        raw = idx_bytes(arr)
-        hashes[name] = hashlib.sha256(raw).hexdigest()
-        (folder / f"{name}.gz").write_bytes(gzip.compress(raw))
-    monkeypatch.setattr(ds, "FASHION_MNIST", hashes)
-    return folder
 
 
 def test_train_then_evaluate(tiny_dir, tmp_path, capsys):

@@ -276,7 +276,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from bmnn._files import writable_folder
     from bmnn.scratch_mlp import runs
     from bmnn.scratch_mlp.config import make_config, parse_setting
-    from bmnn.scratch_mlp.train import TrainingDiverged, check_run_folder, train
+    from bmnn.scratch_mlp.train import TrainingDiverged, check_run_folder, resolve_device, train
 
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
              "device": args.device, "validation": args.validation, "backward": args.backward, "threads": args.threads}
@@ -293,6 +293,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise InputError("--resume and --overwrite exclude each other: --resume continues the run in --out, "
                          "--overwrite replaces it")
     cfg = make_config(args.recipe, **extra, **flags)
+    resolve_device(cfg.device)
     try:
         out = writable_folder(args.out, "folder")
     except InputError as exc:

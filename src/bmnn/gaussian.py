@@ -8,7 +8,9 @@ million values near 1e9 keep their mean to full precision.
 Closed forms implemented (``v_n`` is the posterior variance, ``m_n`` the posterior mean):
 
 * ``mu | D ~ N(m_n, v_n)``, ``v_n = (n / sigma^2 + 1 / tau^2)^-1``,
-  ``m_n = v_n (sum x / sigma^2 + m0 / tau^2) = (tau^2 sum x + sigma^2 m0) / (n tau^2 + sigma^2)``;
+  ``m_n = v_n (sum x / sigma^2 + m0 / tau^2) = (tau^2 sum x + sigma^2 m0) / (n tau^2 + sigma^2)``, computed with
+  the ratio ``(sigma/tau)^2`` or ``(tau/sigma)^2``, whichever is at most 1, so that a vague prior (tau = 1e200) or
+  a tiny noise sd gives the right finite answer instead of inf/inf;
 * ``mu_MLE = sum x / n`` (undefined for ``n = 0``), ``mu_MAP = m_n`` (the posterior is symmetric and unimodal);
 * full posterior predictive ``x | D ~ N(m_n, v_n + sigma^2)`` (the prior predictive when ``n = 0``);
 * plug-in predictive ``x | mu* ~ N(mu*, sigma^2)``;
@@ -122,8 +124,9 @@ def sufficient_stats(x: ArrayLike, axis: int = -1) -> SufficientStats:
     if arr.shape[-1] == 0:
         return SufficientStats(n=n, total=np.zeros(arr.shape[:-1]))
     shift = arr[..., 0]
-    total = np.sum(arr - shift[..., None], axis=-1) + n * shift
-    return SufficientStats(n=n, total=total)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(arr - shift[..., None], axis=-1) + n * shift
+    return SufficientStats(n=n, total=_finite(total, "the sum of the data"))
 
 
 def _check_n(n: ArrayLike) -> NDArray[np.float64]:
@@ -134,10 +137,31 @@ def _check_n(n: ArrayLike) -> NDArray[np.float64]:
 
 
 def _hyper(noise_sd: ArrayLike, prior_sd: ArrayLike, prior_mean: ArrayLike):
-    s2 = positive("noise_sd", noise_sd, what="sigma, the known noise sd") ** 2
-    t2 = positive("prior_sd", prior_sd, what="tau, the prior sd of mu") ** 2
+    s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
+    t = positive("prior_sd", prior_sd, what="tau, the prior sd of mu")
     m0 = as_float_array("prior_mean", prior_mean, what="m0, the prior mean of mu")
-    return s2, t2, m0
+    return s, t, m0
+
+
+def _finite(value: NDArray[np.float64], what: str) -> NDArray[np.float64]:
+    if not np.all(np.isfinite(value)):
+        raise InputError(f"{what} is beyond float64's range for these inputs (about 1.8e308); rescale the data")
+    return value
+
+
+def _weights(nf: NDArray[np.float64], s: NDArray[np.float64], t: NDArray[np.float64]):
+    """``(a, b, c)`` with ``m_n = (a sum x + b m0) / c`` and ``v_n = sd1 * (sd1 / c)``, written without any
+    sigma^2 or tau^2 that could overflow or underflow on its own: with ``r = (sigma / tau)^2 <= 1`` it is
+    ``(1, r, n + r)`` and ``sd1 = sigma``; otherwise, with ``q = (tau / sigma)^2 < 1``, ``(q, 1, n q + 1)`` and
+    ``sd1 = tau``. (Both are the textbook ``(tau^2, sigma^2, n tau^2 + sigma^2)`` divided through.)"""
+    with np.errstate(under="ignore", over="ignore", divide="ignore", invalid="ignore"):
+        small = s <= t
+        ratio = np.where(small, s / t, t / s) ** 2  # in (0, 1]; may underflow to 0, which is then exact enough
+        a = np.where(small, 1.0, ratio)
+        b = np.where(small, ratio, 1.0)
+        c = np.where(small, nf + ratio, nf * ratio + 1.0)
+        sd1 = np.where(small, s, t)
+    return a, b, c, sd1
 
 
 def posterior(
@@ -166,9 +190,13 @@ def posterior(
     """
     nf = _check_n(n)
     total = as_float_array("x_sum", x_sum, what="the sum of the data")
-    s2, t2, m0 = _hyper(noise_sd, prior_sd, prior_mean)
-    denom = nf * t2 + s2
-    return Normal(mean=(t2 * total + s2 * m0) / denom, var=s2 * t2 / denom)
+    s, t, m0 = _hyper(noise_sd, prior_sd, prior_mean)
+    a, b, c, sd1 = _weights(nf, s, t)
+    with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
+        none = nf == 0  # no data: the prior itself (also where (sigma/tau)^2 underflowed and c is 0)
+        mean = np.where(none, m0 + 0.0 * total, (a * total + b * m0) / c)
+        var = np.where(none, t * t, sd1 * (sd1 / c))
+    return Normal(mean=_finite(mean, "the posterior mean m_n"), var=_finite(var, "the posterior variance v_n"))
 
 
 def posterior_predictive(
@@ -179,7 +207,10 @@ def posterior_predictive(
     Parameters are those of :func:`posterior`.
     """
     post = posterior(n, x_sum, noise_sd, prior_sd, prior_mean)
-    return Normal(mean=post.mean, var=post.var + np.asarray(noise_sd, dtype=np.float64) ** 2)
+    s = np.asarray(noise_sd, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        var = post.var + s * s
+    return Normal(mean=post.mean, var=_finite(var, "the predictive variance v_n + sigma^2"))
 
 
 def mle(n: ArrayLike, x_sum: ArrayLike) -> NDArray[np.float64]:
@@ -205,15 +236,18 @@ def plugin_predictive(mu_star: ArrayLike, noise_sd: ArrayLike) -> Normal:
     """Predictive with mu fixed at a point estimate: ``x | mu* ~ N(mu*, sigma^2)``."""
     mu = as_float_array("mu_star", mu_star, what="the point estimate of mu")
     s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
-    return Normal(mean=mu + 0.0 * s, var=s**2 + 0.0 * mu)
+    with np.errstate(over="ignore", under="ignore"):
+        var = _finite(s * s + 0.0 * mu, "the noise variance sigma^2")
+    return Normal(mean=mu + 0.0 * s, var=var)
 
 
 def shrinkage(n: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike) -> NDArray[np.float64]:
     """The weight of the data in ``m_n``: ``n tau^2 / (n tau^2 + sigma^2)``, in [0, 1), tending to 1."""
     nf = _check_n(n)
-    s2 = positive("noise_sd", noise_sd, what="sigma, the known noise sd") ** 2
-    t2 = positive("prior_sd", prior_sd, what="tau, the prior sd of mu") ** 2
-    return nf * t2 / (nf * t2 + s2)
+    s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
+    t = positive("prior_sd", prior_sd, what="tau, the prior sd of mu")
+    a, _, c, _ = _weights(nf, s, t)
+    return nf * a / c
 
 
 def map_mle_ratio(
@@ -295,7 +329,9 @@ class NormalKnownVariance:
                 raise InputError(
                     f"x's leading shape {st.n.shape} does not match the data sets fitted so far {self.n_.shape}"
                 ) from None
-        hi, lo = _two_sum(self.sum_, st.total)
+        with np.errstate(over="ignore", invalid="ignore"):
+            hi, lo = _two_sum(self.sum_, st.total)
+        _finite(hi, "the sum of the data")
         self.n_ = self.n_ + st.n
         self.sum_, self._sum_lo = hi, self._sum_lo + lo
         return self

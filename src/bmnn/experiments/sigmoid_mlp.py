@@ -11,12 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from bmnn import sigmoid_mlp as sm
-from bmnn._checks import DataFileError, as_generator
+from bmnn._checks import DataFileError, InputError, as_generator, check_memory, count
 from bmnn.experiments.records import Record, close, holds
 from bmnn.gradcheck import check_gradients, relative_error
 
 FD_BOUND = 1e-7  # largest relative error against finite differences
 AUTOGRAD_BOUND = 1e-10  # largest relative error against torch.autograd
+FD_BUDGET = 2e11  # floating-point operations a gradient check may take
 
 
 def autograd_gradients(model: sm.SigmoidMLP, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -34,7 +35,20 @@ def autograd_gradients(model: sm.SigmoidMLP, x: np.ndarray, y: np.ndarray) -> di
 
 def gradient_errors(m: int, h: int, n: int, seed: int) -> dict[str, dict[str, float]]:
     """Largest relative errors per parameter: the batch backward and the four per-point functions against finite
-    differences, and the batch backward against autograd."""
+    differences, and the batch backward against autograd.
+
+    The cost is checked before any work: the five-point stencil evaluates the loss four times per parameter, so
+    ``P = M H + 2 H + 1`` parameters on ``N`` points take about ``8 P N (M + 1) H`` floating-point operations.
+    """
+    m, h, n = count("inputs", m), count("hidden", h), count("batch", n)
+    n_params = m * h + 2 * h + 1
+    check_memory(8.0 * (n * (m + 6 * h + 4) + 8 * n_params),
+                 f"inputs x hidden x batch = {m} x {h} x {n} (the data, the activations and the gradients)")
+    ops = 8.0 * n_params * n * (m + 1) * h
+    if ops > FD_BUDGET:
+        raise InputError(f"finite differences over P = {n_params} parameters on N = {n} points need about {ops:.2g} "
+                         f"floating-point operations (the budget is {FD_BUDGET:.0g}, a minute or two); use fewer "
+                         "inputs, hidden units or points", param="inputs")
     rng = as_generator(seed)
     model = sm.SigmoidMLP(m, h, seed=rng)
     for k in model.params:  # non-zero biases, so every term of the chain rule is exercised

@@ -24,7 +24,9 @@ Draws are shaped ``(chains, draws, p)``; ESS, R-hat and MCSE come from ArviZ.
 
 from __future__ import annotations
 
+import logging
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,9 +67,9 @@ class GibbsResult:
     def diagnostics(self) -> dict[str, NDArray[np.float64]]:
         """Posterior mean and sd, and ArviZ's MCSE of the mean, bulk ESS and rank-normalised R-hat, per coefficient."""
         az = _arviz()
-        ds = az.convert_to_dataset({"w": self.draws})
-        with np.errstate(all="ignore"), warnings.catch_warnings():  # undefined diagnostics are NaN, not warnings
-            warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"), warnings.catch_warnings(), _quiet(getattr(az, "_log", None) or logging.getLogger("arviz")):
+            warnings.simplefilter("ignore")  # undefined diagnostics (one chain, few draws) are NaN, not warnings
+            ds = az.convert_to_dataset({"w": self.draws})
             return {
                 "mean": self.draws.mean(axis=(0, 1)),
                 "sd": self.draws.std(axis=(0, 1), ddof=1),
@@ -77,12 +79,30 @@ class GibbsResult:
             }
 
 
+@contextmanager
+def _quiet(logger: logging.Logger):
+    """Silence a library's log messages for the duration (ArviZ logs shape warnings through its own logger,
+    which is not registered with ``logging``)."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _arviz():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # ArviZ announces a refactor on import
         import arviz
 
     return arviz
+
+
+#: the largest mixing precision u_j kept: the inverse-Gaussian draw is +inf when tau |theta_j| underflows (tiny tau),
+#: and inf * 0 in the linear system would be NaN. At u_j = 1e300 the conditional sd of theta_j is below 1e-150, so
+#: the cap moves no draw by more than that.
+U_MAX = 1e300
 
 
 def gibbs_batched(
@@ -112,7 +132,7 @@ def gibbs_batched(
     lam = 1.0 / scale**2
     evals, evecs = np.linalg.eigh(gram)  # a square root of the PSD Gram matrix (p > N is allowed)
     root = (evecs * np.sqrt(np.clip(evals, 0.0, None))[:, None, :])[:, None]  # (B, 1, p, p)
-    u = 1.0 / rng.exponential(2 * scale**2, size=(b, chains, p))  # start from the prior's mixing law
+    u = np.minimum(1.0 / rng.exponential(2 * scale**2, size=(b, chains, p)), U_MAX)  # the prior's mixing law
     eye = np.eye(p)
     gram = gram[:, None]
     rhs = np.empty((b, chains, p, 2))
@@ -129,7 +149,7 @@ def gibbs_batched(
             rb += sol[..., 1]
             if out is not None:
                 out[:, :, it - warmup] = theta
-        u = inverse_gaussian(scale * np.abs(theta), lam, rng)
+        u = np.minimum(inverse_gaussian(scale * np.abs(theta), lam, rng), U_MAX)
     return out, rb / draws
 
 
