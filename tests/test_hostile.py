@@ -323,7 +323,8 @@ BAD_TOKENS = st.sampled_from(["nan", "inf", "-Infinity", "1_000", "0x10", "1e999
                               "\x00", "1e", "+", "½", "١٢", "1,5e", "0b1", "NaN", "TRUE", "1j"])
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tokens=st.lists(st.one_of(GOOD_TOKENS, BAD_TOKENS), max_size=12),
        seps=st.lists(st.sampled_from([" ", ",", ";", "\n", "\t", " , ", "\r\n"]), min_size=12, max_size=12))
 def test_generated_number_lists_are_read_exactly_or_refused_in_one_line(tokens, seps, monkeypatch, capsys):

@@ -67,7 +67,8 @@ class GibbsResult:
     def diagnostics(self) -> dict[str, NDArray[np.float64]]:
         """Posterior mean and sd, and ArviZ's MCSE of the mean, bulk ESS and rank-normalised R-hat, per coefficient."""
         az = _arviz()
-        with np.errstate(all="ignore"), warnings.catch_warnings(), _quiet(getattr(az, "_log", None) or logging.getLogger("arviz")):
+        log = getattr(az, "_log", None) or logging.getLogger("arviz")
+        with np.errstate(all="ignore"), warnings.catch_warnings(), _quiet(log):
             warnings.simplefilter("ignore")  # undefined diagnostics (one chain, few draws) are NaN, not warnings
             ds = az.convert_to_dataset({"w": self.draws})
             return {

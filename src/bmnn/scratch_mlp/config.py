@@ -43,7 +43,8 @@ class TrainConfig:
     recipe: str = _setting("best", "the recipe whose values stand where no other value is given",
                            choices=("classic", "best"))
     epochs: int = _setting(10, "passes over the training images", low=1, high=100_000)
-    batch_size: int = _setting(256, "images per SGD step", low=1, high=TRAIN_IMAGES)
+    batch_size: int = _setting(256, "images per SGD step (a batch larger than the training set is the whole set)",
+                               low=1, high=TRAIN_IMAGES)
     lr: float = _setting(0.1, "peak learning rate", low=0.0, low_open=True)
     seed: int = _setting(0, "seeds the torch.Generator behind init, shuffling, dropout and augmentation",
                          low=0, high=2**63 - 1)
@@ -155,9 +156,6 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         _check(name, getattr(cfg, name))
     if cfg.nesterov and cfg.momentum == 0:
         raise InputError("nesterov needs momentum > 0 (Nesterov momentum without momentum is plain SGD)")
-    if cfg.batch_size > TRAIN_IMAGES - cfg.validation:
-        raise InputError(f"batch_size must be at most the {TRAIN_IMAGES - cfg.validation} training images, "
-                         f"got {cfg.batch_size}")
     return cfg
 
 
