@@ -87,7 +87,7 @@ def test_not_found_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.delenv("BMNN_DATA_DIR", raising=False)
     monkeypatch.setattr("bmnn.datasets.DEBIAN_DIR", tmp_path / "none")
     monkeypatch.setattr("pathlib.Path.home", lambda: tmp_path)
-    with pytest.raises(DataFileError, match="apt-get install dataset-fashion-mnist.*pass it as the data folder"):
+    with pytest.raises(DataFileError, match="apt-get install dataset-fashion-mnist.*name it as the data folder"):
         locate_fashion_mnist()
 
 

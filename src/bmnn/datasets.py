@@ -236,7 +236,7 @@ def locate_fashion_mnist(data_dir: str | Path | None = None) -> dict[str, Path]:
     places = ", ".join(str(d) for d in fashion_mnist_dirs(data_dir))
     raise DataNotFound(
         f"Fashion-MNIST not found (looked in {places}). Install it with 'apt-get install dataset-fashion-mnist' "
-        "(Debian), or put the four IDX files in a folder and pass it as the data folder (or set BMNN_DATA_DIR), or run "
+        "(Debian), or put the four IDX files in a folder and name it as the data folder (or in BMNN_DATA_DIR), or run "
         "'bmnn data fetch' on a machine with internet access."
     )
 
@@ -302,6 +302,6 @@ def fetch_fashion_mnist(dest: str | Path | None = None, base_url: str = FASHION_
             raise DataFileError(
                 f"could not download {url} ({getattr(exc, 'reason', None) or exc.strerror or exc}). Without internet "
                 "access, install Debian's package (apt-get install dataset-fashion-mnist) or copy the four IDX files "
-                "into a folder and pass it as the data folder."
+                "into a folder and name it as the data folder (or in BMNN_DATA_DIR)."
             ) from None
     return dest
