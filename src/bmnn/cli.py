@@ -196,41 +196,73 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     if args.standardize:
         X, y = standardize(X, y, names)
     loc = _location(args, X.shape[1])
-    m = LaplaceRegression(args.noise_sd, args.scale, loc, draws=args.draws, chains=args.chains,
-                          seed=args.seed).fit(X, y)
-    out = _strict_json({
-        "lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(),
-        "posterior_mean": m.coef_mean_.tolist(), "posterior_sd": m.coef_sd_.tolist(), "mcse": m.mcse_.tolist(),
-        "ess_bulk": m.ess_bulk_.tolist(), "rhat": m.rhat_.tolist(), "kkt_violation": m.kkt_violation_.tolist()},
-        nullable=UNDEFINED_IN_LASSO)
+    if args.save is not None and not args.save.endswith(".nc"):
+        raise InputError(f"--save expects a file name ending in .nc (netCDF), got {args.save!r}")
+    if args.save is not None:
+        from bmnn._files import writable_folder
+
+        writable_folder(Path(args.save).parent or Path("."), "folder of --save")
+    m = LaplaceRegression(args.noise_sd, args.scale, loc, draws=args.draws, chains=args.chains, seed=args.seed,
+                          warmup=args.warmup,
+                          scale_prior=tuple(args.scale_prior), noise_prior=args.noise_prior,
+                          algorithm=args.algorithm).fit(X, y, feature_names=names)
+    lo, hi = m.coef_interval(0.9)
+    out = {"lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(), "map_at": m.map_at_,
+           "posterior_mean": m.coef_mean_.tolist(), "posterior_sd": m.coef_sd_.tolist(), "mcse": m.mcse_.tolist(),
+           "ess_bulk": m.ess_bulk_.tolist(), "rhat": m.rhat_.tolist(), "q05": lo.tolist(), "q95": hi.tolist(),
+           "kkt_violation": m.kkt_violation_.tolist(), "algorithm": m.algorithm_}
+    for key, attr in (("noise_sd", "noise_sd_summary_"), ("scale", "scale_summary_")):
+        if hasattr(m, attr):
+            out[key] = getattr(m, attr)
+    out = _strict_json(out, nullable=UNDEFINED_IN_LASSO)
+    if args.save is not None:
+        from bmnn._files import atomic_write
+
+        idata = m.to_inference_data()
+        atomic_write(args.save, lambda tmp: idata.to_netcdf(str(tmp), engine="h5netcdf"))
     if args.json:
         _print_json(out)
         return 0
     ts = out["tau_star"]
-    print(f"N = {X.shape[0]}, p = {X.shape[1]}, lambda = sigma^2/tau = {m.lambda_:.6g}, tau* = "
+    at = m.map_at_
+    print(f"N = {X.shape[0]}, p = {X.shape[1]}, lambda = {m.lambda_:.6g}, tau* = "
           + ("unbounded (y = X mu: the MAP is the location for every tau)" if ts is None else f"{ts:.6g}")
-          + ("  (tau <= tau*: the MAP is the location)" if ts is not None and args.scale <= ts else ""))
+          + ("  (tau <= tau*: the MAP is the location)" if ts is not None and at["scale"] <= ts else ""))
+    for key, sym in (("noise_sd", "sigma"), ("scale", "tau")):
+        if key in out:
+            d = out[key]
+            print(f"{sym} learned: mean {d['mean']:.5g}, median {d['median']:.5g}, 90% interval "
+                  f"[{d['q05']:.5g}, {d['q95']:.5g}], ESS {_fmt(d['ess_bulk'], '.0f')}, R-hat {_fmt(d['rhat'], '.3f')}")
+    if at["noise_sd_from"] != "given" or at["scale_from"] != "given":
+        print(f"the MAP is taken at sigma = {at['noise_sd']:.5g} ({at['noise_sd_from']}) and tau = {at['scale']:.5g} "
+              f"({at['scale_from']})")
     w = max(8, *(len(n) for n in names))
-    print(f"{'feature':<{w}}  {'MAP':>11}  {'post. mean':>11}  {'post. sd':>10}  {'MCSE':>9}  {'ESS bulk':>9}  "
-          f"{'R-hat':>6}")
+    print(f"{'feature':<{w}}  {'MAP':>11}  {'post. mean':>11}  {'post. sd':>10}  {'90% interval':>25}  {'MCSE':>9}  "
+          f"{'ESS bulk':>9}  {'R-hat':>6}")
 
     def cell(v, spec, width):
-        return f"{'n/a':>{width}}" if v is None else f"{v:>{width}{spec}}"
+        return f"{_fmt(v, spec):>{width}}"
 
     for j, name in enumerate(names):
+        iv = f"[{out['q05'][j]:.5g}, {out['q95'][j]:.5g}]"
         print(f"{name:<{w}}  {out['map'][j]:>11.5g}  {out['posterior_mean'][j]:>11.5g}  "
-              f"{cell(out['posterior_sd'][j], '.4g', 10)}  {cell(out['mcse'][j], '.2g', 9)}  "
+              f"{cell(out['posterior_sd'][j], '.4g', 10)}  {iv:>25}  {cell(out['mcse'][j], '.2g', 9)}  "
               f"{cell(out['ess_bulk'][j], '.0f', 9)}  {cell(out['rhat'][j], '.3f', 6)}")
-    print(f"MAP certificate (largest subgradient violation / lambda): {max(out['kkt_violation']):.2e}")
+    print(f"MAP certificate (largest subgradient violation / lambda): {max(out['kkt_violation']):.2e}; "
+          f"Gaussian draw: {m.algorithm_}" + (f"; draws saved to {args.save}" if args.save else ""))
     if any(r is None for r in out["rhat"]):
         print("n/a: R-hat needs at least two chains (and ESS and MCSE at least four draws)")
     return 0
 
 
+def _fmt(v, spec: str) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+
 #: results of ``bmnn lasso`` that are undefined for some valid inputs, written as JSON ``null`` (text ``n/a``):
 #: tau* when y = X mu exactly (every tau gives the MAP mu), R-hat with one chain, and ESS, MCSE and the sd when
 #: there are too few draws
-UNDEFINED_IN_LASSO = ("tau_star", "rhat", "ess_bulk", "mcse", "posterior_sd")
+UNDEFINED_IN_LASSO = ("tau_star", "rhat", "ess_bulk", "mcse", "posterior_sd", "noise_sd", "scale")
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
@@ -411,13 +443,26 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--dataset", choices=["diabetes"], help="a data set bundled with scikit-learn")
     src.add_argument("--csv", metavar="FILE", help="a CSV file with a header row")
     lz.add_argument("--target", metavar="COLUMN", help="with --csv: the column to predict")
-    lz.add_argument("--noise-sd", required=True, type=_positive_float(), help="sigma, the known noise sd")
-    lz.add_argument("--scale", required=True, type=_positive_float(), help="tau, the Laplace prior's scale")
+    lz.add_argument("--noise-sd", type=_positive_float(),
+                    help="sigma, the known noise sd; omitted: learned (Jeffreys prior on sigma^2, and the prior's "
+                         "scale becomes sigma tau, as in Park & Casella's Bayesian lasso)")
+    lz.add_argument("--scale", type=_positive_float(),
+                    help="tau, the Laplace prior's scale; omitted: learned (see --scale-prior)")
+    lz.add_argument("--scale-prior", nargs=2, type=_positive_float(), metavar=("A", "B"), default=[1.0, 1.0],
+                    help="Gamma(shape A, rate B) prior on 1/tau when tau is learned (default 1 1)")
+    lz.add_argument("--noise-prior", nargs=2, type=_positive_float(), metavar=("A0", "B0"),
+                    help="inverse-gamma(shape A0, scale B0) prior on sigma^2 when sigma is learned (default: "
+                         "Jeffreys' 1/sigma^2)")
+    lz.add_argument("--algorithm", choices=["precision", "bcm"],
+                    help="the Gaussian draw: the p x p system, or Bhattacharya et al.'s n x n one (default: the "
+                         "cheaper for the data's shape)")
+    lz.add_argument("--save", metavar="FILE.nc", help="write the draws as ArviZ InferenceData (netCDF)")
     loc = lz.add_mutually_exclusive_group()
     loc.add_argument("--location", metavar="V", help="mu: one number, or p numbers separated by commas")
     loc.add_argument("--location-file", metavar="F", help="mu: a file of p numbers")
     lz.add_argument("--standardize", action="store_true", help="standardise the columns of X and centre y first")
     lz.add_argument("--draws", type=_count(), default=2000, help="Gibbs draws per chain (default 2000)")
+    lz.add_argument("--warmup", type=_count(0), default=500, help="Gibbs warm-up iterations (default 500)")
     lz.add_argument("--chains", type=_count(), default=16, help="Gibbs chains (default 16)")
     lz.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
     lz.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,39 +1,56 @@
-"""A vectorised Gibbs sampler for Bayesian linear regression with a Laplace prior (sigma and tau fixed).
+"""A vectorised Gibbs sampler for Bayesian linear regression with a Laplace prior: sigma and tau fixed (the
+material's model) or learned.
 
 Written by hand because it is measurably better here than a general-purpose sampler: the model is
 conditionally conjugate, so every step is an exact draw, and many chains (and many independent data sets)
-advance together as one array; ``benchmarks/bench_laplace.py`` measures its ESS per second against NumPyro's NUTS.
+advance together as one array; ``benchmarks/bench_laplace.py`` and ``benchmarks/bench_laplace_scale.py`` measure
+its ESS per second against NumPyro's NUTS.
 
-The Laplace prior as a scale mixture of Normals: ``w_j - mu_j | s_j ~ N(0, s_j)``, ``s_j ~ Exponential(mean
-2 tau^2)``. Writing ``theta = w - mu`` and ``u_j = 1 / s_j``, the two conditionals are
+The model. ``y = X w + eps``, ``eps ~ N(0, sigma^2 I)``, ``w_j ~ Laplace(mu_j, b)`` independently, where the
+Laplace scale is ``b = tau`` when sigma is given (exactly the material's model) and ``b = sigma tau`` when sigma is
+learned: this is the Bayesian lasso of Park & Casella (2008), whose prior is scaled by sigma so that the joint
+posterior of (w, sigma^2) is unimodal (with an unscaled prior it can have several modes). Learned sigma has the
+prior ``p(sigma^2) ~ (sigma^2)^-(a0 + 1) exp(-b0 / sigma^2)`` (``a0 = b0 = 0``: Jeffreys' ``1 / sigma^2``, the
+default); learned tau has a Gamma(a, b) prior (shape a, rate b) on the rate ``1 / tau``.
 
-* ``theta | u, y ~ N(A^-1 c, A^-1)`` with ``A = X^T X / sigma^2 + diag(u)`` and ``c = X^T (y - X mu) / sigma^2``,
-  drawn by perturbation as ``theta = A^-1 (c + xi)``, ``xi = S z_1 + sqrt(u) z_2 ~ N(0, A)`` where ``S S^T =
-  X^T X / sigma^2`` is computed once: one batched linear solve per iteration (for both ``theta`` and the
-  Rao-Blackwellised ``A^-1 c``), instead of a Cholesky factorisation and two triangular solves;
-* ``u_j | theta_j ~ InverseGaussian(mean 1 / (tau |theta_j|), shape 1 / tau^2)``.
+The Laplace prior as a scale mixture of Normals: ``theta_j = w_j - mu_j | s_j ~ N(0, k^2 s_j)``,
+``s_j ~ Exponential(mean 2 tau^2)``, with ``k = sigma`` (learned sigma) or 1. One sweep draws, each from its exact
+conditional:
+
+1. ``theta | s, sigma, y ~ N(A^-1 c, A^-1)``, ``A = X^T X / sigma^2 + diag(1 / (k^2 s))``, by the cheaper exact
+   algorithm (:mod:`bmnn.laplace.gaussian_draw`: the p x p system, or Bhattacharya et al.'s n x n one for p > n);
+2. learned sigma: ``sigma^2 | theta, s, y ~ InvGamma(a0 + (n + p) / 2, b0 + ||y - X w||^2 / 2
+   + sum_j theta_j^2 / (2 s_j))``;
+3. learned tau, jointly with s (s integrated out first, then drawn given the new tau):
+   ``1 / tau | theta, sigma ~ Gamma(a + p, b + ||theta||_1 / k)``;
+4. ``1 / s_j | theta_j, sigma, tau ~ InverseGaussian(mean k / (tau |theta_j|), shape 1 / tau^2)``.
 
 The inverse-Gaussian draw is the Michael-Schucany-Haas transformation rewritten in terms of the *inverse* mean
-``a = tau |theta_j|``: ``x = 1 / (a + q + sqrt(q (q + 2 a)))`` with ``q = Z^2 / (2 shape)``, accepted with
+``a = tau |theta_j| / k``: ``x = 1 / (a + q + sqrt(q (q + 2 a)))`` with ``q = Z^2 / (2 shape)``, accepted with
 probability ``1 / (1 + a x)``, else ``1 / (a^2 x)``. Nothing cancels, and ``a = 0`` gives the exact limit (the Levy
 law ``shape / Z^2``). The textbook form ``m + m^2 y / (2 shape) - ...`` loses every digit when the mean ``m`` is
 huge; numpy's ``Generator.wald`` was seen to return zero or negative values at a mean of 1e16.
 
-Draws are shaped ``(chains, draws, p)``; ESS, R-hat and MCSE come from ArviZ.
+Draws are shaped ``(chains, draws, ...)``; ESS, R-hat and MCSE come from ArviZ (:mod:`bmnn.laplace.diagnostics`).
 """
 
 from __future__ import annotations
 
-import logging
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bmnn._checks import as_generator, check_memory, count
-from bmnn.laplace.posterior import validate_problem
+from bmnn._checks import InputError, as_generator, check_memory, count, positive_scalar
+from bmnn.laplace import gaussian_draw
+from bmnn.laplace.diagnostics import summarize
+from bmnn.laplace.posterior import validate_design, validate_location, validate_problem
+
+#: the default Gamma(shape, rate) prior on 1 / tau when tau is learned: Exponential with mean 1. Weak where 1 / tau
+#: is well below a few units (standardised X, y in sigma units; or, with sigma given, coefficients of size 1 or
+#: more); its rate must be > 0: with a flat prior on 1 / tau the posterior is improper (the likelihood stays
+#: positive as tau -> 0, where w -> mu), and the sampler drifts to tau = 0
+DEFAULT_SCALE_PRIOR = (1.0, 1.0)
 
 
 def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -59,45 +76,19 @@ def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Gener
 
 @dataclass(frozen=True)
 class GibbsResult:
-    """Draws of w shaped ``(chains, draws, p)`` and the Rao-Blackwellised posterior mean per chain."""
+    """Draws shaped ``(chains, draws, ...)``: ``draws`` of w (p), and of ``noise_sd`` and ``scale`` where they were
+    learned (``None`` where fixed); ``rb_mean`` is the Rao-Blackwellised posterior mean of w per chain;
+    ``algorithm`` is the Gaussian draw used."""
 
     draws: NDArray[np.float64]
     rb_mean: NDArray[np.float64]
+    noise_sd: NDArray[np.float64] | None = None
+    scale: NDArray[np.float64] | None = None
+    algorithm: str = "precision"
 
     def diagnostics(self) -> dict[str, NDArray[np.float64]]:
         """Posterior mean and sd, and ArviZ's MCSE of the mean, bulk ESS and rank-normalised R-hat, per coefficient."""
-        az = _arviz()
-        log = getattr(az, "_log", None) or logging.getLogger("arviz")
-        with np.errstate(all="ignore"), warnings.catch_warnings(), _quiet(log):
-            warnings.simplefilter("ignore")  # undefined diagnostics (one chain, few draws) are NaN, not warnings
-            ds = az.convert_to_dataset({"w": self.draws})
-            return {
-                "mean": self.draws.mean(axis=(0, 1)),
-                "sd": self.draws.std(axis=(0, 1), ddof=1),
-                "mcse": np.asarray(az.mcse(ds, method="mean")["w"].values),
-                "ess_bulk": np.asarray(az.ess(ds, method="bulk")["w"].values),
-                "rhat": np.asarray(az.rhat(ds)["w"].values),
-            }
-
-
-@contextmanager
-def _quiet(logger: logging.Logger):
-    """Silence a library's log messages for the duration (ArviZ logs shape warnings through its own logger,
-    which is not registered with ``logging``)."""
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _arviz():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # ArviZ announces a refactor on import
-        import arviz
-
-    return arviz
+        return summarize(self.draws)
 
 
 #: the largest mixing precision u_j kept: the inverse-Gaussian draw is +inf when tau |theta_j| underflows (tiny tau),
@@ -110,7 +101,7 @@ def gibbs_batched(
     gram: NDArray, c: NDArray, scale: float, *, chains: int, draws: int, warmup: int,
     rng: np.random.Generator, keep_draws: bool = True,
 ) -> tuple[NDArray | None, NDArray]:
-    """The sampler on many independent problems at once (the engine behind :func:`gibbs`).
+    """The sampler with sigma and tau fixed on many independent problems at once (the simulation studies).
 
     Parameters
     ----------
@@ -154,36 +145,98 @@ def gibbs_batched(
     return out, rb / draws
 
 
+def _prior_pair(name: str, value, what: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a pair (shape, rate) of numbers, got {value!r}") from None
+    if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b >= (0 if name == "noise_prior" else 1e-300)):
+        rate = ">= 0" if name == "noise_prior" else "> 0 (a flat prior on 1 / tau gives an improper posterior)"
+        raise InputError(f"{name} ({what}) must have shape > 0 and rate {rate}, both finite, got ({a:g}, {b:g})")
+    return a, b
+
+
 def gibbs(
-    X: ArrayLike, y: ArrayLike, noise_sd: float, scale: float, location: ArrayLike = 0.0, *,
+    X: ArrayLike, y: ArrayLike, noise_sd: float | None, scale: float | None, location: ArrayLike = 0.0, *,
     draws: int = 2000, warmup: int = 500, chains: int = 16, seed: int | np.random.Generator | None = None,
+    scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR, noise_prior: tuple[float, float] | None = None,
+    algorithm: str | None = None,
 ) -> GibbsResult:
-    """Sample ``w | X, y`` for the Laplace-prior regression.
+    """Sample ``w | X, y`` (and sigma, tau where learned) for the Laplace-prior regression.
 
     Parameters
     ----------
     X : array, shape (N, p)
     y : array, shape (N,)
-    noise_sd : float
-        sigma, the known noise sd.
-    scale : float
-        tau, the prior scale.
+    noise_sd : float or None
+        sigma, the known noise sd; ``None`` learns it (and scales the prior by sigma, as Park & Casella).
+    scale : float or None
+        tau, the prior scale; ``None`` learns it under ``scale_prior``.
     location : float or array of shape (p,)
         mu, the prior location.
     draws, warmup, chains : int
         Kept draws per chain, discarded warm-up iterations, and chains (advanced together).
     seed : int or numpy Generator
+    scale_prior : (a, b)
+        Gamma shape and rate of the prior on ``1 / tau`` (used when tau is learned).
+    noise_prior : (a0, b0) or None
+        Inverse-gamma shape and scale of the prior on sigma^2 (used when sigma is learned); ``None``: Jeffreys.
+    algorithm : "precision", "bcm" or None
+        The Gaussian draw; ``None`` picks the cheaper for the shape of X.
 
     Returns
     -------
     GibbsResult
-        ``draws`` shaped ``(chains, draws, p)``.
+        ``draws`` shaped ``(chains, draws, p)``; ``noise_sd`` and ``scale`` shaped ``(chains, draws)`` if learned.
     """
-    X, y, s, t, mu = validate_problem(X, y, noise_sd, scale, location)
+    X, y = validate_design(X, y)
+    n, p = X.shape
+    mu = validate_location(location, p)
+    s_fixed = None if noise_sd is None else positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
+    t_fixed = None if scale is None else positive_scalar("scale", scale, what="tau, the Laplace prior's scale")
+    validate_problem(X, y, s_fixed if s_fixed is not None else 1.0, t_fixed if t_fixed is not None else 1.0, mu)
+    a_t, b_t = _prior_pair("scale_prior", scale_prior, "the Gamma prior on 1 / tau")
+    a_s, b_s = (0.0, 0.0) if noise_prior is None else _prior_pair("noise_prior", noise_prior,
+                                                                  "the inverse-gamma prior on sigma^2")
     draws, chains = count("draws", draws), count("chains", chains)
     warmup = count("warmup", warmup, minimum=0)
     rng = as_generator(seed)
-    gram = (X.T @ X / s**2)[None]
-    c = (X.T @ (y - X @ mu) / s**2)[None]
-    theta, rb = gibbs_batched(gram, c, t, chains=chains, draws=draws, warmup=warmup, rng=rng)
-    return GibbsResult(draws=theta[0] + mu, rb_mean=rb[0] + mu)
+    r = y - X @ mu
+    design = gaussian_draw.Design.build(X, r, algorithm)
+    learn_s, learn_t = s_fixed is None, t_fixed is None
+    check_memory(8.0 * chains * draws * (p + 2) + design.memory(chains),
+                 f"draws x chains x p = {draws} x {chains} x {p} kept values and the linear systems")
+
+    # starting point: sigma from the spread of y - X mu; tau ten times tau* (where the MAP starts to move off mu)
+    sigma = np.full(chains, s_fixed if not learn_s else max(float(np.std(r)), 1e-300) or 1.0)
+    grad = float(np.max(np.abs(design.xtr)))
+    k = sigma if learn_s else np.ones(chains)
+    tau = np.full(chains, t_fixed if not learn_t else (10.0 * sigma[0] ** 2 / grad / k[0] if grad > 0 else 1.0))
+    mix = rng.exponential(2 * tau[:, None] ** 2, size=(chains, p))  # the prior's mixing law
+    out = np.empty((chains, draws, p))
+    out_s = np.empty((chains, draws)) if learn_s else None
+    out_t = np.empty((chains, draws)) if learn_t else None
+    rb = np.zeros((chains, p))
+    for it in range(warmup + draws):
+        d = np.maximum(k[:, None] ** 2 * mix, 1.0 / U_MAX)  # prior variances of theta given the mixing variables
+        theta, cond_mean = gaussian_draw.draw(design, d, sigma, rng)
+        if learn_s:  # 2. sigma^2 | theta, s, y
+            resid = r[None] - theta @ X.T
+            rate = b_s + 0.5 * np.sum(resid * resid, axis=1) + 0.5 * np.sum(theta * theta / mix, axis=1)
+            sigma = np.sqrt(rate / rng.gamma(a_s + 0.5 * (n + p), size=chains))
+            k = sigma
+        l1 = np.sum(np.abs(theta), axis=1)
+        if learn_t:  # 3. 1 / tau | theta, sigma (s integrated out)
+            tau = 1.0 / rng.gamma(a_t + p, 1.0 / (b_t + l1 / k))
+        # 4. 1 / s | theta, sigma, tau
+        mix = 1.0 / np.minimum(inverse_gaussian(tau[:, None] * np.abs(theta) / k[:, None], 1.0 / tau[:, None] ** 2,
+                                                rng), U_MAX)
+        if it >= warmup:
+            j = it - warmup
+            out[:, j] = theta + mu
+            rb += cond_mean
+            if learn_s:
+                out_s[:, j] = sigma
+            if learn_t:
+                out_t[:, j] = tau
+    return GibbsResult(draws=out, rb_mean=rb / draws + mu, noise_sd=out_s, scale=out_t, algorithm=design.algorithm)

@@ -1,0 +1,66 @@
+"""Diagnostics of any MCMC draws, as free functions of arrays shaped ``(chains, draws, ...)`` (ours or another
+sampler's): posterior mean and sd, ArviZ's MCSE of the mean, bulk ESS and rank-normalised R-hat, and equal-tailed
+credible intervals.
+
+Where a diagnostic is undefined (R-hat with one chain, ESS and MCSE with fewer than four draws) it is NaN, without a
+warning or a log line: the caller decides how to show it.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bmnn._checks import InputError
+
+
+def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    """Mean, sd, MCSE of the mean, bulk ESS and R-hat over the first two axes of ``draws`` (chains, draws, ...)."""
+    draws = np.asarray(draws, dtype=np.float64)
+    az = _arviz()
+    log = getattr(az, "_log", None) or logging.getLogger("arviz")
+    with np.errstate(all="ignore"), warnings.catch_warnings(), _quiet(log):
+        warnings.simplefilter("ignore")
+        ds = az.convert_to_dataset({"x": draws})
+        return {
+            "mean": draws.mean(axis=(0, 1)),
+            "sd": draws.std(axis=(0, 1), ddof=1) if draws.shape[0] * draws.shape[1] > 1
+            else np.full(draws.shape[2:], np.nan),
+            "mcse": np.asarray(az.mcse(ds, method="mean")["x"].values),
+            "ess_bulk": np.asarray(az.ess(ds, method="bulk")["x"].values),
+            "rhat": np.asarray(az.rhat(ds)["x"].values),
+        }
+
+
+def interval(draws: NDArray[np.float64], level: float = 0.9) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The equal-tailed credible interval holding ``level`` of the draws, over the first two axes."""
+    if not 0.0 < float(level) < 1.0:
+        raise InputError(f"level must be in (0, 1), got {level!r}")
+    draws = np.asarray(draws, dtype=np.float64)
+    flat = draws.reshape(-1, *draws.shape[2:])
+    lo, hi = np.quantile(flat, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return lo, hi
+
+
+@contextmanager
+def _quiet(logger: logging.Logger):
+    """Silence a library's log messages for the duration (ArviZ logs shape warnings through its own logger,
+    which is not registered with ``logging``)."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _arviz():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # ArviZ announces a refactor on import
+        import arviz
+
+    return arviz

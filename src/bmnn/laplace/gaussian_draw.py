@@ -1,0 +1,133 @@
+"""The exact Gaussian conditional draw at the heart of the Laplace-regression Gibbs sampler, by the cheaper of two
+algorithms, for many chains at once.
+
+Given the prior variances ``d`` of ``theta = w - mu`` (one vector per chain) and the noise sd ``sigma`` (one per
+chain), the conditional is ``theta | d, sigma, y ~ N(A^-1 c, A^-1)`` with ``A = X^T X / sigma^2 + diag(1 / d)`` and
+``c = X^T r / sigma^2``, ``r = y - X mu``. Two exact ways to draw from it:
+
+* **precision** (the p x p system; Rue 2001), cost O(p^3) per chain: by perturbation,
+  ``xi = S z_1 / sigma + z_2 / sqrt(d) ~ N(0, A)`` (``S S^T = X^T X``, computed once), ``theta = A^-1 (c + xi)``;
+  ``A`` is factorised once and both right-hand sides (``c + xi`` and ``c``, the Rao-Blackwellised mean) are solved
+  with it. numpy's batched LU solve is used: measured here it is faster on stacks of small systems than a batched
+  Cholesky with ``scipy.linalg.cho_solve`` (0.02 against 0.27 ms for 16 systems of 10 x 10, equal at 100 x 100).
+* **Bhattacharya, Chakraborty & Mallick** (2016, Biometrika), cost O(n^2 p) per chain: with ``Phi = X / sigma``,
+  ``u ~ N(0, diag(d))``, ``delta ~ N(0, I_n)``, ``v = Phi u + delta``, solve
+  ``(Phi diag(d) Phi^T + I_n) omega = r / sigma - v``; then ``theta = u + diag(d) Phi^T omega``, and the same
+  system with right-hand side ``r / sigma`` gives the Rao-Blackwellised mean. Memory O(chains (n^2 + n p)).
+
+:func:`choose` picks by the operation counts (the precision way when ``p`` is small relative to ``n``). Both run
+on numpy's batched LAPACK (and ``scipy.linalg.cho_solve`` on stacks for the n x n system); that choice of library
+is made here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.linalg as sla
+from numpy.typing import NDArray
+
+from bmnn._checks import InputError, check_memory
+
+Algorithm = Literal["precision", "bcm"]
+
+
+def costs(n: int, p: int) -> dict[str, float]:
+    """Floating-point operations of one draw per chain by each algorithm (leading terms)."""
+    return {"precision": 2 * p**3 / 3 + 4 * p * p, "bcm": n * n * p + n**3 / 3 + 4 * n * p}
+
+
+def choose(n: int, p: int) -> Algorithm:
+    """The cheaper exact algorithm for an ``n x p`` design."""
+    c = costs(n, p)
+    return "precision" if c["precision"] <= c["bcm"] else "bcm"
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the draw needs from the data, computed once: ``X``, ``r = y - X mu``, ``X^T X`` and its square root,
+    ``X^T r`` (the precision way needs only the last three; the BCM way only ``X`` and ``r``)."""
+
+    X: NDArray[np.float64]
+    r: NDArray[np.float64]
+    gram: NDArray[np.float64]
+    root: NDArray[np.float64]
+    xtr: NDArray[np.float64]
+    algorithm: Algorithm
+
+    @classmethod
+    def build(cls, X: NDArray, r: NDArray, algorithm: Algorithm | None = None) -> Design:
+        n, p = X.shape
+        algorithm = algorithm or choose(n, p)
+        if algorithm not in ("precision", "bcm"):
+            raise InputError(f"algorithm must be 'precision' or 'bcm', got {algorithm!r}")
+        gram = X.T @ X
+        if algorithm == "precision":
+            evals, evecs = np.linalg.eigh(gram)  # a square root of the PSD Gram matrix (p > n is allowed)
+            root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
+        else:
+            root = np.empty((0, 0))
+        return cls(X=X, r=r, gram=gram, root=root, xtr=X.T @ r, algorithm=algorithm)
+
+    def memory(self, chains: int) -> float:
+        """Bytes one draw for ``chains`` chains needs."""
+        n, p = self.X.shape
+        per = 3 * p * p + 8 * p if self.algorithm == "precision" else 2 * n * n + 2 * n * p + 8 * (n + p)
+        return 8.0 * chains * per
+
+    def check_memory(self, chains: int) -> None:
+        n, p = self.X.shape
+        shape = f"{p} x {p}" if self.algorithm == "precision" else f"{n} x {n} and {n} x {p}"
+        check_memory(self.memory(chains), f"{chains} chains of {shape} linear systems")
+
+
+def draw(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator) -> tuple[NDArray, NDArray]:
+    """One exact draw of ``theta`` per chain, and the conditional mean ``A^-1 c`` (for Rao-Blackwellisation).
+
+    Parameters
+    ----------
+    d : array (chains, p)
+        Prior variances of ``theta`` given the mixing variables (``> 0``).
+    sigma : array (chains,)
+        Noise sd per chain.
+    """
+    if design.algorithm == "precision":
+        return _draw_precision(design, d, sigma, rng)
+    return _draw_bcm(design, d, sigma, rng)
+
+
+def _draw_precision(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator):
+    chains, p = d.shape
+    s2 = (sigma * sigma)[:, None]
+    A = design.gram[None] / s2[..., None]
+    idx = np.arange(p)
+    A[:, idx, idx] += 1.0 / d
+    z1 = rng.standard_normal((chains, p))
+    z2 = rng.standard_normal((chains, p))
+    c = design.xtr[None] / s2
+    rhs = np.empty((chains, p, 2))
+    rhs[..., 1] = c
+    rhs[..., 0] = c + (z1 @ design.root.T) / sigma[:, None] + z2 / np.sqrt(d)
+    sol = np.linalg.solve(A, rhs)
+    return sol[..., 0], sol[..., 1]
+
+
+def _draw_bcm(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator):
+    chains, p = d.shape
+    X, n = design.X, design.X.shape[0]
+    u = np.sqrt(d) * rng.standard_normal((chains, p))
+    delta = rng.standard_normal((chains, n))
+    inv = 1.0 / sigma[:, None]
+    v = (u @ X.T) * inv + delta  # Phi u + delta
+    XD = (X[None] * d[:, None, :]).reshape(chains * n, p)  # X diag(d) for every chain, stacked: one product
+    M = (XD @ X.T).reshape(chains, n, n) * (inv * inv)[..., None]  # Phi diag(d) Phi^T
+    M[:, np.arange(n), np.arange(n)] += 1.0
+    alpha = design.r[None] * inv
+    rhs = np.stack([alpha - v, alpha], axis=-1)
+    L = np.linalg.cholesky(M)
+    omega = sla.cho_solve((L, True), rhs, check_finite=False)  # (chains, n, 2)
+    back = (X.T @ omega.transpose(1, 0, 2).reshape(n, 2 * chains)).reshape(p, chains, 2).transpose(1, 0, 2)
+    back *= (d * inv)[..., None]  # diag(d) Phi^T omega
+    return u + back[..., 0], back[..., 1]

@@ -1,0 +1,175 @@
+"""Job 2 at scale: the two exact Gaussian draws against the exact conditional and each other (p < n and p > n),
+the sampler against the exact orthonormal posterior with either draw, learned sigma and tau against numerical
+quadrature of the joint posterior, and what users of a Bayesian regression expect (predictive sd, intervals,
+ArviZ InferenceData)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bmnn._checks import InputError
+from bmnn.cli import main
+from bmnn.laplace import LaplaceRegression, gibbs, orthonormal_posterior
+from bmnn.laplace.diagnostics import summarize
+from bmnn.laplace.gaussian_draw import Design, choose, draw
+
+
+def _exact_conditional(X, r, d, sigma):
+    A = X.T @ X / sigma**2 + np.diag(1.0 / d)
+    cov = np.linalg.inv(A)
+    return cov @ (X.T @ r / sigma**2), cov
+
+
+@pytest.mark.parametrize(("n", "p"), [(40, 6), (7, 19)])
+@pytest.mark.parametrize("algorithm", ["precision", "bcm"])
+def test_each_draw_has_the_exact_conditional_moments(n, p, algorithm, rng):
+    X, r = rng.normal(size=(n, p)), rng.normal(size=n) * 2.3
+    d, sigma = rng.exponential(0.8, size=p) + 0.05, 1.37
+    mean, cov = _exact_conditional(X, r, d, sigma)
+    k = 40_000  # draws as chains: one iteration, k independent draws
+    theta, cond = draw(Design.build(X, r, algorithm), np.tile(d, (k, 1)), np.full(k, sigma), rng)
+    np.testing.assert_allclose(cond[0], mean, rtol=1e-9, atol=1e-12)  # the Rao-Blackwell mean is exact
+    se = np.sqrt(np.diag(cov) / k)
+    assert np.all(np.abs(theta.mean(axis=0) - mean) < 4.5 * se)
+    emp = np.cov(theta.T)
+    # the sd of a sample covariance entry is about sqrt((c_ii c_jj + c_ij^2) / k)
+    sd_cov = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / k)
+    assert np.all(np.abs(emp - cov) < 5 * sd_cov)
+
+
+def test_the_cheaper_algorithm_is_chosen_by_shape():
+    assert choose(442, 10) == "precision" and choose(1000, 100) == "precision"
+    assert choose(200, 2000) == "bcm" and choose(100, 10_000) == "bcm"
+    assert choose(50, 50) == "precision"
+    with pytest.raises(InputError, match="algorithm must be 'precision' or 'bcm'"):
+        Design.build(np.ones((3, 2)), np.ones(3), "cholesky")
+
+
+@pytest.mark.parametrize("algorithm", ["precision", "bcm"])
+def test_sampler_matches_the_exact_orthonormal_posterior_with_either_draw(algorithm, rng):
+    n, p = 30, 4
+    Q, _ = np.linalg.qr(rng.normal(size=(n, p)))
+    y = Q @ np.array([1.5, -0.3, 0.0, 0.8]) + 0.7 * rng.normal(size=n)
+    exact = orthonormal_posterior(Q, y, 0.7, 0.35, location=np.array([0.1, 0.0, -0.2, 0.0]))
+    g = gibbs(Q, y, 0.7, 0.35, np.array([0.1, 0.0, -0.2, 0.0]), draws=3000, chains=8, seed=2, algorithm=algorithm)
+    d = summarize(g.draws)
+    assert g.algorithm == algorithm
+    assert np.all(np.abs(d["mean"] - exact.mean()) < 4 * d["mcse"])
+    np.testing.assert_allclose(d["sd"], np.sqrt(exact.var()), rtol=0.05)
+
+
+def test_the_two_draws_agree_on_a_p_greater_than_n_posterior(rng):
+    n, p = 9, 24
+    X = rng.normal(size=(n, p))
+    y = X[:, :3] @ np.array([2.0, -1.0, 0.5]) + 0.4 * rng.normal(size=n)
+    a = gibbs(X, y, 0.4, 0.6, draws=3000, chains=8, seed=5, algorithm="precision")
+    b = gibbs(X, y, 0.4, 0.6, draws=3000, chains=8, seed=6, algorithm="bcm")
+    da, db = summarize(a.draws), summarize(b.draws)
+    z = (da["mean"] - db["mean"]) / np.sqrt(da["mcse"] ** 2 + db["mcse"] ** 2)
+    assert np.max(np.abs(z)) < 4.5 and np.mean(np.abs(z) < 2.5) > 0.9
+    np.testing.assert_allclose(da["sd"], db["sd"], rtol=0.1)
+
+
+def _grid_posterior(x, y, mu, a, b, noise_sd=None):
+    """Posterior means of w, sigma and tau for p = 1 by quadrature on a grid (sigma learned: Jeffreys, the prior
+    scaled by sigma; tau learned: Gamma(a, b) on 1 / tau)."""
+    w = np.linspace(-6.0, 6.0, 1201)[:, None, None]
+    rss = np.sum((y[None, :] - w[:, :, 0] * x[None, :]) ** 2, axis=1)[:, None, None]
+    zeta = np.linspace(-6, 6, 241)[None, None, :]  # log of the rate 1 / tau
+    rho = np.exp(zeta)
+    if noise_sd is None:
+        eta = np.linspace(np.log(1e-3), np.log(400.0), 321)[None, :, None]  # log sigma^2 (Jeffreys: flat in eta)
+        sig = np.exp(eta / 2)
+        logf = (-len(y) / 2 * eta - rss / (2 * sig**2) + np.log(rho) - np.log(sig) - rho * np.abs(w - mu) / sig
+                + (a - 1) * np.log(rho) - b * rho + zeta)
+    else:
+        sig = np.full((1, 1, 1), noise_sd)
+        logf = -rss / (2 * noise_sd**2) + np.log(rho) - rho * np.abs(w - mu) + (a - 1) * np.log(rho) - b * rho + zeta
+    f = np.exp(logf - logf.max())
+    f /= f.sum()
+    return float((f * w).sum()), float((f * np.broadcast_to(sig, f.shape)).sum()), float((f / rho).sum())
+
+
+@pytest.mark.parametrize("learn_sigma", [True, False])
+def test_learned_sigma_and_tau_match_quadrature_of_the_joint_posterior(learn_sigma, rng):
+    n = 4  # few points, so the prior's terms weigh in the conditionals
+    x = rng.normal(size=n)
+    y = 0.9 * x + 1.3 * rng.normal(size=n)
+    mu, a, b = 0.2, 2.0, 1.5
+    w_q, s_q, t_q = _grid_posterior(x, y, mu, a, b, None if learn_sigma else 1.3)
+    g = gibbs(x[:, None], y, None if learn_sigma else 1.3, None, mu, draws=10000, chains=8, seed=11,
+              scale_prior=(a, b))
+    dw, dt = summarize(g.draws), summarize(g.scale)
+    assert abs(dw["mean"][0] - w_q) < 4 * dw["mcse"][0]
+    assert abs(dt["mean"] - t_q) < 4 * dt["mcse"]
+    if learn_sigma:
+        ds = summarize(g.noise_sd)
+        assert abs(ds["mean"] - s_q) < 4 * ds["mcse"]
+    else:
+        assert g.noise_sd is None
+
+
+def test_a_flat_prior_on_the_rate_is_refused():
+    with pytest.raises(InputError, match="improper posterior"):
+        gibbs(np.ones((3, 1)), np.ones(3), 1.0, None, scale_prior=(1.0, 0.0), draws=5)
+
+
+def test_estimator_with_learned_sigma_and_tau_takes_the_map_at_the_posterior_medians(rng):
+    X = rng.normal(size=(60, 5))
+    y = X @ np.array([1.2, 0.0, -0.7, 0.0, 0.3]) + 0.8 * rng.normal(size=60)
+    m = LaplaceRegression(draws=800, chains=4, seed=1).fit(X, y)
+    s, t = np.median(m.noise_sd_draws_), np.median(m.scale_draws_)
+    assert m.map_at_ == {"noise_sd": s, "scale": t, "noise_sd_from": "posterior median",
+                         "scale_from": "posterior median"}
+    fixed = LaplaceRegression(s, s * t, draws=0).fit(X, y)  # the same MAP problem, with b = sigma tau given
+    np.testing.assert_allclose(m.coef_map_, fixed.coef_map_, atol=1e-12)
+    assert m.lambda_ == pytest.approx(s / t) and m.tau_star_ == pytest.approx(fixed.tau_star_ / s)
+    assert 0.5 < m.noise_sd_summary_["mean"] < 1.2 and m.noise_sd_summary_["q05"] < m.noise_sd_summary_["q95"]
+
+
+def test_predictive_sd_intervals_and_inference_data(rng):
+    X = rng.normal(size=(50, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.6 * rng.normal(size=50)
+    m = LaplaceRegression(0.6, 1.0, draws=1500, chains=4, seed=3).fit(X, y, feature_names=["a", "b", "c"])
+    Xn = rng.normal(size=(7, 3))
+    mean, sd = m.predict(Xn, return_std=True)
+    w = m.draws_.reshape(-1, 3)
+    f = w @ Xn.T
+    np.testing.assert_allclose(mean, Xn @ w.mean(axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sd, np.sqrt(f.var(axis=0, ddof=1) + 0.36), rtol=1e-10)
+    lo, hi = m.predict_interval(Xn, 0.9, seed=0)
+    z = 1.6448536269514722  # predictive nearly Normal here: its 90% interval is mean -+ 1.645 sd
+    np.testing.assert_allclose((hi - lo) / 2, z * sd, rtol=0.06)
+    clo, chi = m.coef_interval(0.9)
+    assert np.all(clo < m.coef_mean_) and np.all(m.coef_mean_ < chi)
+    np.testing.assert_allclose(np.mean((w > clo) & (w < chi), axis=0), 0.9, atol=0.002)
+    idata = m.to_inference_data()
+    assert list(idata.posterior["w"].coords["feature"].values) == ["a", "b", "c"]
+    assert idata.posterior["w"].shape == (4, 1500, 3) and "sigma" not in idata.posterior
+
+
+def test_cli_learns_sigma_and_tau_and_saves_the_draws(tmp_path, capsys):
+    import arviz as az
+
+    out = tmp_path / "d.nc"
+    code = main(["lasso", "--dataset", "diabetes", "--standardize", "--draws", "300", "--chains", "4", "--json",
+                 "--save", str(out), "--scale-prior", "2", "0.5"])
+    assert code == 0
+    d = json.loads(capsys.readouterr().out)
+    assert {"noise_sd", "scale", "map_at", "q05", "q95", "algorithm"} <= set(d)
+    assert d["map_at"]["noise_sd_from"] == "posterior median" and 45 < d["noise_sd"]["mean"] < 65
+    idata = az.from_netcdf(out)
+    assert idata.posterior["sigma"].shape == (4, 300) and idata.posterior["w"].shape == (4, 300, 10)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert main(["lasso", "--dataset", "diabetes", "--draws", "50", "--save", str(tmp_path / "x.txt")]) == 2
+    assert "--save expects a file name ending in .nc" in capsys.readouterr().err
+
+
+def test_a_problem_that_cannot_fit_is_refused_before_allocation():
+    X = np.zeros((2000, 3))
+    X[:, 0] = 1.0
+    with pytest.raises(InputError, match="of memory, but"):
+        gibbs(X, np.ones(2000), 1.0, 1.0, draws=10**9, chains=64)
