@@ -1,14 +1,12 @@
-"""Helpers shared by the benchmarks: timing and an atomic JSON result file under benchmarks/results/."""
+"""Helpers shared by the benchmarks: timing, and the result files (written through :mod:`bmnn.bench_results`,
+the schema the report reads)."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from bmnn.bench_results import RESULTS, write
 
 
 def best_of(fn, repeat: int = 5) -> float:
@@ -23,9 +21,7 @@ def best_of(fn, repeat: int = 5) -> float:
 
 def save(name: str, result: dict) -> Path:
     """Write ``results/NAME.json`` atomically."""
-    RESULTS.mkdir(exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=RESULTS, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(result, fh, indent=2)
-    os.replace(tmp, RESULTS / f"{name}.json")
-    return RESULTS / f"{name}.json"
+    return write(name, result)
+
+
+__all__ = ["RESULTS", "best_of", "save"]

@@ -164,6 +164,23 @@ def mse_gap(rec: Record, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def laplace_scale(rec: Record, ax: Axes | None = None) -> Axes:
+    d = rec.data
+    ax = _ax(ax)
+    ax.loglog(d["p"], d["ours"], "o-", label="bmnn Gibbs (16 chains)")
+    done = [(p, v) for p, v in zip(d["p"], d["nuts"], strict=True) if v is not None]
+    if done:
+        ax.loglog(*zip(*done, strict=True), "s-", label="NumPyro NUTS (4 chains)")
+    bound = [(p, v) for p, v, n in zip(d["p"], d["nuts_bound"], d["nuts"], strict=True) if n is None and v]
+    if bound:
+        ax.loglog(*zip(*bound, strict=True), "v", color="tab:orange", label="NUTS: upper bound (no draw in cap)")
+    ax.set_xlabel("p (features)")
+    ax.set_ylabel("min bulk ESS per second")
+    ax.set_title(f"Sampling speed at scale, one thread each ({d['machine']})", fontsize=9)
+    ax.legend(fontsize=8)
+    return ax
+
+
 def sigmoid_training(rec: Record, ax: Axes | None = None) -> Axes:
     """3.T: loss and accuracy per epoch, train and test, for each data set trained."""
     runs = [(k, v) for k, v in (("breast cancer", rec.data.get("cancer")),
@@ -236,6 +253,7 @@ FIGURES: dict[str, Callable[..., Axes]] = {
     "prior_location": prior_location,
     "tau_path": tau_path,
     "mse_gap": mse_gap,
+    "laplace_scale": laplace_scale,
     "posterior": posterior,
     "predictives": predictives,
     "variances": variances,

@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bmnn import __version__
+from bmnn.bench_results import RESULTS, read
 
 
 def provenance(quick: bool, seconds: float) -> dict[str, str]:
@@ -36,13 +37,8 @@ def _installed(name: str) -> bool:
     return True
 
 
-BENCH_RESULTS = Path(__file__).resolve().parents[3] / "benchmarks" / "results"
-
-
-def benchmark_rows(folder: Path = BENCH_RESULTS) -> list[list[str]]:
+def benchmark_rows(folder: Path = RESULTS) -> list[list[str]]:
     """The latest benchmark figures, where their result files exist (``make bench`` writes them)."""
-    import json
-
     rows = []
     readers = {
         "laplace.json": lambda d: [
@@ -61,11 +57,11 @@ def benchmark_rows(folder: Path = BENCH_RESULTS) -> list[list[str]]:
                  f"{n} {t:.3f}" for n, t in v["seconds_per_epoch"].items())]
             for k, v in d.items() if isinstance(v, dict)],
     }
-    for name, read in readers.items():
-        path = folder / name
-        if path.is_file():
+    for name, reader in readers.items():
+        if (folder / name).is_file():
+            data = read(name.removesuffix(".json"), folder)
             try:
-                rows += read(json.loads(path.read_text()))
+                rows += reader(data)
             except (ValueError, KeyError, TypeError):
                 rows.append([name, "unreadable", "rerun make bench"])
     return rows
