@@ -132,9 +132,7 @@ def writable_folder(path: str | Path, what: str = "output folder") -> Path:
         fd, probe = tempfile.mkstemp(dir=p, prefix=f".write-test.{os.getpid()}.", suffix=".tmp")
         os.close(fd)
         os.unlink(probe)
-    except FileExistsError:
-        raise InputError(f"{what} {str(p)!r} cannot be created: a part of the path is a file") from None
-    except NotADirectoryError:
+    except (FileExistsError, NotADirectoryError):
         raise InputError(f"{what} {str(p)!r} cannot be created: a part of the path is a file") from None
     except PermissionError:
         raise InputError(f"{what} {str(p)!r} is not writable (permission denied)") from None
