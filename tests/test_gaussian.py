@@ -42,8 +42,12 @@ def test_map_is_predictive_mean_and_material_formula(x, s, t):
     st_ = g.sufficient_stats(x)
     mp = g.map_estimate(st_.n, st_.total, s, t)
     pred = g.posterior_predictive(st_.n, st_.total, s, t)
-    assert mp == pred.mean
-    assert mp == pytest.approx(np.sum(x) / (len(x) + s**2 / t**2), rel=1e-12, abs=1e-12)
+    # the material's formulas, written out here independently of the library: MAP = sum x / (n + sigma^2/tau^2)
+    # (the maximiser of the log posterior), and the predictive's mean is the same number
+    material = np.sum(x) / (len(x) + s**2 / t**2)
+    assert mp == pytest.approx(material, rel=1e-12, abs=1e-12)
+    assert pred.mean == pytest.approx(material, rel=1e-12, abs=1e-12)
+    assert pred.var == pytest.approx(1 / (len(x) / s**2 + 1 / t**2) + s**2, rel=1e-12)
 
 
 @settings(max_examples=200, deadline=None)
@@ -97,11 +101,12 @@ def test_no_data_gives_prior_and_prior_predictive():
 
 def test_plugins_have_noise_variance(rng):
     x = rng.normal(size=12)
-    m = g.NormalKnownVariance(0.5, 2.0).fit(x)
-    for kind, centre in (("mle", np.mean(x)), ("map", m.map())):
+    m = g.NormalKnownVariance(0.37, 1.9).fit(x)  # generic values: sigma^2 = 0.1369, no coincidence with 2 sigma
+    map_by_hand = np.sum(x) / (12 + 0.37**2 / 1.9**2)  # the material's mu_MAP, computed here
+    for kind, centre in (("mle", np.mean(x)), ("map", map_by_hand)):
         d = m.plugin_predictive(kind)
-        assert float(d.var) == 0.25
-        assert float(d.mean) == pytest.approx(centre, rel=1e-14)
+        assert float(d.var) == pytest.approx(0.37**2, rel=1e-15)
+        assert float(d.mean) == pytest.approx(centre, rel=1e-13)
     with pytest.raises(InputError, match="estimate must be 'mle' or 'map', got 'mean'"):
         m.plugin_predictive("mean")
 

@@ -66,9 +66,10 @@ def test_cross_entropy_indexes_each_rows_true_class_and_is_stable():
     # row 1: its true class dominates by 1000, so it contributes 0; row 2: logsumexp(0, 2, 1) - 1
     expected = (0.0 + (np.log(np.exp(0.0) + np.exp(2.0) + np.exp(1.0)) - 1.0)) / 2
     assert torch.isfinite(ce) and float(ce) == pytest.approx(expected, rel=1e-12)
-    # the classic slip y_hat[range(n)] (no class index) gives a different, wrong number
-    wrong = -M.log_softmax(logits)[range(2)].mean()
-    assert float(wrong) != pytest.approx(float(ce))
+    # each row's own class is picked: swapping the two labels' roles changes the loss to its own hand value
+    ce_other = M.cross_entropy(logits, torch.tensor([2, 1]))
+    other = ((0.0 - (-2000.0)) + (np.log(np.exp(0.0) + np.exp(2.0) + np.exp(1.0)) - 2.0)) / 2
+    assert float(ce_other) == pytest.approx(other, rel=1e-12)
     ref = torch.logsumexp(logits, dim=1) - logits[torch.arange(2), y]
     assert float(ce) == pytest.approx(float(ref.mean()), rel=1e-14)
 
@@ -300,3 +301,18 @@ def test_step_with_a_workspace_equals_the_step_without(dropout, momentum, nester
         assert float(loss) == float(loss2)
     for k in params:
         torch.testing.assert_close(params[k], twin[k], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.35])
+def test_dropout_mask_keeps_units_at_rate_one_minus_p_and_scales_them(p):
+    """A statistical test of the keep rate against its binomial sd, independent of the training paths."""
+    like = torch.empty(400, 500)
+    mask = M.dropout_mask(like, p, torch.Generator().manual_seed(3))
+    kept = mask != 0
+    n = mask.numel()
+    rate = float(kept.float().mean())
+    assert abs(rate - (1 - p)) < 5 * np.sqrt(p * (1 - p) / n)
+    assert torch.allclose(mask[kept], torch.full_like(mask[kept], 1 / (1 - p)))  # inverted dropout: E[mask] = 1
+    out = torch.empty(400, 500)
+    again = M.dropout_mask(like, p, torch.Generator().manual_seed(3), out=out)
+    assert again.data_ptr() == out.data_ptr() and torch.equal(again, mask)
