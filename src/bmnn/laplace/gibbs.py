@@ -19,8 +19,11 @@ conditional:
 
 1. ``theta | s, sigma, y ~ N(A^-1 c, A^-1)``, ``A = X^T X / sigma^2 + diag(1 / (k^2 s))``, by the cheaper exact
    algorithm (:mod:`bmnn.laplace.gaussian_draw`: the p x p system, or Bhattacharya et al.'s n x n one for p > n);
-2. learned sigma: ``sigma^2 | theta, s, y ~ InvGamma(a0 + (n + p) / 2, b0 + ||y - X w||^2 / 2
-   + sum_j theta_j^2 / (2 s_j))``;
+2. learned sigma: ``(sigma^2, theta)`` as one block (the two-block sampler of Rajaratnam et al., 2019, which mixes
+   far better than drawing sigma^2 given theta): ``sigma^2 | s, y ~ InvGamma(a0 + n / 2, b0 + q / 2)`` with theta
+   integrated out, ``q = r^T (I + X S X^T)^-1 r = ||r - X m||^2 + m^T S^-1 m`` (``r = y - X mu``,
+   ``m = (X^T X + S^-1)^-1 X^T r``, both free of sigma), then theta as in 1: one draw with sigma = 1 gives ``m`` and
+   a draw ``u ~ N(m, (X^T X + S^-1)^-1)``, and ``m + sigma (u - m)`` is the draw for the new sigma;
 3. learned tau, jointly with s (s integrated out first, then drawn given the new tau):
    ``1 / tau | theta, sigma ~ Gamma(a + p, b + ||theta||_1 / k)``;
 4. ``1 / s_j | theta_j, sigma, tau ~ InverseGaussian(mean k / (tau |theta_j|), shape 1 / tau^2)``.
@@ -218,13 +221,17 @@ def gibbs(
     out_t = np.empty((chains, draws)) if learn_t else None
     rb = np.zeros((chains, p))
     for it in range(warmup + draws):
-        d = np.maximum(k[:, None] ** 2 * mix, 1.0 / U_MAX)  # prior variances of theta given the mixing variables
-        theta, cond_mean = gaussian_draw.draw(design, d, sigma, rng)
-        if learn_s:  # 2. sigma^2 | theta, s, y
-            resid = r[None] - theta @ X.T
-            rate = b_s + 0.5 * np.sum(resid * resid, axis=1) + 0.5 * np.sum(theta * theta / mix, axis=1)
-            sigma = np.sqrt(rate / rng.gamma(a_s + 0.5 * (n + p), size=chains))
+        if learn_s:  # 1-2. (sigma^2, theta) | s, y as one block: sigma^2 with theta integrated out, then theta
+            mix = np.maximum(mix, 1.0 / U_MAX)
+            unit, cond_mean = gaussian_draw.draw(design, mix, np.ones(chains), rng)  # N(m, A1^-1), A1 = X^T X + S^-1
+            resid = r[None] - cond_mean @ X.T
+            quad = np.sum(resid * resid, axis=1) + np.sum(cond_mean * cond_mean / mix, axis=1)  # r^T (I+XSX^T)^-1 r
+            sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * n, size=chains))
             k = sigma
+            theta = cond_mean + sigma[:, None] * (unit - cond_mean)  # N(m, sigma^2 A1^-1)
+        else:  # 1. theta | s, y
+            d = np.maximum(k[:, None] ** 2 * mix, 1.0 / U_MAX)  # prior variances of theta given the mixing variables
+            theta, cond_mean = gaussian_draw.draw(design, d, sigma, rng)
         l1 = np.sum(np.abs(theta), axis=1)
         if learn_t:  # 3. 1 / tau | theta, sigma (s integrated out)
             tau = 1.0 / rng.gamma(a_t + p, 1.0 / (b_t + l1 / k))
