@@ -164,6 +164,14 @@ def test_report_never_trains_over_a_users_run(tmp_path):
     _, ck, _ = _run("classic", {"epochs": 1, "threads": 1}, arrays, user, quiet)
     assert ck["epoch"] == 1 and (user / "checkpoint.pt").read_bytes() == before
     assert not (user / REPORT_MARK).exists()
+    # a user who trains over the report's folder (--overwrite) makes it theirs: the report leaves it alone
+    mine = tmp_path / "classic-2"
+    train(make_config("classic", epochs=2, lr=0.05, threads=1), arrays, mine, overwrite=True, log=quiet,
+          progress=False)
+    theirs = (mine / "checkpoint.pt").read_bytes()
+    _run("classic", {"epochs": 4, "threads": 1}, arrays, user, quiet)
+    assert (mine / "checkpoint.pt").read_bytes() == theirs
+    assert runs.load_checkpoint(tmp_path / "classic-3" / "checkpoint.pt")["epoch"] == 4
 
 
 # ---- kill -9 at random moments ---------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ written over (see :func:`_run`).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,17 @@ ANCHORS = [
 
 #: the file that marks a run folder as the report's own: only such a folder may be overwritten by the report
 REPORT_MARK = ".made-by-bmnn-report"
+
+
+def _made_by_report(folder: Path, saved: dict | None) -> bool:
+    """Whether the run in ``folder`` is the report's own: its mark names exactly the settings of the run there (a
+    user who trained over it since, with other settings, made it theirs). An unreadable run under a mark is the
+    report's too."""
+    try:
+        marked = json.loads((folder / REPORT_MARK).read_text())
+    except (OSError, ValueError):
+        return False
+    return saved is None or marked == saved
 
 
 def _run(recipe: str, overrides: dict, arrays, out: Path, log):
@@ -48,15 +61,15 @@ def _run(recipe: str, overrides: dict, arrays, out: Path, log):
                 saved = runs.load_checkpoint(folder / runs.CHECKPOINT, resumable=True)["config"]
                 mode = "resume" if not differences(saved, cfg) else "other"
             except runs.CheckpointError:
-                mode = "other"
-            if mode == "other" and (folder / REPORT_MARK).exists():
+                saved, mode = None, "other"
+            if mode == "other" and _made_by_report(folder, saved):
                 mode = "overwrite"
         if mode == "other":
             log(f"{folder} holds {state} with other settings: left alone")
             continue
         with runs.run_lock(folder):
-            if mode != "resume":
-                atomic_write(folder / REPORT_MARK, "this run folder was made by 'bmnn report', which may replace it\n")
+            if mode != "resume":  # the mark names the settings the report trained with
+                atomic_write(folder / REPORT_MARK, json.dumps(dataclasses.asdict(cfg)))
             ck = train(cfg, arrays, folder, resume=mode == "resume", overwrite=mode == "overwrite", log=log,
                        progress=False)
         return cfg, ck, evaluate_checkpoint(ck, arrays)
