@@ -354,6 +354,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from bmnn.experiments.sweep import parse_grid, parse_seeds, sweep
+
+    try:
+        seeds = parse_seeds(args.seeds)
+    except InputError as exc:
+        raise _flag("--seeds", exc) from None
+    try:
+        grid = parse_grid(args.set or [])
+    except InputError as exc:
+        raise _flag("--set", exc) from None
+    try:
+        doc = sweep(args.recipe, seeds, grid, args.out, data_dir=args.data_dir, scheduler=args.scheduler,
+                    workers=args.workers)
+    except InputError as exc:
+        if str(exc).startswith("sweep folder"):
+            raise _flag("--out", exc) from None
+        raise
+    for s in doc["summary"]:
+        sd = "n/a (one seed)" if s["sd"] is None else f"{s['sd']:.4f}"
+        print(f"{s['label']}: test accuracy mean {s['mean']:.4f}, sd {sd} over seeds {s['seeds']}")
+    print(f"wrote {Path(args.out) / 'sweep.json'} and sweep.png")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from bmnn.scratch_mlp.evaluate import evaluate_checkpoint
     from bmnn.scratch_mlp.runs import CheckpointError, load_checkpoint
@@ -498,6 +523,20 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--resume", action="store_true", help="continue the interrupted run in --out (same settings)")
     mode.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     tr.set_defaults(func=cmd_train)
+
+    sw = sub.add_parser("sweep", help="job 4: training runs over seeds and settings, as Dask tasks")
+    sw.add_argument("--recipe", choices=C.choices("recipe"), default="best", help="the recipe (default best)")
+    sw.add_argument("--seeds", default="0-4", help="seeds: a range, a list, or both (default 0-4)")
+    sw.add_argument("--set", action="append", metavar="KEY=V1,V2",
+                    help="a setting and its values to sweep (repeatable: every combination is run)")
+    sw.add_argument("--out", default="runs/sweep", help="the sweep's folder (default runs/sweep); finished runs "
+                    "in it are reused and interrupted ones resumed")
+    sw.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786 (default: "
+                    "$DASK_SCHEDULER_ADDRESS, else an embedded cluster with one worker per core)")
+    sw.add_argument("--workers", type=_count(), help="workers of the embedded cluster (default: one per core)")
+    sw.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search); "
+                    "on a real cluster, a path every worker can read")
+    sw.set_defaults(func=cmd_sweep)
 
     ev = sub.add_parser("evaluate", help="job 4: test accuracy of a saved checkpoint")
     ev.add_argument("--checkpoint", required=True, metavar="FILE")

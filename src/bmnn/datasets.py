@@ -241,14 +241,16 @@ def locate_fashion_mnist(data_dir: str | Path | None = None) -> dict[str, Path]:
     )
 
 
-def load_fashion_mnist(data_dir: str | Path | None = None, verify: bool = True) -> dict[str, NDArray[np.uint8]]:
+def load_fashion_mnist(data_dir: str | Path | None = None, verify: bool = True,
+                       hashes: dict[str, str] | None = None) -> dict[str, NDArray[np.uint8]]:
     """Fashion-MNIST as uint8 arrays: ``x_train`` (60000 x 784), ``y_train``, ``x_test`` (10000 x 784), ``y_test``.
 
     Rows are the flattened 28 x 28 images in row-major order; pixel values 0..255. ``verify`` checks each file's
-    SHA-256 (of the decompressed bytes).
+    SHA-256 (of the decompressed bytes) against ``hashes`` (default: the published files').
     """
     paths = locate_fashion_mnist(data_dir)
-    arr = {name: read_idx(path, FASHION_MNIST[name] if verify else None) for name, path in paths.items()}
+    table = FASHION_MNIST if hashes is None else hashes
+    arr = {name: read_idx(path, table[name] if verify else None) for name, path in paths.items()}
     out = {
         "x_train": arr["train-images-idx3-ubyte"].reshape(-1, 784),
         "y_train": arr["train-labels-idx1-ubyte"],

@@ -1,0 +1,88 @@
+"""The one door to Dask: an embedded ``LocalCluster`` by default, or an existing cluster by address; tasks mapped
+with their own seed streams and results gathered in task order.
+
+Nothing here is home-made scheduling: Dask distributed (``dask[distributed]``) places the tasks, retries a task
+whose worker died, and moves results. bmnn only decides what a task is, and that its result never depends on the
+number of workers or the order they finish in: task ``i`` gets the ``i``-th child of
+``numpy.random.SeedSequence(seed)`` and results come back in task order.
+
+Dask is imported inside the functions, so ``import bmnn`` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from bmnn._checks import BmnnError, InputError
+
+ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+class ClusterError(BmnnError):
+    """The cluster could not be reached or a task failed for good."""
+
+
+def default_workers() -> int:
+    """Worker processes for an embedded cluster: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def client(scheduler: str | None = None, workers: int | None = None, threads_per_worker: int = 1,
+           memory_limit: str | float | None = "auto") -> Iterator[Any]:
+    """A ``dask.distributed.Client``: connected to ``scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``) when given, else
+    to an embedded ``LocalCluster`` of ``workers`` processes (default: one per core) with ``threads_per_worker``
+    threads each, closed on exit."""
+    from distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get(ADDRESS_ENV) or None
+    if address is not None:
+        try:
+            c = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"no Dask scheduler answered at {address!r} ({exc})") from None
+        try:
+            yield c
+        finally:
+            c.close()
+        return
+    n = default_workers() if workers is None else workers
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InputError(f"workers must be a whole number >= 1, got {workers!r}")
+    cluster = LocalCluster(n_workers=n, threads_per_worker=threads_per_worker, processes=True,
+                           memory_limit=memory_limit, dashboard_address=None, silence_logs=40)
+    c = Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+
+
+def seed_streams(seed: int, n: int) -> list[int]:
+    """One independent seed per task: the entropy of the ``i``-th child of ``SeedSequence(seed)`` as an int (so it
+    can seed numpy and torch alike), the same whatever runs the tasks."""
+    import numpy as np
+
+    return [int(s.generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1)
+            for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+def map_ordered(c: Any, fn: Callable[..., Any], items: Sequence[Any], *, retries: int = 2,
+                **kwargs: Any) -> list[Any]:
+    """``[fn(item, **kwargs) for item in items]`` as Dask tasks (``pure=False``: each runs once per call; a task
+    whose worker dies is retried up to ``retries`` times), gathered in the order of ``items``."""
+    futures = [c.submit(fn, item, pure=False, retries=retries, key=f"bmnn-{i}-{os.getpid()}-{id(items)}",
+                        **kwargs) for i, item in enumerate(items)]
+    try:
+        return c.gather(futures)
+    except BmnnError:
+        raise
+    except Exception as exc:  # a task that failed for good: its own error, named
+        raise ClusterError(f"a task failed: {type(exc).__name__}: {exc}") from None
