@@ -114,3 +114,18 @@ def test_cli_refuses_bad_sweeps_in_one_line(tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_the_report_reads_the_seed_spread_of_a_sweep_of_the_best_recipe(tmp_path):
+    from bmnn.experiments.scratch_mlp import seed_spread
+
+    runs = [{"settings": {}, "epochs": 420, "test_acc": a, "seconds": 300.0 + i, "seed": i}
+            for i, a in enumerate([0.911, 0.909, 0.913, 0.910, 0.912])]
+    (tmp_path / "sweep.json").write_text(json.dumps({"recipe": "best", "runs": runs}))
+    s = seed_spread(tmp_path, 420)
+    assert s["mean"] == pytest.approx(0.911) and s["sd"] == pytest.approx(np.std([0.911, 0.909, 0.913, 0.910, 0.912],
+                                                                                 ddof=1))
+    assert seed_spread(tmp_path, 10) is None  # other epochs: not the recipe as the report trains it
+    (tmp_path / "sweep.json").write_text(json.dumps({"recipe": "best", "runs": runs[:4]}))
+    assert seed_spread(tmp_path, 420) is None  # fewer than five seeds
+    assert seed_spread(tmp_path / "none", 420) is None
