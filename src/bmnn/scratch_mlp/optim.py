@@ -1,4 +1,4 @@
-"""Job 4's optimiser, written by hand (the material forbids ``torch.optim``): SGD with optional momentum
+"""Job 4's optimiser, written by hand (the material forbids PyTorch's optimiser package): SGD with optional momentum
 (heavy-ball or Nesterov) and weight decay, and :class:`Product`, a gradient kept as a factor pair so that an update
 is one fused matrix product. A leaf: it imports only torch.
 """
