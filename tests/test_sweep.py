@@ -129,3 +129,19 @@ def test_the_report_reads_the_seed_spread_of_a_sweep_of_the_best_recipe(tmp_path
     (tmp_path / "sweep.json").write_text(json.dumps({"recipe": "best", "runs": runs[:4]}))
     assert seed_spread(tmp_path, 420) is None  # fewer than five seeds
     assert seed_spread(tmp_path / "none", 420) is None
+
+
+@pytest.mark.slow
+def test_the_simulation_study_gives_the_same_numbers_on_one_worker_two_workers_or_none():
+    from bmnn.experiments.laplace import MSE_BLOCK, mse_study
+
+    reps = 2 * MSE_BLOCK + 17  # three blocks, the last a short one
+    here = mse_study(7, 6, 4, reps, 60)
+    assert here[0].shape == (reps,)
+    for workers in (1, 2):
+        with cluster.client(workers=workers) as c:
+            there = mse_study(7, 6, 4, reps, 60, client=c)
+        np.testing.assert_array_equal(here[0], there[0])
+        np.testing.assert_array_equal(here[1], there[1])
+    # a different seed gives different replicates (the seed reaches every block)
+    assert not np.array_equal(mse_study(8, 6, 4, 30, 60)[0], mse_study(7, 6, 4, 30, 60)[0])

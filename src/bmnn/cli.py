@@ -424,7 +424,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         writable_folder(args.runs, "folder")
     except InputError as exc:
         raise _flag("--runs", exc) from None
-    path, held, total = build_report(out, quick=args.quick, data_dir=args.data_dir, runs_dir=args.runs, log=print)
+    path, held, total = build_report(out, quick=args.quick, data_dir=args.data_dir, runs_dir=args.runs, log=print,
+                                     replicates=args.replicates, scheduler=args.scheduler, workers=args.workers)
     print(f"wrote {path}: {held} of {total} checks held")
     if held < total:
         print(f"{total - held} check(s) did not hold: they are listed at the top of the report", file=sys.stderr)
@@ -450,6 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--runs", default="runs", metavar="DIR",
                    help="job 4's training runs: a run with the report's settings is reused when finished and resumed "
                         "when interrupted; a folder holding another run is never written over (default runs)")
+    r.add_argument("--replicates", type=_count(2), metavar="N",
+                   help="replicates of the 2.5 simulation study at n = p (the curve over n gets N/3 each)")
+    r.add_argument("--scheduler", metavar="ADDR", help="run the simulation study's blocks on this Dask scheduler")
+    r.add_argument("--workers", type=_count(), help="run them on an embedded Dask cluster of this many workers")
     r.set_defaults(func=cmd_report)
 
     g = sub.add_parser("gaussian", help="job 1: posterior, MLE, MAP and predictives for data with known noise sd")

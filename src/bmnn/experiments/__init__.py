@@ -5,9 +5,10 @@ from __future__ import annotations
 from bmnn.experiments.records import Section
 
 
-def sections(quick: bool = False, data_dir=None, runs_dir="runs", log=None) -> list[Section]:
+def sections(quick: bool = False, data_dir=None, runs_dir="runs", log=None, replicates: int | None = None,
+             client=None) -> list[Section]:
     """Every job's section, in the material's order. Job 4's training runs live in (and are reused from)
-    ``runs_dir``."""
+    ``runs_dir``; ``replicates`` and ``client`` set the 2.5 simulation study's size and where its blocks run."""
     from bmnn.experiments import gaussian, laplace, pitfalls, scratch_mlp, sigmoid_mlp
 
     return [
@@ -28,7 +29,7 @@ def sections(quick: bool = False, data_dir=None, runs_dir="runs", log=None) -> l
                      "(2 tau)^-p."),
             formulas=[r"p(w) = \prod_{j=1}^{p}\frac{1}{2\tau}\exp\left(-\frac{|w_j-\mu_j|}{\tau}\right) = "
                       r"(2\tau)^{-p}\exp\left(-\frac{\lVert w-\mu\rVert_1}{\tau}\right)"],
-            records=laplace.run(quick=quick),
+            records=laplace.run(quick=quick, replicates=replicates, client=client),
         ),
         Section(
             job=3,

@@ -230,17 +230,38 @@ def paired_mse(rng, n: int, p: int, reps: int, draws: int, noise_sd: float = 1.0
     return np.sum((w - w_map) ** 2, axis=1), np.sum((w - w_mean) ** 2, axis=1)
 
 
-def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
+MSE_BLOCK = 100  # replicates per task of the 2.5 study: large enough that scheduling costs little
+
+
+def _mse_block(task: dict) -> tuple[np.ndarray, np.ndarray]:
+    """One task of the 2.5 study: a block of replicates on its own seed stream."""
+    return paired_mse(np.random.default_rng(task["seed"]), task["n"], task["p"], task["reps"], task["draws"])
+
+
+def mse_study(seed: int, n: int, p: int, reps: int, draws: int, client=None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`paired_mse` for ``reps`` replicates, in blocks of ``MSE_BLOCK`` with the ``i``-th block on the ``i``-th
+    seed stream of ``seed`` (:func:`bmnn.cluster.seed_streams`), concatenated in block order: the same numbers
+    whether the blocks run here one after another (``client=None``) or as Dask tasks on any number of workers."""
+    from bmnn import cluster
+
+    sizes = [min(MSE_BLOCK, reps - i) for i in range(0, reps, MSE_BLOCK)]
+    tasks = [{"seed": s, "n": n, "p": p, "reps": k, "draws": draws}
+             for s, k in zip(cluster.seed_streams(seed, len(sizes)), sizes, strict=True)]
+    parts = [_mse_block(t) for t in tasks] if client is None else cluster.map_ordered(client, _mse_block, tasks)
+    return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
+
+
+def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig(), client=None) -> Record:
     """2.5: which of w_MAP and w_mean has the lower expected test MSE, by simulation."""
     rng = as_generator(cfg.seed + 6)
     p, n, s = 10, 10, 1.0
-    e_map, e_mean = paired_mse(rng, n, p, cfg.mse_reps, cfg.mse_draws)
+    e_map, e_mean = mse_study(cfg.seed + 60, n, p, cfg.mse_reps, cfg.mse_draws, client)
     diff = e_map - e_mean
     se = diff.std(ddof=1) / np.sqrt(diff.size)
     ns = np.array([5, 10, 20, 50, 100])
     curve, curve_se = [], []
     for nn in ns:
-        a, b = paired_mse(rng, int(nn), p, cfg.mse_reps_curve, cfg.mse_draws)
+        a, b = mse_study(cfg.seed + 61 + int(nn), int(nn), p, cfg.mse_reps_curve, cfg.mse_draws, client)
         d = a - b
         curve.append(d.mean())
         curve_se.append(d.std(ddof=1) / np.sqrt(d.size))
@@ -349,10 +370,15 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
     )
 
 
-def run(quick: bool = False) -> list[Record]:
-    """Every job-2 record, in the material's order, then 2.S."""
+def run(quick: bool = False, replicates: int | None = None, client=None) -> list[Record]:
+    """Every job-2 record, in the material's order, then 2.S. ``replicates`` sets the 2.5 study's replicates (at
+    n = p; the curve gets a third of them); ``client`` runs that study's blocks as Dask tasks."""
+    from dataclasses import replace
+
     from bmnn.bench_results import read
 
     cfg = QUICK if quick else LaplaceConfig()
-    return [q2_1_posterior(cfg), q2_2_map(cfg), q2_3_prior_knowledge(cfg), q2_4_tau_path(cfg), q2_5_test_mse(cfg),
-            q2_S_scale(cfg, read("laplace_scale"))]
+    if replicates is not None:
+        cfg = replace(cfg, mse_reps=replicates, mse_reps_curve=max(2, replicates // 3))
+    return [q2_1_posterior(cfg), q2_2_map(cfg), q2_3_prior_knowledge(cfg), q2_4_tau_path(cfg),
+            q2_5_test_mse(cfg, client), q2_S_scale(cfg, read("laplace_scale"))]

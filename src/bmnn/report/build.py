@@ -67,14 +67,24 @@ def benchmark_rows(folder: Path = RESULTS) -> list[list[str]]:
     return rows
 
 
-def build_report(out: Path, quick: bool = False, data_dir=None, runs_dir="runs", log=None) -> tuple[Path, int, int]:
-    """Write ``out/index.html``; return its path, the checks held and the checks run."""
+def build_report(out: Path, quick: bool = False, data_dir=None, runs_dir="runs", log=None,
+                 replicates: int | None = None, scheduler: str | None = None,
+                 workers: int | None = None) -> tuple[Path, int, int]:
+    """Write ``out/index.html``; return its path, the checks held and the checks run. With ``scheduler`` or
+    ``workers`` the simulation study's blocks run as Dask tasks (the same numbers as when run here)."""
     from bmnn import plots
     from bmnn.experiments import sections
     from bmnn.report import render
 
     start = time.perf_counter()
-    secs = sections(quick=quick, data_dir=data_dir, runs_dir=runs_dir, log=log)
+    if scheduler is None and workers is None:
+        secs = sections(quick=quick, data_dir=data_dir, runs_dir=runs_dir, log=log, replicates=replicates)
+    else:
+        from bmnn import cluster
+
+        with cluster.client(scheduler, workers) as c:
+            secs = sections(quick=quick, data_dir=data_dir, runs_dir=runs_dir, log=log, replicates=replicates,
+                            client=c)
     figures = {}
     for s in secs:
         for r in s.records:
