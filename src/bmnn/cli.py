@@ -184,18 +184,22 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     from bmnn.laplace import LaplaceRegression
     from bmnn.laplace.posterior import standardize
 
+    big = args.parquet is not None or (args.csv is not None and any(ch in args.csv for ch in "*?["))
     if args.dataset is not None:
         X, y, names = load_bundled(args.dataset)
+    elif args.target is None:
+        raise InputError(f"{'--parquet' if args.parquet else '--csv'} needs --target COLUMN (the column to predict)")
+    elif big:  # one pass over the files' partitions: only the sufficient statistics are kept
+        stats, names = _table_statistics(args)
     else:
-        if args.target is None:
-            raise InputError("--csv needs --target COLUMN (the column to predict)")
         try:
             X, y, names = read_csv_xy(args.csv, args.target)
         except InputError as exc:
             raise _flag("--target" if exc.param == "target" else "--csv", exc) from None
-    if args.standardize:
+    if args.standardize and not big:
         X, y = standardize(X, y, names)
-    loc = _location(args, X.shape[1])
+    n_rows, p = stats[3] if big else X.shape[0], len(names)
+    loc = _location(args, p)
     if args.save is not None and not args.save.endswith(".nc"):
         raise InputError(f"--save expects a file name ending in .nc (netCDF), got {args.save!r}")
     if args.save is not None:
@@ -205,7 +209,11 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     m = LaplaceRegression(args.noise_sd, args.scale, loc, draws=args.draws, chains=args.chains, seed=args.seed,
                           warmup=args.warmup,
                           scale_prior=tuple(args.scale_prior), noise_prior=args.noise_prior,
-                          algorithm=args.algorithm).fit(X, y, feature_names=names)
+                          algorithm=args.algorithm)
+    if big:
+        m.fit_statistics(*stats, feature_names=names)
+    else:
+        m.fit(X, y, feature_names=names)
     lo, hi = m.coef_interval(0.9)
     out = {"lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(), "map_at": m.map_at_,
            "posterior_mean": m.coef_mean_.tolist(), "posterior_sd": m.coef_sd_.tolist(), "mcse": m.mcse_.tolist(),
@@ -225,7 +233,7 @@ def cmd_lasso(args: argparse.Namespace) -> int:
         return 0
     ts = out["tau_star"]
     at = m.map_at_
-    print(f"N = {X.shape[0]}, p = {X.shape[1]}, lambda = {m.lambda_:.6g}, tau* = "
+    print(f"N = {n_rows}, p = {p}, lambda = {m.lambda_:.6g}, tau* = "
           + ("unbounded (y = X mu: the MAP is the location for every tau)" if ts is None else f"{ts:.6g}")
           + ("  (tau <= tau*: the MAP is the location)" if ts is not None and at["scale"] <= ts else ""))
     for key, sym in (("noise_sd", "sigma"), ("scale", "tau")):
@@ -257,6 +265,26 @@ def cmd_lasso(args: argparse.Namespace) -> int:
 
 def _fmt(v, spec: str) -> str:
     return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+
+def _table_statistics(args: argparse.Namespace):
+    """``((X^T X, X^T y, y^T y, n), names)`` of the files of ``--csv GLOB`` or ``--parquet GLOB``, on Dask."""
+    from bmnn.datasets import table_moments
+
+    flag, kind = ("--parquet", "parquet") if args.parquet else ("--csv", "csv")
+    try:
+        if args.scheduler:
+            from bmnn import cluster
+
+            with cluster.client(args.scheduler) as c:
+                moments, cols, t = table_moments(getattr(args, kind), args.target, kind, client=c)
+        else:
+            moments, cols, t = table_moments(getattr(args, kind), args.target, kind)
+        stats = moments.regression(t, args.standardize)
+    except InputError as exc:
+        raise _flag("--target" if exc.param == "target" else flag, exc) from None
+    names = [c for j, c in enumerate(cols) if j != t]
+    return stats, names
 
 
 #: results of ``bmnn lasso`` that are undefined for some valid inputs, written as JSON ``null`` (text ``n/a``):
@@ -471,7 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     lz = sub.add_parser("lasso", help="job 2: MAP and posterior of linear regression with a Laplace prior")
     src = lz.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", choices=["diabetes"], help="a data set bundled with scikit-learn")
-    src.add_argument("--csv", metavar="FILE", help="a CSV file with a header row")
+    src.add_argument("--csv", metavar="FILE", help="a CSV file with a header row; a glob (data/*.csv) of several "
+                     "is read in one pass over its partitions, keeping only the sufficient statistics")
+    src.add_argument("--parquet", metavar="GLOB", help="Parquet files, read like a --csv glob")
     lz.add_argument("--target", metavar="COLUMN", help="with --csv: the column to predict")
     lz.add_argument("--noise-sd", type=_positive_float(),
                     help="sigma, the known noise sd; omitted: learned (Jeffreys prior on sigma^2, and the prior's "
@@ -487,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the Gaussian draw: the p x p system, or Bhattacharya et al.'s n x n one (default: the "
                          "cheaper for the data's shape)")
     lz.add_argument("--save", metavar="FILE.nc", help="write the draws as ArviZ InferenceData (netCDF)")
+    lz.add_argument("--scheduler", metavar="ADDR", help="with a glob: read the partitions on this Dask scheduler")
     loc = lz.add_mutually_exclusive_group()
     loc.add_argument("--location", metavar="V", help="mu: one number, or p numbers separated by commas")
     loc.add_argument("--location-file", metavar="F", help="mu: a file of p numbers")

@@ -86,3 +86,62 @@ def map_ordered(c: Any, fn: Callable[..., Any], items: Sequence[Any], *, retries
         raise
     except Exception as exc:  # a task that failed for good: its own error, named
         raise ClusterError(f"a task failed: {type(exc).__name__}: {exc}") from None
+
+
+def _expand(paths: str | Sequence[str]) -> list[str]:
+    import glob
+
+    items = [paths] if isinstance(paths, str) else list(paths)
+    out: list[str] = []
+    for item in items:
+        found = sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item]
+        out += found
+    if not out:
+        raise InputError(f"no file matches {paths!r}")
+    for f in out:
+        if not os.path.isfile(f):
+            raise InputError(f"{f!r} does not exist" if not os.path.exists(f) else f"{f!r} is not a file")
+    return out
+
+
+def table_columns(paths: str | Sequence[str], kind: str) -> list[str]:
+    """The column names of the first file of a table (CSV header or Parquet schema)."""
+    files = _expand(paths)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(files[0]).names)
+        except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+            raise InputError(f"{files[0]!r} is not a readable Parquet file ({type(exc).__name__})") from None
+    import csv
+
+    with open(files[0], newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh), None)
+    if not header:
+        raise InputError(f"{files[0]!r} has no header row")
+    return [h.strip() for h in header]
+
+
+def reduce_partitions(paths: str | Sequence[str], kind: str, fn: Callable[[Any], Any],
+                      merge: Callable[[Any, Any], Any], client: Any = None, blocksize: str = "32MB") -> Any:
+    """``fn`` on every partition of a CSV or Parquet table (read by ``dask.dataframe``, every column as float64),
+    the results merged left to right in partition order (so the answer does not depend on the workers). Runs on
+    ``client`` when given, else on Dask's local threads."""
+    import dask
+    import dask.dataframe as dd
+
+    files = _expand(paths)
+    try:
+        frame = (dd.read_parquet(files) if kind == "parquet" else
+                 dd.read_csv(files, blocksize=blocksize, dtype="float64", encoding="utf-8-sig"))
+        parts = [dask.delayed(fn)(p) for p in frame.to_delayed()]
+        results = client.gather(client.compute(parts)) if client is not None else dask.compute(*parts)
+    except BmnnError:
+        raise
+    except (ValueError, TypeError, OSError) as exc:  # pandas' parser on a cell that is not a number, a bad file
+        raise InputError(f"the table cannot be read as numbers: {' '.join(str(exc).split())[:200]}") from None
+    total = results[0]
+    for r in results[1:]:
+        total = merge(total, r)
+    return total

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,80 @@ def read_csv_xy(path: str | Path, target: str) -> tuple[NDArray[np.float64], NDA
     k = header.index(target)
     names = [h for j, h in enumerate(header) if j != k]
     return np.delete(data, k, axis=1), data[:, k], names
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Count, column means and centred cross-products ``C = sum (z - mean)(z - mean)^T`` of the rows ``z`` of a
+    table: everything the Laplace regression needs from its data (X^T X, X^T y, y^T y, and the columns' means and
+    sds for standardising), merged across partitions by the stable pairwise update of Chan, Golub & LeVeque
+    (1979) rather than from raw sums of squares, which lose every digit when the means are large."""
+
+    n: int
+    mean: NDArray[np.float64]
+    cross: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, z: NDArray[np.float64]) -> Moments:
+        """The moments of the rows of ``z`` (n x k)."""
+        m = z.mean(axis=0) if len(z) else np.zeros(z.shape[1])
+        d = z - m
+        return cls(n=len(z), mean=m, cross=d.T @ d)
+
+    def merge(self, other: Moments) -> Moments:
+        """The moments of both tables together."""
+        if self.n == 0:
+            return other
+        if other.n == 0:
+            return self
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        return Moments(n=n, mean=self.mean + delta * (other.n / n),
+                       cross=self.cross + other.cross + np.outer(delta, delta) * (self.n * other.n / n))
+
+    def regression(self, target: int, standardize: bool = False):
+        """``(X^T X, X^T y, y^T y, n)`` with column ``target`` as y; with ``standardize``, for the columns of X
+        centred and scaled to unit (population) sd and y centred."""
+        k = self.mean.shape[0]
+        xs = [j for j in range(k) if j != target]
+        C, m = self.cross, self.mean
+        if standardize:
+            sd = np.sqrt(np.diag(C)[xs] / self.n)
+            if np.any(sd <= 1e-13 * np.maximum(np.abs(m[xs]), 1.0)):
+                j = xs[int(np.argmax(sd <= 1e-13 * np.maximum(np.abs(m[xs]), 1.0)))]
+                raise InputError(f"column {j} is constant, so it cannot be standardised", param="standardize")
+            return (C[np.ix_(xs, xs)] / np.outer(sd, sd), C[xs, target] / sd, float(C[target, target]), self.n)
+        raw = C + self.n * np.outer(m, m)
+        return raw[np.ix_(xs, xs)], raw[xs, target], float(raw[target, target]), self.n
+
+
+def table_moments(paths: str | list[str], target: str, kind: str = "csv", client=None):
+    """:class:`Moments` of CSV or Parquet files (a glob or a list) with a header, in one pass over their partitions
+    (Dask: memory bounded by the partition size, whatever the number of rows); returns ``(moments, names, t)``
+    with the column names and the target's index. Every cell must be a finite number."""
+    from bmnn import cluster
+
+    names = cluster.table_columns(paths, kind)
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise InputError(f"the header names column {dupes[0]!r} more than once")
+    if target not in names:
+        raise InputError(f"target column {target!r} is not among the columns {', '.join(names)}", param="target")
+    if len(names) < 2:
+        raise InputError("the table needs at least one feature column besides the target")
+    moments = cluster.reduce_partitions(paths, kind, _partition_moments, Moments.merge, client)
+    if moments.n == 0:
+        raise InputError("the files hold no data rows")
+    return moments, names, names.index(target)
+
+
+def _partition_moments(frame) -> Moments:
+    z = frame.to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(z)):
+        bad = np.argwhere(~np.isfinite(z))[0]
+        raise InputError(f"column {frame.columns[bad[1]]!r} holds an empty, NaN or infinite cell (row {bad[0] + 1} "
+                         "of one partition)")
+    return Moments.of(z)
 
 
 def load_bundled(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64], list[str]]:

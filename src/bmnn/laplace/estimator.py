@@ -88,6 +88,45 @@ class LaplaceRegression:
         """Sample the posterior (unless ``draws = 0``) and compute the MAP. Returns ``self``."""
         X, y = validate_design(X, y)
         mu = validate_location(self.location, X.shape[1])
+
+        def sample(draws):
+            return gibbs(X, y, self.noise_sd, self.scale, mu, draws=draws, warmup=self.warmup, chains=self.chains,
+                         seed=self.seed, scale_prior=self.scale_prior, noise_prior=self.noise_prior,
+                         algorithm=self.algorithm)
+
+        self._fit(X.shape[1], mu, feature_names, sample, lambda s, b: map_estimate(X, y, s, b, mu),
+                  lambda s: tau_star(X, y, s, mu))
+        self._Xy = (X, y)
+        return self
+
+    def fit_statistics(self, gram: ArrayLike, xty: ArrayLike, yty: float, n: int,
+                       feature_names: list[str] | None = None) -> LaplaceRegression:
+        """:meth:`fit` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and the row count ``n``
+        alone (data bigger than memory, see :func:`bmnn.datasets.table_moments`; the p x p draw, so n >= p is
+        expected). Returns ``self``; :meth:`log_posterior` then needs the rows and is not available."""
+        from bmnn.laplace.gibbs import gibbs_from_statistics
+        from bmnn.laplace.map import map_from_statistics
+
+        G = as_float_array("gram", gram, what="X^T X")
+        q = as_float_array("xty", xty, what="X^T y")
+        if G.ndim != 2 or G.shape != (q.shape[0], q.shape[0]):
+            raise InputError(f"gram must be (p, p) with p = len(xty) = {q.shape[0]}, got shape {G.shape}")
+        mu = validate_location(self.location, q.shape[0])
+
+        def sample(draws):
+            return gibbs_from_statistics(G, q, yty, n, self.noise_sd, self.scale, mu, draws=draws,
+                                         warmup=self.warmup, chains=self.chains, seed=self.seed,
+                                         scale_prior=self.scale_prior, noise_prior=self.noise_prior)
+
+        def star(s):
+            g = float(np.max(np.abs(q - G @ mu)))
+            return np.inf if g == 0 else s**2 / g
+
+        self._fit(q.shape[0], mu, feature_names, sample, lambda s, b: map_from_statistics(G, q, s, b, mu), star)
+        self.__dict__.pop("_Xy", None)
+        return self
+
+    def _fit(self, p, mu, feature_names, sample, map_at, tau_star_at) -> None:
         draws = count("draws", self.draws, minimum=0)
         learned = self.noise_sd is None or self.scale is None
         if draws == 0 and learned:
@@ -95,15 +134,12 @@ class LaplaceRegression:
                              "posterior medians)")
         for attr in self._SAMPLED:
             self.__dict__.pop(attr, None)
-        self.n_features_in_ = X.shape[1]
-        self.feature_names_in_ = list(feature_names) if feature_names is not None else [
-            f"x{j}" for j in range(X.shape[1])]
+        self.n_features_in_ = p
+        self.feature_names_in_ = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(p)]
         self.location_ = mu
         s, t = self.noise_sd, self.scale
         if draws > 0:
-            g = gibbs(X, y, self.noise_sd, self.scale, mu, draws=draws, warmup=self.warmup, chains=self.chains,
-                      seed=self.seed, scale_prior=self.scale_prior, noise_prior=self.noise_prior,
-                      algorithm=self.algorithm)
+            g = sample(draws)
             d = g.diagnostics()
             self.draws_, self.algorithm_ = g.draws, g.algorithm
             self.coef_mean_, self.coef_sd_ = d["mean"], d["sd"]
@@ -117,17 +153,15 @@ class LaplaceRegression:
                 t = self.scale_summary_["median"]
         # the MAP's Laplace scale b: tau, or sigma tau under the scaled prior of learned sigma
         b = t if self.noise_sd is not None else s * t
-        res = map_estimate(X, y, s, b, mu)
+        res = map_at(s, b)
         self.map_at_ = {"noise_sd": s, "scale": t,
                         "noise_sd_from": "given" if self.noise_sd is not None else "posterior median",
                         "scale_from": "given" if self.scale is not None else "posterior median"}
         self.lambda_ = lambda_from_tau(s, b)
-        ts = tau_star(X, y, s, mu)  # the threshold on b; in units of tau it is b* / sigma under the scaled prior
+        ts = tau_star_at(s)  # the threshold on b; in units of tau it is b* / sigma under the scaled prior
         self.tau_star_ = ts if self.noise_sd is not None else ts / s
         self.coef_map_ = res.coef
         self.kkt_violation_ = res.kkt_violation
-        self._Xy = (X, y)
-        return self
 
     def _require(self, attr: str) -> None:
         if not hasattr(self, attr):

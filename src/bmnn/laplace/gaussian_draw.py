@@ -57,12 +57,28 @@ class Design:
     """What the draw needs from the data, computed once: ``X``, ``r = y - X mu``, ``X^T X`` and its square root,
     ``X^T r`` (the precision way needs only the last three; the BCM way only ``X`` and ``r``)."""
 
-    X: NDArray[np.float64]
-    r: NDArray[np.float64]
+    X: NDArray[np.float64] | None
+    r: NDArray[np.float64] | None
     gram: NDArray[np.float64]
     root: NDArray[np.float64]
     xtr: NDArray[np.float64]
     algorithm: Algorithm
+    rtr: float = 0.0  # r^T r
+    n: int = 0
+
+    @classmethod
+    def from_gram(cls, gram: NDArray, xtr: NDArray, rtr: float, n: int) -> Design:
+        """The precision draw's design from the statistics alone (no rows of X)."""
+        evals, evecs = np.linalg.eigh(gram)
+        root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
+        return cls(X=None, r=None, gram=gram, root=root, xtr=xtr, algorithm="precision", rtr=rtr, n=n)
+
+    def residual_ss(self, m: NDArray) -> NDArray:
+        """``||r - X m||^2`` for each row of ``m`` (from the rows of X when there are, else from the statistics)."""
+        if self.X is not None:
+            resid = self.r[None] - m @ self.X.T
+            return np.sum(resid * resid, axis=1)
+        return np.maximum(self.rtr - 2.0 * (m @ self.xtr) + np.einsum("kp,pq,kq->k", m, self.gram, m), 0.0)
 
     @classmethod
     def build(cls, X: NDArray, r: NDArray, algorithm: Algorithm | None = None) -> Design:
@@ -76,16 +92,16 @@ class Design:
             root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
         else:
             root = np.empty((0, 0))
-        return cls(X=X, r=r, gram=gram, root=root, xtr=X.T @ r, algorithm=algorithm)
+        return cls(X=X, r=r, gram=gram, root=root, xtr=X.T @ r, algorithm=algorithm, rtr=float(r @ r), n=n)
 
     def memory(self, chains: int) -> float:
         """Bytes one draw for ``chains`` chains needs."""
-        n, p = self.X.shape
+        n, p = self.n, self.gram.shape[0]
         per = 3 * p * p + 8 * p if self.algorithm == "precision" else 2 * n * n + 2 * n * p + 8 * (n + p)
         return 8.0 * chains * per
 
     def check_memory(self, chains: int) -> None:
-        n, p = self.X.shape
+        n, p = self.n, self.gram.shape[0]
         shape = f"{p} x {p}" if self.algorithm == "precision" else f"{n} x {n} and {n} x {p}"
         check_memory(self.memory(chains), f"{chains} chains of {shape} linear systems")
 

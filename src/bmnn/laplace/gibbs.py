@@ -201,17 +201,49 @@ def gibbs(
     a_t, b_t = _prior_pair("scale_prior", scale_prior, "the Gamma prior on 1 / tau")
     a_s, b_s = (0.0, 0.0) if noise_prior is None else _prior_pair("noise_prior", noise_prior,
                                                                   "the inverse-gamma prior on sigma^2")
+    design = gaussian_draw.Design.build(X, y - X @ mu, algorithm)
+    return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed)
+
+
+def gibbs_from_statistics(
+    gram: ArrayLike, xty: ArrayLike, yty: float, n: int, noise_sd: float | None, scale: float | None,
+    location: ArrayLike = 0.0, *, draws: int = 2000, warmup: int = 500, chains: int = 16,
+    seed: int | np.random.Generator | None = None, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
+    noise_prior: tuple[float, float] | None = None,
+) -> GibbsResult:
+    """:func:`gibbs` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and ``n`` (data bigger than
+    memory, n >= p): the p x p precision draw needs nothing else, and learned sigma's
+    ``||r - X m||^2 = r^T r - 2 m^T X^T r + m^T X^T X m``."""
+    G = np.asarray(gram, dtype=np.float64)
+    q0 = np.asarray(xty, dtype=np.float64)
+    p = q0.shape[0]
+    if G.shape != (p, p) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(q0)) and np.isfinite(yty)):
+        raise InputError(f"gram must be a finite ({p}, {p}) matrix matching xty, got shape {G.shape}")
+    n = count("n", n)
+    mu = validate_location(location, p)
+    s_fixed = None if noise_sd is None else positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
+    t_fixed = None if scale is None else positive_scalar("scale", scale, what="tau, the Laplace prior's scale")
+    a_t, b_t = _prior_pair("scale_prior", scale_prior, "the Gamma prior on 1 / tau")
+    a_s, b_s = (0.0, 0.0) if noise_prior is None else _prior_pair("noise_prior", noise_prior,
+                                                                  "the inverse-gamma prior on sigma^2")
+    q = q0 - G @ mu
+    rtr = max(float(yty) - 2.0 * float(mu @ q0) + float(mu @ G @ mu), 0.0)
+    design = gaussian_draw.Design.from_gram(G, q, rtr, n)
+    return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed)
+
+
+def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws, warmup, chains, seed) -> GibbsResult:
+    """The sweep of the module docstring, on a :class:`~bmnn.laplace.gaussian_draw.Design`."""
+    (a_t, b_t), (a_s, b_s) = scale_prior, noise_prior
     draws, chains = count("draws", draws), count("chains", chains)
     warmup = count("warmup", warmup, minimum=0)
     rng = as_generator(seed)
-    r = y - X @ mu
-    design = gaussian_draw.Design.build(X, r, algorithm)
     learn_s, learn_t = s_fixed is None, t_fixed is None
     check_memory(8.0 * chains * draws * (p + 2) + design.memory(chains),
                  f"draws x chains x p = {draws} x {chains} x {p} kept values and the linear systems")
 
     # starting point: sigma from the spread of y - X mu; tau ten times tau* (where the MAP starts to move off mu)
-    sigma = np.full(chains, s_fixed if not learn_s else max(float(np.std(r)), 1e-300) or 1.0)
+    sigma = np.full(chains, s_fixed if not learn_s else max(np.sqrt(design.rtr / n), 1e-300))
     grad = float(np.max(np.abs(design.xtr)))
     k = sigma if learn_s else np.ones(chains)
     tau = np.full(chains, t_fixed if not learn_t else (10.0 * sigma[0] ** 2 / grad / k[0] if grad > 0 else 1.0))
@@ -224,8 +256,7 @@ def gibbs(
         if learn_s:  # 1-2. (sigma^2, theta) | s, y as one block: sigma^2 with theta integrated out, then theta
             mix = np.maximum(mix, 1.0 / U_MAX)
             unit, cond_mean = gaussian_draw.draw(design, mix, np.ones(chains), rng)  # N(m, A1^-1), A1 = X^T X + S^-1
-            resid = r[None] - cond_mean @ X.T
-            quad = np.sum(resid * resid, axis=1) + np.sum(cond_mean * cond_mean / mix, axis=1)  # r^T (I+XSX^T)^-1 r
+            quad = design.residual_ss(cond_mean) + np.sum(cond_mean * cond_mean / mix, axis=1)  # r^T(I+XSX^T)^-1 r
             sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * n, size=chains))
             k = sigma
             theta = cond_mean + sigma[:, None] * (unit - cond_mean)  # N(m, sigma^2 A1^-1)

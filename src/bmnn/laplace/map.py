@@ -22,7 +22,8 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 
-from bmnn.laplace.posterior import validate_problem
+from bmnn._checks import InputError, positive_scalar
+from bmnn.laplace.posterior import validate_location, validate_problem
 
 CERTIFICATE_TOLERANCE = 1e-8
 
@@ -115,3 +116,62 @@ def map_estimate(
         warnings.warn(f"the MAP's optimality certificate is {result.max_violation:.3g} (relative to lambda), "
                       f"above {CERTIFICATE_TOLERANCE:g}", RuntimeWarning, stacklevel=2)
     return result
+
+
+def map_from_statistics(gram: ArrayLike, xty: ArrayLike, noise_sd: float, scale: float, location: ArrayLike = 0.0,
+                        *, tol: float = 1e-14, max_sweeps: int = 100_000) -> MapResult:
+    """The MAP from the sufficient statistics ``X^T X`` and ``X^T y`` alone (data bigger than memory): cyclic
+    coordinate descent on the Gram matrix, then the same exact polish on the support and signs it found, and the
+    same certificate, ``X^T (y - X w) = X^T y - X^T X w``.
+
+    Coordinate descent is written here because scikit-learn's solvers want the rows of X; it only has to find the
+    support and the signs, which the polish then solves exactly.
+    """
+    G = np.asarray(gram, dtype=np.float64)
+    q0 = np.asarray(xty, dtype=np.float64)
+    p = q0.shape[0]
+    if G.shape != (p, p) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(q0))):
+        raise InputError(f"gram must be a finite ({p}, {p}) matrix matching xty, got shape {G.shape}")
+    s = positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
+    t = positive_scalar("scale", scale, what="tau, the Laplace prior's scale")
+    mu = validate_location(location, p)
+    lam = s**2 / t
+    q = q0 - G @ mu  # X^T (y - X mu)
+    theta = np.zeros(p)
+    if np.max(np.abs(q)) > lam:
+        diag = np.diag(G).copy()
+        grad = q.copy()  # X^T r - X^T X theta
+        for _ in range(max_sweeps):
+            biggest = 0.0
+            for j in range(p):
+                if diag[j] <= 0:
+                    continue
+                z = grad[j] + diag[j] * theta[j]
+                new = np.sign(z) * max(abs(z) - lam, 0.0) / diag[j]
+                step = new - theta[j]
+                if step != 0.0:
+                    grad -= G[:, j] * step
+                    theta[j] = new
+                    biggest = max(biggest, abs(step) * np.sqrt(diag[j]))
+            if biggest <= tol * (1.0 + np.sqrt(max(theta @ (G @ theta), 0.0))):
+                break
+        support = theta != 0
+        if support.any():
+            signs = np.sign(theta[support])
+            try:
+                t_a = np.linalg.solve(G[np.ix_(support, support)], q[support] - lam * signs)
+                if np.all(np.sign(t_a) == signs):
+                    polished = np.zeros(p)
+                    polished[support] = t_a
+                    if _kkt_gram(G, q, polished, lam).max() <= _kkt_gram(G, q, theta, lam).max():
+                        theta = polished
+            except np.linalg.LinAlgError:
+                pass
+    return MapResult(coef=mu + theta, lam=lam, kkt_violation=_kkt_gram(G, q, theta, lam))
+
+
+def _kkt_gram(G: NDArray, q: NDArray, theta: NDArray, lam: float) -> NDArray[np.float64]:
+    """:func:`kkt_violation` from the Gram matrix: ``g = X^T r - X^T X theta``."""
+    g = q - G @ theta
+    active = theta != 0
+    return np.where(active, np.abs(g - lam * np.sign(theta)) / lam, np.maximum(np.abs(g) - lam, 0.0) / lam)

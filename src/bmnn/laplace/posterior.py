@@ -239,17 +239,19 @@ def orthonormal_posterior(
 def standardize(X: ArrayLike, y: ArrayLike, names: list[str] | None = None):
     """Columns of ``X`` centred and scaled to unit (population) sd, and ``y`` centred: ``(X_std, y_centred)``.
 
-    Each column is first divided by its largest absolute value, so data near float64's limits (1e300) are
-    standardised without overflow. A column that is constant (its sd at most 1e-13 of its largest value) cannot
-    be scaled and is refused, named from ``names``.
+    Columns whose values could overflow a sum (above 1e150) are first divided by their largest absolute value, so
+    data near float64's limits (1e300) are standardised without overflow; the others are centred as they are,
+    which keeps every digit of a small spread around a large mean. A column that is constant up to rounding (its
+    sd at most 1e-13 of its size) cannot be scaled and is refused, named from ``names``.
     """
     X, y = validate_design(X, y)
     c = np.max(np.abs(X), axis=0)
-    c[c == 0] = 1.0
+    c[(c == 0) | (c < 1e150)] = 1.0  # only columns that could overflow are scaled first: scaling costs digits
     Z = X / c
-    Z -= Z.mean(axis=0)
+    m = Z.mean(axis=0)
+    Z -= m
     sd = np.sqrt(np.mean(Z * Z, axis=0))
-    const = np.flatnonzero(sd <= 1e-13)  # each column's largest |value| is 1 here: this is constant up to rounding
+    const = np.flatnonzero(sd <= 1e-13 * np.maximum(np.abs(m), np.max(np.abs(Z), axis=0)))  # constant up to rounding
     if const.size:
         j = int(const[0])
         raise InputError(f"column {names[j] if names else j!r} is constant, so it cannot be standardised")
