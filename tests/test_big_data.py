@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bmnn import cluster
+from bmnn._checks import InputError
 from bmnn.cli import main
 from bmnn.datasets import Moments, table_moments
 from bmnn.laplace import LaplaceRegression
@@ -99,3 +100,9 @@ def test_cli_reads_a_glob_and_refuses_bad_tables_in_one_line(rng, tmp_path, caps
         assert message in err and err.startswith("bmnn lasso: error: --csv:") and len(err.splitlines()) == 1, err
     assert main(["lasso", "--csv", glob, "--target", "nope", "--noise-sd", "1", "--scale", "1"]) == 2
     assert "--target: target column 'nope'" in capsys.readouterr().err
+
+
+def test_the_n_by_n_draw_is_refused_without_rows(rng):
+    X, y = _data(rng, n=50)
+    with pytest.raises(InputError, match="needs the rows of X"):
+        LaplaceRegression(1.0, 1.0, algorithm="bcm").fit_statistics(X.T @ X, X.T @ y, y @ y, 50)

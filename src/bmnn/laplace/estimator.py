@@ -112,6 +112,9 @@ class LaplaceRegression:
         if G.ndim != 2 or G.shape != (q.shape[0], q.shape[0]):
             raise InputError(f"gram must be (p, p) with p = len(xty) = {q.shape[0]}, got shape {G.shape}")
         mu = validate_location(self.location, q.shape[0])
+        if self.algorithm == "bcm":
+            raise InputError("algorithm 'bcm' needs the rows of X; from the statistics only the p x p draw "
+                             "('precision') is possible", param="algorithm")
 
         def sample(draws):
             return gibbs_from_statistics(G, q, yty, n, self.noise_sd, self.scale, mu, draws=draws,
