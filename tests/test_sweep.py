@@ -145,3 +145,14 @@ def test_the_simulation_study_gives_the_same_numbers_on_one_worker_two_workers_o
         np.testing.assert_array_equal(here[1], there[1])
     # a different seed gives different replicates (the seed reaches every block)
     assert not np.array_equal(mse_study(8, 6, 4, 30, 60)[0], mse_study(7, 6, 4, 30, 60)[0])
+
+
+@pytest.mark.slow
+def test_the_calibration_study_gives_the_same_numbers_here_or_on_two_workers():
+    from bmnn.experiments.gaussian import COVERAGE_BLOCK, QUICK, coverage
+
+    reps = COVERAGE_BLOCK + 1234
+    here = coverage(5, 3, reps, QUICK, 0.9)
+    with cluster.client(workers=2) as c:
+        assert coverage(5, 3, reps, QUICK, 0.9, client=c) == here
+    assert set(here) == {"full", "plugin_mle", "plugin_map"} and abs(here["full"] - 0.9) < 5 * np.sqrt(0.09 / reps)

@@ -19,7 +19,7 @@ def sections(quick: bool = False, data_dir=None, runs_dir="runs", log=None, repl
                      "D = {x_1, ..., x_n} i.i.d. The material gives the full posterior predictive below."),
             formulas=[r"x\mid D \sim \mathcal{N}\left(\frac{\sum_i x_i}{n+\sigma^2/\tau^2},\; "
                       r"\left(\frac{n}{\sigma^2}+\frac{1}{\tau^2}\right)^{-1}+\sigma^2\right)"],
-            records=gaussian.run(quick=quick),
+            records=gaussian.run(quick=quick, client=client),
         ),
         Section(
             job=2,
