@@ -42,7 +42,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests $(wildcard benchmarks)
 
-# The best recipe over five seeds, two runs at a time on this machine (about 20 minutes on two cores); the report
+# The best recipe over five seeds, two runs at a time on this machine (26 minutes on two cores); the report
 # then states its accuracy as a mean and sd over the seeds.
 sweep: setup
 	$(VENV)/bin/bmnn sweep --recipe best --seeds 0-4 --out runs/sweep-best

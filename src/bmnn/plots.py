@@ -183,14 +183,15 @@ def laplace_scale(rec: Record, ax: Axes | None = None) -> Axes:
 
 def sweep_summary(summary: list[dict], recipe: str, ax: Axes | None = None) -> Axes:
     """A sweep's test accuracy per setting: every seed's point, and the mean +- sd."""
-    ax = _ax(ax, (max(4.0, 1.2 * len(summary) + 2), 3.6))
+    ax = _ax(ax, (max(5.0, 1.2 * len(summary) + 2), 3.6))
     for i, s in enumerate(summary):
         ax.plot([i] * len(s["test_acc"]), s["test_acc"], "o", color="tab:blue", alpha=0.5, ms=4)
         ax.errorbar([i + 0.15], [s["mean"]], yerr=[s["sd"] or 0.0], fmt="s", color="k", capsize=4)
     ax.set_xticks(range(len(summary)), [s["label"] for s in summary], rotation=20, ha="right", fontsize=8)
+    ax.set_xlim(-0.5, len(summary) - 0.5)
     ax.set_ylabel("test accuracy")
     n = max(len(s["test_acc"]) for s in summary)
-    ax.set_title(f"recipe {recipe}: each seed (dots), mean +- sd over {n} seeds (squares)", fontsize=9)
+    ax.set_title(f"recipe {recipe}: seeds (dots), mean +- sd of {n} (squares)", fontsize=9)
     return ax
 
 
