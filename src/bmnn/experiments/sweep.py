@@ -10,6 +10,7 @@ seeds; ``sweep.png`` shows every seed's point and the mean +- sd.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -61,7 +62,6 @@ def label(settings: dict[str, Any]) -> str:
 
 def run_one(task: dict[str, Any]) -> dict[str, Any]:
     """One training run (a Dask task): train or reuse or resume, then evaluate on the test set."""
-    from bmnn.datasets import load_fashion_mnist
     from bmnn.scratch_mlp import runs
     from bmnn.scratch_mlp.config import make_config
     from bmnn.scratch_mlp.evaluate import evaluate_checkpoint
@@ -69,12 +69,20 @@ def run_one(task: dict[str, Any]) -> dict[str, Any]:
 
     cfg = make_config(task["recipe"], **task["settings"], seed=task["seed"], threads=1)
     folder = Path(task["folder"])
-    arrays = load_fashion_mnist(task["data_dir"], hashes=task["hashes"])
+    arrays = _data(task["data_dir"], tuple(sorted(task["hashes"].items())))
     ck = train(cfg, arrays, folder, resume=runs.run_state(folder) is not None, log=lambda *_: None, progress=False)
     m = evaluate_checkpoint(ck, arrays)
     return {"settings": task["settings"], "label": task["label"], "seed": task["seed"], "folder": str(folder),
             "test_acc": m["accuracy"], "test_loss": m["loss"], "epochs": ck["epoch"],
             "seconds": sum(h["seconds"] for h in ck["history"])}
+
+
+@functools.lru_cache(maxsize=2)
+def _data(data_dir, hashes: tuple):
+    """The data set, loaded and verified once per worker process, not once per run."""
+    from bmnn.datasets import load_fashion_mnist
+
+    return load_fashion_mnist(data_dir, hashes=dict(hashes))
 
 
 def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
