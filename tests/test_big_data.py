@@ -106,3 +106,20 @@ def test_the_n_by_n_draw_is_refused_without_rows(rng):
     X, y = _data(rng, n=50)
     with pytest.raises(InputError, match="needs the rows of X"):
         LaplaceRegression(1.0, 1.0, algorithm="bcm").fit_statistics(X.T @ X, X.T @ y, y @ y, 50)
+
+
+def test_parquet_files_give_the_same_statistics_as_csv(rng, tmp_path):
+    import pandas as pd
+
+    X, y = _data(rng, n=900)
+    frame = pd.DataFrame(np.column_stack([X, y]), columns=[f"x{j}" for j in range(5)] + ["y"])
+    for i, part in enumerate(np.array_split(np.arange(900), 3)):
+        frame.iloc[part].to_parquet(tmp_path / f"p{i}.parquet")
+    moments, names, t = table_moments(str(tmp_path / "p*.parquet"), "y", "parquet")
+    G, q, yty, n = moments.regression(t)
+    assert n == 900 and names[t] == "y"
+    np.testing.assert_allclose(G, X.T @ X, rtol=1e-12)
+    np.testing.assert_allclose(q, X.T @ y, rtol=1e-12)
+    (tmp_path / "not.parquet").write_text("x,y\n1,2\n")
+    with pytest.raises(InputError, match="is not a readable Parquet file"):
+        table_moments(str(tmp_path / "not.parquet"), "y", "parquet")
