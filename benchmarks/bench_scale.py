@@ -1,9 +1,9 @@
 """Scale-out on Dask: the speed-up of the 2.5 simulation study and of a 4-run sweep of short training runs on an
 embedded LocalCluster of 2 workers against 1 worker (goals: >= 1.8x each on a 2-core machine); both use the same
 tasks and seeds, so their results are identical (checked here too). Then the statistics pass of ``bmnn lasso`` on
-generated CSV files of 10^6 and 2 x 10^6 rows x 20 columns (files large enough that every partition is full): rows per second and the peak resident memory of the
-process that reads them (each size in a fresh process), which must not grow with the rows.
-Last line: ``speed-up: Ax (study) Bx (sweep)``.
+generated CSV files of 10^6 and 2 x 10^6 rows x 20 columns (files large enough that every partition is full):
+rows per second and the peak resident memory of the process that reads them (each size in a fresh process), which
+must not grow with the rows. Last line: ``speed-up: Ax (study) Bx (sweep)``.
 """
 
 from __future__ import annotations
