@@ -173,3 +173,15 @@ def test_a_problem_that_cannot_fit_is_refused_before_allocation():
     X[:, 0] = 1.0
     with pytest.raises(InputError, match="of memory, but"):
         gibbs(X, np.ones(2000), 1.0, 1.0, draws=10**9, chains=64)
+
+
+@pytest.mark.parametrize("from_rows", [True, False])
+def test_learned_sigmas_quadratic_form_equals_the_direct_one(from_rows, rng):
+    """r^T (I + X S X^T)^-1 r, which sets sigma^2 | s, y, against the n x n inverse written out."""
+    n, p = 9, 5
+    X, r = rng.normal(size=(n, p)), rng.normal(size=n) * 1.7
+    s = rng.exponential(0.6, size=(3, p)) + 0.02
+    design = Design.build(X, r, "precision") if from_rows else Design.from_gram(X.T @ X, X.T @ r, float(r @ r), n)
+    _, m = draw(design, s, np.ones(3), rng)
+    direct = [r @ np.linalg.solve(np.eye(n) + X @ np.diag(sk) @ X.T, r) for sk in s]
+    np.testing.assert_allclose(design.marginal_quad(m, s), direct, rtol=1e-10)

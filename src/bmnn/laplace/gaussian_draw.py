@@ -73,6 +73,11 @@ class Design:
         root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
         return cls(X=None, r=None, gram=gram, root=root, xtr=xtr, algorithm="precision", rtr=rtr, n=n)
 
+    def marginal_quad(self, m: NDArray, s: NDArray) -> NDArray:
+        """``r^T (I + X diag(s) X^T)^-1 r`` for each chain, from ``m = (X^T X + diag(1/s))^-1 X^T r`` (the
+        conditional mean at sigma = 1): ``||r - X m||^2 + m^T diag(1/s) m``. It sets learned sigma's conditional."""
+        return self.residual_ss(m) + np.sum(m * m / s, axis=1)
+
     def residual_ss(self, m: NDArray) -> NDArray:
         """``||r - X m||^2`` for each row of ``m`` (from the rows of X when there are, else from the statistics)."""
         if self.X is not None:

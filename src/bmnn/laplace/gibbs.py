@@ -256,7 +256,7 @@ def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws,
         if learn_s:  # 1-2. (sigma^2, theta) | s, y as one block: sigma^2 with theta integrated out, then theta
             mix = np.maximum(mix, 1.0 / U_MAX)
             unit, cond_mean = gaussian_draw.draw(design, mix, np.ones(chains), rng)  # N(m, A1^-1), A1 = X^T X + S^-1
-            quad = design.residual_ss(cond_mean) + np.sum(cond_mean * cond_mean / mix, axis=1)  # r^T(I+XSX^T)^-1 r
+            quad = design.marginal_quad(cond_mean, mix)  # r^T (I + X S X^T)^-1 r
             sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * n, size=chains))
             k = sigma
             theta = cond_mean + sigma[:, None] * (unit - cond_mean)  # N(m, sigma^2 A1^-1)
