@@ -204,3 +204,12 @@ def test_kill_9_at_random_moments_loses_nothing(tiny_files, tmp_path):
             assert torch.equal(got[k], want[k]), (i, k)
         assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")], i
     assert kills_with_checkpoint >= 10  # most kills landed during training, not before it
+
+
+def test_overwrite_keeps_the_old_run_when_training_cannot_start(tiny_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "--recipe", "classic", "--epochs", "1", "--out", str(out), "--threads", "1"]
+    assert main([*base, "--data-dir", str(tiny_dir)]) == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    assert main([*base, "--data-dir", str(tmp_path / "no-data"), "--overwrite"]) == 2  # the data are missing
+    assert (out / "checkpoint.pt").read_bytes() == before  # so the old run is still there

@@ -360,7 +360,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise _flag("--out", exc) from None
     try:
         with runs.run_lock(out):  # held from the first check to the last figure
-            check_run_folder(cfg, out, args.resume, args.overwrite, log=lambda *_: None)
+            if not args.overwrite:  # refuse before loading data; an overwrite clears the old run only in train()
+                check_run_folder(cfg, out, args.resume, False, log=lambda *_: None)
             arrays = _fashion_mnist(args.data_dir)
             print(f"training recipe {cfg.recipe!r} for {cfg.epochs} epochs into {out}")
             ck = train(cfg, arrays, out, resume=args.resume, overwrite=args.overwrite)
