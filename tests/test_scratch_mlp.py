@@ -13,6 +13,7 @@ import bmnn.scratch_mlp
 from bmnn._checks import InputError
 from bmnn.experiments.scratch_mlp import forbidden_torch_uses, package_torch_uses
 from bmnn.scratch_mlp import model as M
+from bmnn.scratch_mlp.optim import SGD
 from bmnn.scratch_mlp.runs import SettingsDiffer
 from bmnn.scratch_mlp.train import TrainingDiverged, learning_rate, load_checkpoint, make_config, train
 
@@ -93,14 +94,14 @@ def test_hand_loss_and_delta_are_stable_at_huge_logits(dtype, tol):
 def test_sgd_matches_its_formulas():
     w = {"W1": torch.tensor([1.0, -2.0]), "b1": torch.tensor([0.5])}
     g = {"W1": torch.tensor([0.1, 0.2]), "b1": torch.tensor([1.0])}
-    opt = M.SGD(w, momentum=0.9, nesterov=True, weight_decay=0.01)
+    opt = SGD(w, momentum=0.9, nesterov=True, weight_decay=0.01)
     opt.step(w, g, lr=0.5)
     gw = torch.tensor([0.1, 0.2]) + 0.01 * torch.tensor([1.0, -2.0])
     v = gw
     torch.testing.assert_close(w["W1"], torch.tensor([1.0, -2.0]) - 0.5 * (gw + 0.9 * v))
     torch.testing.assert_close(w["b1"], torch.tensor([0.5]) - 0.5 * (1.0 + 0.9 * 1.0))  # biases not decayed
     plain = {"W1": torch.tensor([1.0])}
-    M.SGD(plain).step(plain, {"W1": torch.tensor([2.0])}, lr=0.1)
+    SGD(plain).step(plain, {"W1": torch.tensor([2.0])}, lr=0.1)
     torch.testing.assert_close(plain["W1"], torch.tensor([0.8]))
 
 
@@ -200,7 +201,7 @@ def test_learning_rate_schedule():
 
 
 def test_augmented_views_are_flips_and_one_pixel_shifts():
-    from bmnn.scratch_mlp.train import augmented_views
+    from bmnn.scratch_mlp.augment import augmented_views
 
     x = torch.arange(2 * 784, dtype=torch.float32).view(2, 784)
     v = augmented_views(x, -1.0).view(18, 2, 28, 28)
@@ -212,7 +213,7 @@ def test_augmented_views_are_flips_and_one_pixel_shifts():
 
 
 def test_augmented_views_with_a_larger_shift():
-    from bmnn.scratch_mlp.train import augmented_views
+    from bmnn.scratch_mlp.augment import augmented_views
 
     x = torch.arange(3 * 784, dtype=torch.float32).view(3, 784)
     v = augmented_views(x, -1.0, flips=False, radius=2).view(25, 3, 28, 28)
@@ -237,7 +238,7 @@ def test_sgd_against_a_direct_transcription(momentum, nesterov, wd):
     w = {"W1": torch.randn(5, generator=g), "b1": torch.randn(3, generator=g)}
     ref = {k: v.clone() for k, v in w.items()}
     vel = {k: torch.zeros_like(v) for k, v in w.items()}
-    opt = M.SGD(w, momentum, nesterov, wd)
+    opt = SGD(w, momentum, nesterov, wd)
     for lr in (0.1, 0.05, 0.2):
         grads = {k: torch.randn(v.shape, generator=g) for k, v in w.items()}
         opt.step(w, grads, lr)
@@ -252,7 +253,7 @@ def test_sgd_against_a_direct_transcription(momentum, nesterov, wd):
 
 
 def test_cutout_blanks_one_square_per_image():
-    from bmnn.scratch_mlp.train import cutout
+    from bmnn.scratch_mlp.augment import cutout
 
     x = torch.zeros(200, 784)
     out = cutout(x, 8, torch.Generator().manual_seed(0), -1.0).view(200, 28, 28)
@@ -270,7 +271,7 @@ def test_cutout_blanks_one_square_per_image():
 def test_fused_hand_step_equals_backward_then_step(momentum, nesterov, wd):
     params, x, y = setup(torch.float64, n=32)
     twin = {k: v.clone() for k, v in params.items()}
-    opt, opt2 = M.SGD(params, momentum, nesterov, wd), M.SGD(twin, momentum, nesterov, wd)
+    opt, opt2 = SGD(params, momentum, nesterov, wd), SGD(twin, momentum, nesterov, wd)
     g1, g2 = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
     for lr in (0.1, 0.05):
         loss = M.hand_step(params, M.forward(params, x, 0.2, g1), y, lr, opt, 0.1)
@@ -288,7 +289,7 @@ def test_step_with_a_workspace_equals_the_step_without(dropout, momentum, nester
     the buffers falls back to fresh arrays); the cache's hidden layer lives in the workspace."""
     params, x, y = setup(torch.float64, n=48)
     twin = {k: v.clone() for k, v in params.items()}
-    opt, opt2 = M.SGD(params, momentum, nesterov, 0.01), M.SGD(twin, momentum, nesterov, 0.01)
+    opt, opt2 = SGD(params, momentum, nesterov, 0.01), SGD(twin, momentum, nesterov, 0.01)
     work = M.Workspace(40, torch.float64)
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     for rows in (40, 32, 48, 40):

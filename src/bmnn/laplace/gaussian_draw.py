@@ -14,10 +14,10 @@ chain), the conditional is ``theta | d, sigma, y ~ N(A^-1 c, A^-1)`` with ``A = 
   ``(Phi diag(d) Phi^T + I_n) omega = r / sigma - v``; then ``theta = u + diag(d) Phi^T omega``, and the same
   system with right-hand side ``r / sigma`` gives the Rao-Blackwellised mean. Memory O(chains (n^2 + n p)).
 
-:func:`choose` picks by the operation counts (the precision way when ``p`` is small relative to ``n``). Both run
-on numpy's batched LAPACK (and, for the n x n system, BLAS's symmetric rank-k update ``dsyrk``, a quarter faster
-here than the general product, and ``scipy.linalg.cho_solve`` on stacks); that choice of library is made here and
-nowhere else.
+:func:`choose` picks by the operation counts (the precision way when ``p`` is small relative to ``n``). The
+linear algebra is numpy's and SciPy's LAPACK and BLAS (for the n x n system, the symmetric rank-k update ``dsyrk``,
+a quarter faster here than the general product, and ``scipy.linalg.cho_solve`` on stacks); that choice of library
+is made here and nowhere else.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy.linalg.blas import dsyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
 
-from bmnn._checks import InputError, check_memory
+from bmnn._checks import InputError
 
 Algorithm = Literal["precision", "bcm"]
 
@@ -105,10 +105,6 @@ class Design:
         per = 3 * p * p + 8 * p if self.algorithm == "precision" else 2 * n * n + 2 * n * p + 8 * (n + p)
         return 8.0 * chains * per
 
-    def check_memory(self, chains: int) -> None:
-        n, p = self.n, self.gram.shape[0]
-        shape = f"{p} x {p}" if self.algorithm == "precision" else f"{n} x {n} and {n} x {p}"
-        check_memory(self.memory(chains), f"{chains} chains of {shape} linear systems")
 
 
 def draw(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator) -> tuple[NDArray, NDArray]:
