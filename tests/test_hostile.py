@@ -208,7 +208,7 @@ EXIT2 = [
     ("train nesterov without momentum", ["train", "--recipe", "classic", "--set", "nesterov=true"], None,
      "nesterov needs momentum"),
     ("train batch size 1e11", ["train", "--batch-size", "100000000000"], None, "batch_size must be in [1, 60000]"),
-    ("train set batch size 1e11", ["train", "--set", "cutout=1e11"], None, "cutout must be in [0, 28]"),
+    ("train cutout 1e11", ["train", "--set", "cutout=1e11"], None, "cutout must be in [0, 28]"),
     ("train epochs 1e11", ["train", "--epochs", "100000000000"], None, "epochs must be in"),
     ("train validation everything", ["train", "--validation", "60000"], None, "validation must be in"),
     ("train set duplicating a flag", ["train", "--set", "lr=0.1"], None, "--set lr: use --lr instead"),
