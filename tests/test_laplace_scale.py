@@ -90,26 +90,58 @@ def _grid_posterior(x, y, mu, a, b, noise_sd=None):
         logf = -rss / (2 * noise_sd**2) + np.log(rho) - rho * np.abs(w - mu) + (a - 1) * np.log(rho) - b * rho + zeta
     f = np.exp(logf - logf.max())
     f /= f.sum()
-    return float((f * w).sum()), float((f * np.broadcast_to(sig, f.shape)).sum()), float((f / rho).sum())
+    sig = np.broadcast_to(sig, f.shape)
+    return (float((f * w).sum()), float((f * sig).sum()), float((f / rho).sum()),
+            float((f * w * w).sum()), float((f * w * sig).sum()))
 
 
+@pytest.mark.parametrize("overrelax", [0.0, -0.85])
 @pytest.mark.parametrize("learn_sigma", [True, False])
-def test_learned_sigma_and_tau_match_quadrature_of_the_joint_posterior(learn_sigma, rng):
+def test_learned_sigma_and_tau_match_quadrature_of_the_joint_posterior(learn_sigma, overrelax, rng):
     n = 4  # few points, so the prior's terms weigh in the conditionals
     x = rng.normal(size=n)
     y = 0.9 * x + 1.3 * rng.normal(size=n)
     mu, a, b = 0.2, 2.0, 1.5
-    w_q, s_q, t_q = _grid_posterior(x, y, mu, a, b, None if learn_sigma else 1.3)
+    w_q, s_q, t_q, w2_q, ws_q = _grid_posterior(x, y, mu, a, b, None if learn_sigma else 1.3)
     g = gibbs(x[:, None], y, None if learn_sigma else 1.3, None, mu, draws=10000, chains=8, seed=11,
-              scale_prior=(a, b))
-    dw, dt = summarize(g.draws), summarize(g.scale)
+              scale_prior=(a, b), overrelax=overrelax)
+    assert g.overrelax == overrelax
+    dw, dt, d2 = summarize(g.draws), summarize(g.scale), summarize(g.draws[..., 0] ** 2)
     assert abs(dw["mean"][0] - w_q) < 4 * dw["mcse"][0]
     assert abs(dt["mean"] - t_q) < 4 * dt["mcse"]
-    if learn_sigma:
-        ds = summarize(g.noise_sd)
+    assert abs(d2["mean"] - w2_q) < 4 * d2["mcse"]  # the spread too, not only the centre
+    if learn_sigma:  # sigma's mean and its joint moment with w (the over-relaxed step must follow the new sigma)
+        ds, dws = summarize(g.noise_sd), summarize(g.draws[..., 0] * g.noise_sd)
         assert abs(ds["mean"] - s_q) < 4 * ds["mcse"]
+        assert abs(dws["mean"] - ws_q) < 4 * dws["mcse"]
     else:
         assert g.noise_sd is None
+
+
+@pytest.mark.parametrize("algorithm", ["precision", "bcm"])
+def test_over_relaxation_keeps_the_exact_posterior_and_anti_correlates_the_draws(algorithm, rng):
+    n, p = 30, 4
+    Q, _ = np.linalg.qr(rng.normal(size=(n, p)))
+    loc = np.array([0.1, 0.0, -0.2, 0.0])
+    y = Q @ np.array([1.5, -0.3, 0.0, 0.8]) + 0.7 * rng.normal(size=n)
+    exact = orthonormal_posterior(Q, y, 0.7, 0.35, location=loc)
+    lag1 = {}
+    for alpha in (0.0, -0.9):
+        g = gibbs(Q, y, 0.7, 0.35, loc, draws=4000, chains=8, seed=3, algorithm=algorithm, overrelax=alpha)
+        d = summarize(g.draws)
+        assert np.all(np.abs(d["mean"] - exact.mean()) < 4 * d["mcse"])
+        np.testing.assert_allclose(d["sd"], np.sqrt(exact.var()), rtol=0.05)
+        c = g.draws[:, :, 0] - g.draws[:, :, 0].mean()  # w_0, well away from its location: a near-Gaussian posterior
+        lag1[alpha] = float(np.sum(c[:, 1:] * c[:, :-1]) / np.sum(c * c))
+    # plain Gibbs: positively correlated through the mixing variables (0.18 here); the move
+    # theta' = m + alpha (theta - m) + ... turns it negative (-0.53; -0.9 only if m stood still)
+    assert 0.05 < lag1[0.0] < 0.35 and -0.8 < lag1[-0.9] < -0.35
+
+
+@pytest.mark.parametrize("bad", [-1.0, 0.3, float("nan"), "x"])
+def test_over_relaxation_outside_its_range_is_refused(bad):
+    with pytest.raises(InputError, match=r"overrelax must be"):
+        gibbs(np.eye(3), np.ones(3), 1.0, 1.0, overrelax=bad)
 
 
 def test_a_flat_prior_on_the_rate_is_refused():

@@ -1,6 +1,6 @@
 """Diagnostics of any MCMC draws, as free functions of arrays shaped ``(chains, draws, ...)`` (ours or another
-sampler's): posterior mean and sd, ArviZ's MCSE of the mean, bulk ESS and rank-normalised R-hat, and equal-tailed
-credible intervals.
+sampler's): posterior mean and sd, ArviZ's MCSE of the mean, bulk and tail ESS and rank-normalised R-hat, and
+equal-tailed credible intervals.
 
 Where a diagnostic is undefined (R-hat with one chain, ESS and MCSE with fewer than four draws) it is NaN, without a
 warning or a log line: the caller decides how to show it.
@@ -19,7 +19,8 @@ from bmnn._checks import InputError
 
 
 def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
-    """Mean, sd, MCSE of the mean, bulk ESS and R-hat over the first two axes of ``draws`` (chains, draws, ...)."""
+    """Mean, sd, MCSE of the mean, bulk and tail ESS and R-hat over the first two axes of ``draws``
+    (chains, draws, ...)."""
     draws = np.asarray(draws, dtype=np.float64)
     az = _arviz()
     log = getattr(az, "_log", None) or logging.getLogger("arviz")
@@ -32,6 +33,7 @@ def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
             else np.full(draws.shape[2:], np.nan),
             "mcse": np.asarray(az.mcse(ds, method="mean")["x"].values),
             "ess_bulk": np.asarray(az.ess(ds, method="bulk")["x"].values),
+            "ess_tail": np.asarray(az.ess(ds, method="tail")["x"].values),
             "rhat": np.asarray(az.rhat(ds)["x"].values),
         }
 

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bmnn._checks import InputError, NotFittedError, as_float_array, as_generator, count
 from bmnn.laplace.diagnostics import interval, summarize
-from bmnn.laplace.gibbs import DEFAULT_SCALE_PRIOR, gibbs
+from bmnn.laplace.gibbs import DEFAULT_OVERRELAX, DEFAULT_SCALE_PRIOR, gibbs
 from bmnn.laplace.map import map_estimate
 from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_design, validate_location
 
@@ -46,6 +46,8 @@ class LaplaceRegression:
     seed : int or numpy Generator, optional
     algorithm : "precision", "bcm" or None
         The Gaussian conditional draw (:mod:`bmnn.laplace.gaussian_draw`); ``None`` picks the cheaper.
+    overrelax : float in (-1, 0], default -0.5
+        alpha of the over-relaxed Gaussian step (:mod:`bmnn.laplace.gibbs`); 0 is the plain Gibbs sampler.
 
     Attributes
     ----------
@@ -69,7 +71,8 @@ class LaplaceRegression:
     def __init__(self, noise_sd: float | None = None, scale: float | None = None, location: float | ArrayLike = 0.0,
                  *, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
                  noise_prior: tuple[float, float] | None = None, draws: int = 2000, warmup: int = 500,
-                 chains: int = 16, seed: int | np.random.Generator | None = None, algorithm: str | None = None) -> None:
+                 chains: int = 16, seed: int | np.random.Generator | None = None, algorithm: str | None = None,
+                 overrelax: float = DEFAULT_OVERRELAX) -> None:
         self.noise_sd = noise_sd
         self.scale = scale
         self.location = location
@@ -80,6 +83,7 @@ class LaplaceRegression:
         self.chains = chains
         self.seed = seed
         self.algorithm = algorithm
+        self.overrelax = overrelax
 
     _SAMPLED = ("coef_mean_", "coef_sd_", "mcse_", "ess_bulk_", "rhat_", "draws_", "noise_sd_draws_", "scale_draws_",
                 "noise_sd_summary_", "scale_summary_", "coef_rb_mean_")
@@ -92,7 +96,7 @@ class LaplaceRegression:
         def sample(draws):
             return gibbs(X, y, self.noise_sd, self.scale, mu, draws=draws, warmup=self.warmup, chains=self.chains,
                          seed=self.seed, scale_prior=self.scale_prior, noise_prior=self.noise_prior,
-                         algorithm=self.algorithm)
+                         algorithm=self.algorithm, overrelax=self.overrelax)
 
         self._fit(X.shape[1], mu, feature_names, sample, lambda s, b: map_estimate(X, y, s, b, mu),
                   lambda s: tau_star(X, y, s, mu))
@@ -119,7 +123,8 @@ class LaplaceRegression:
         def sample(draws):
             return gibbs_from_statistics(G, q, yty, n, self.noise_sd, self.scale, mu, draws=draws,
                                          warmup=self.warmup, chains=self.chains, seed=self.seed,
-                                         scale_prior=self.scale_prior, noise_prior=self.noise_prior)
+                                         scale_prior=self.scale_prior, noise_prior=self.noise_prior,
+                                         overrelax=self.overrelax)
 
         def star(s):
             g = float(np.max(np.abs(q - G @ mu)))

@@ -28,6 +28,18 @@ conditional:
    ``1 / tau | theta, sigma ~ Gamma(a + p, b + ||theta||_1 / k)``;
 4. ``1 / s_j | theta_j, sigma, tau ~ InverseGaussian(mean k / (tau |theta_j|), shape 1 / tau^2)``.
 
+Over-relaxation (Adler 1981; Neal 1998). Step 1 may replace the exact draw ``theta*`` by
+``m + alpha (theta_old - m) + sqrt(1 - alpha^2) (theta* - m)`` (``m`` the conditional mean, ``-1 < alpha <= 0``):
+an AR(1) move that leaves ``N(m, A^-1)`` exactly invariant and is reversible with respect to it, so the sweep still
+targets the posterior; it costs one array operation, since ``m`` and ``theta*`` are both at hand. With learned
+sigma the move is made on ``(theta - m) / sigma``, whose conditional law given ``s`` is free of sigma, so it commutes
+with the collapsed sigma draw (the old theta is not a draw for the *new* sigma; its standardised offset is).
+A negative ``alpha`` makes successive draws of a coefficient anti-correlated: measured here
+(``benchmarks/bench_laplace_scale.py``, 16 chains), ``alpha = -0.5`` (the default) doubles the smallest bulk ESS
+per draw at 1000 x 100 (0.52 to 1.05) while the smallest tail ESS also rises (0.81 to 0.86 per draw); stronger
+values raise the bulk ESS further and lower the tail ESS (``-0.8``: bulk 1.55, tail 0.48). ``alpha = 0`` is the
+plain Gibbs sampler.
+
 The inverse-Gaussian draw is the Michael-Schucany-Haas transformation rewritten in terms of the *inverse* mean
 ``a = tau |theta_j| / k``: ``x = 1 / (a + q + sqrt(q (q + 2 a)))`` with ``q = Z^2 / (2 shape)``, accepted with
 probability ``1 / (1 + a x)``, else ``1 / (a^2 x)``. Nothing cancels, and ``a = 0`` gives the exact limit (the Levy
@@ -54,6 +66,10 @@ from bmnn.laplace.posterior import validate_design, validate_location, validate_
 #: more); its rate must be > 0: with a flat prior on 1 / tau the posterior is improper (the likelihood stays
 #: positive as tau -> 0, where w -> mu), and the sampler drifts to tau = 0
 DEFAULT_SCALE_PRIOR = (1.0, 1.0)
+
+#: alpha of the over-relaxed Gaussian step (module docstring): both the bulk and the tail ESS per draw rise with it
+#: at the sizes of ``benchmarks/bench_laplace_scale.py``
+DEFAULT_OVERRELAX = -0.5
 
 
 def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -88,6 +104,7 @@ class GibbsResult:
     noise_sd: NDArray[np.float64] | None = None
     scale: NDArray[np.float64] | None = None
     algorithm: str = "precision"
+    overrelax: float = 0.0
 
     def diagnostics(self) -> dict[str, NDArray[np.float64]]:
         """Posterior mean and sd, and ArviZ's MCSE of the mean, bulk ESS and rank-normalised R-hat, per coefficient."""
@@ -163,7 +180,7 @@ def gibbs(
     X: ArrayLike, y: ArrayLike, noise_sd: float | None, scale: float | None, location: ArrayLike = 0.0, *,
     draws: int = 2000, warmup: int = 500, chains: int = 16, seed: int | np.random.Generator | None = None,
     scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR, noise_prior: tuple[float, float] | None = None,
-    algorithm: str | None = None,
+    algorithm: str | None = None, overrelax: float = DEFAULT_OVERRELAX,
 ) -> GibbsResult:
     """Sample ``w | X, y`` (and sigma, tau where learned) for the Laplace-prior regression.
 
@@ -186,6 +203,8 @@ def gibbs(
         Inverse-gamma shape and scale of the prior on sigma^2 (used when sigma is learned); ``None``: Jeffreys.
     algorithm : "precision", "bcm" or None
         The Gaussian draw; ``None`` picks the cheaper for the shape of X.
+    overrelax : float in (-1, 0]
+        alpha of the over-relaxed Gaussian step (module docstring); 0 is plain Gibbs.
 
     Returns
     -------
@@ -201,15 +220,16 @@ def gibbs(
     a_t, b_t = _prior_pair("scale_prior", scale_prior, "the Gamma prior on 1 / tau")
     a_s, b_s = (0.0, 0.0) if noise_prior is None else _prior_pair("noise_prior", noise_prior,
                                                                   "the inverse-gamma prior on sigma^2")
+    alpha = _overrelax(overrelax)
     design = gaussian_draw.Design.build(X, y - X @ mu, algorithm)
-    return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed)
+    return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed, alpha)
 
 
 def gibbs_from_statistics(
     gram: ArrayLike, xty: ArrayLike, yty: float, n: int, noise_sd: float | None, scale: float | None,
     location: ArrayLike = 0.0, *, draws: int = 2000, warmup: int = 500, chains: int = 16,
     seed: int | np.random.Generator | None = None, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
-    noise_prior: tuple[float, float] | None = None,
+    noise_prior: tuple[float, float] | None = None, overrelax: float = DEFAULT_OVERRELAX,
 ) -> GibbsResult:
     """:func:`gibbs` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and ``n`` (data bigger than
     memory, n >= p): the p x p precision draw needs nothing else, and learned sigma's
@@ -228,11 +248,24 @@ def gibbs_from_statistics(
                                                                   "the inverse-gamma prior on sigma^2")
     q = q0 - G @ mu
     rtr = max(float(yty) - 2.0 * float(mu @ q0) + float(mu @ G @ mu), 0.0)
+    alpha = _overrelax(overrelax)
     design = gaussian_draw.Design.from_gram(G, q, rtr, n)
-    return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed)
+    return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed, alpha)
 
 
-def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws, warmup, chains, seed) -> GibbsResult:
+def _overrelax(value) -> float:
+    try:
+        a = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"overrelax must be a number in (-1, 0], got {value!r}", param="overrelax") from None
+    if not -1.0 < a <= 0.0:
+        raise InputError(f"overrelax must be in (-1, 0] (0: plain Gibbs; -1 would never move off the reflection), "
+                         f"got {a:g}", param="overrelax")
+    return a
+
+
+def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws, warmup, chains, seed,
+            alpha=0.0) -> GibbsResult:
     """The sweep of the module docstring, on a :class:`~bmnn.laplace.gaussian_draw.Design`."""
     (a_t, b_t), (a_s, b_s) = scale_prior, noise_prior
     draws, chains = count("draws", draws), count("chains", chains)
@@ -252,17 +285,26 @@ def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws,
     out_s = np.empty((chains, draws)) if learn_s else None
     out_t = np.empty((chains, draws)) if learn_t else None
     rb = np.zeros((chains, p))
+    theta = None
+    keep = np.sqrt(1.0 - alpha * alpha)  # the fresh draw's weight in the over-relaxed move
     for it in range(warmup + draws):
         if learn_s:  # 1-2. (sigma^2, theta) | s, y as one block: sigma^2 with theta integrated out, then theta
             mix = np.maximum(mix, 1.0 / U_MAX)
             unit, cond_mean = gaussian_draw.draw(design, mix, np.ones(chains), rng)  # N(m, A1^-1), A1 = X^T X + S^-1
             quad = design.marginal_quad(cond_mean, mix)  # r^T (I + X S X^T)^-1 r
+            step = unit - cond_mean  # N(0, A1^-1)
+            if alpha != 0.0 and theta is not None:  # over-relax the standardised offset, free of sigma
+                step = alpha * (theta - cond_mean) / sigma[:, None] + keep * step
             sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * n, size=chains))
             k = sigma
-            theta = cond_mean + sigma[:, None] * (unit - cond_mean)  # N(m, sigma^2 A1^-1)
+            theta = cond_mean + sigma[:, None] * step  # N(m, sigma^2 A1^-1)
         else:  # 1. theta | s, y
             d = np.maximum(k[:, None] ** 2 * mix, 1.0 / U_MAX)  # prior variances of theta given the mixing variables
-            theta, cond_mean = gaussian_draw.draw(design, d, sigma, rng)
+            fresh, cond_mean = gaussian_draw.draw(design, d, sigma, rng)
+            if alpha != 0.0 and theta is not None:
+                theta = cond_mean + alpha * (theta - cond_mean) + keep * (fresh - cond_mean)
+            else:
+                theta = fresh
         l1 = np.sum(np.abs(theta), axis=1)
         if learn_t:  # 3. 1 / tau | theta, sigma (s integrated out)
             tau = 1.0 / rng.gamma(a_t + p, 1.0 / (b_t + l1 / k))
@@ -277,4 +319,5 @@ def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws,
                 out_s[:, j] = sigma
             if learn_t:
                 out_t[:, j] = tau
-    return GibbsResult(draws=out, rb_mean=rb / draws + mu, noise_sd=out_s, scale=out_t, algorithm=design.algorithm)
+    return GibbsResult(draws=out, rb_mean=rb / draws + mu, noise_sd=out_s, scale=out_t, algorithm=design.algorithm,
+                       overrelax=alpha)
