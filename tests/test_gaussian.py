@@ -192,3 +192,29 @@ def test_exact_sum_of_ten_million_values_near_1e9():
     exact_mean = (t**2 * exact_sum) / (n * t**2 + s**2)
     got = g.NormalKnownVariance(1.0, 2.0).fit(x).map()
     assert abs(Fraction(float(got)) - exact_mean) / exact_mean <= Fraction(1, 10**12)
+
+
+def test_predictive_coverage_matches_the_interval_probabilities_written_out(rng):
+    from scipy import stats
+
+    from bmnn.gaussian import posterior_predictive, predictive_coverage
+
+    n = np.array([1, 3, 17, 400])
+    s, t, level = 1.37, 0.61, 0.9
+    cov = predictive_coverage(n, s, t, level)
+    z = stats.norm.ppf(0.95)
+    pred = posterior_predictive(n, 0.0, s, t)  # its variance is free of the data: sigma^2 + v_n
+    inside = stats.norm.cdf(z * s, 0, pred.sd) - stats.norm.cdf(-z * s, 0, pred.sd)
+    np.testing.assert_allclose(cov["plugin_map"], inside, rtol=1e-12)
+    sd_mle = s * np.sqrt(1 + 1 / n)  # x - xbar
+    np.testing.assert_allclose(cov["plugin_mle"], stats.norm.cdf(z * s / sd_mle) - stats.norm.cdf(-z * s / sd_mle),
+                               rtol=1e-12)
+    np.testing.assert_allclose(cov["full"], level)
+    # a simulation under the model, for the MLE plug-in (free of the prior): 4 standard errors
+    mu = rng.normal(0, t, 200_000)
+    x = rng.normal(mu[:, None], s, size=(200_000, 3))
+    new = rng.normal(mu, s)
+    hit = np.mean(np.abs(new - x.mean(axis=1)) <= z * s)
+    assert abs(hit - cov["plugin_mle"][1]) < 4 * np.sqrt(level * (1 - level) / 200_000)
+    with pytest.raises(InputError, match="n >= 1"):
+        predictive_coverage(0, s, t)

@@ -250,6 +250,41 @@ def shrinkage(n: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike) -> NDArray
     return nf * a / c
 
 
+def predictive_coverage(
+    n: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike, level: float = 0.95
+) -> dict[str, NDArray[np.float64]]:
+    """The probability that each predictive's central ``level`` interval holds a new x, under the model (mu drawn
+    from the prior, n data and the new x given mu).
+
+    The full predictive is the new x's exact conditional law, so it covers ``level``. The MAP plug-in's interval
+    ``m_n +- z sigma`` holds ``x - m_n ~ N(0, sigma^2 + v_n)`` given the data: ``2 Phi(z sigma / sqrt(sigma^2 + v_n))
+    - 1``. The MLE plug-in's ``xbar +- z sigma``: ``x - xbar = (x - mu) - (xbar - mu) ~ N(0, sigma^2 (1 + 1/n))``
+    whatever mu, so ``2 Phi(z / sqrt(1 + 1/n)) - 1`` (free of tau). ``z`` is the normal ``(1 + level) / 2``
+    quantile. Needs n >= 1.
+
+    Returns
+    -------
+    dict
+        ``full``, ``plugin_mle``, ``plugin_map``: arrays shaped like the broadcast inputs.
+    """
+    from scipy.special import ndtr, ndtri
+
+    nf = _check_n(n)
+    if np.any(nf < 1):
+        raise InputError("predictive_coverage needs n >= 1 (the MLE plug-in is undefined without data)")
+    lv = float(level)
+    if not 0.0 < lv < 1.0:
+        raise InputError(f"level must be in (0, 1), got {level!r}")
+    s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
+    v_n = posterior(nf, 0.0, s, prior_sd).var
+    z = ndtri(0.5 + lv / 2)
+    # sigma / sqrt(sigma^2 + v_n) = 1 / sqrt(1 + v_n / sigma^2), v_n / sigma^2 = 1 / (n + sigma^2 / tau^2)
+    shape = np.broadcast_shapes(nf.shape, np.shape(s), np.shape(prior_sd))
+    return {"full": np.full(shape, lv),
+            "plugin_mle": np.broadcast_to(2 * ndtr(z / np.sqrt(1 + 1 / nf)) - 1, shape).copy(),
+            "plugin_map": np.broadcast_to(2 * ndtr(z / np.sqrt(1 + v_n / (s * s))) - 1, shape).copy()}
+
+
 def map_mle_ratio(
     n: ArrayLike, x_sum: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike, prior_mean: ArrayLike = 0.0
 ) -> NDArray[np.float64]:

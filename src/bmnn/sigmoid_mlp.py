@@ -59,11 +59,27 @@ def bce_from_logit(a2: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
     return -(y * log_sigmoid(a2) + (1 - y) * log_sigmoid(-a2))
 
 
-def expanded_output_factor(y_hat: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
-    """The textbook's unsimplified ``dL/da2``; NaN or inf once ``y_hat`` saturates. For demonstration only."""
-    y_hat = np.asarray(y_hat, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -(y / y_hat + (1 - y) / (y_hat - 1)) * y_hat * (1 - y_hat)
+def expanded_output_factor(y_hat: ArrayLike, y: ArrayLike, dtype=np.float64) -> NDArray:
+    """The textbook's unsimplified ``dL/da2``, computed in ``dtype`` (float64 or float32); NaN or inf once ``y_hat``
+    saturates. For demonstration only."""
+    y_hat = np.asarray(y_hat, dtype=dtype)
+    y = np.asarray(y, dtype=dtype)
+    one = dtype(1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return -(y / y_hat + (one - y) / (y_hat - one)) * y_hat * (one - y_hat)
+
+
+def output_gradient_table(a2: ArrayLike, y: int) -> dict[str, NDArray]:
+    """``dL/da2`` at each logit ``a2`` for label ``y``: the expanded and the simplified ``y_hat - y``, each in float64
+    and in float32 (the sigmoid, too, computed in that precision)."""
+    a2 = np.asarray(a2, dtype=np.float64)
+    out = {"a2": a2}
+    for dt, tag in ((np.float64, "64"), (np.float32, "32")):
+        y_hat = expit(a2.astype(dt))
+        out[f"y_hat{tag}"] = y_hat
+        out[f"expanded{tag}"] = expanded_output_factor(y_hat, y, dt)
+        out[f"simplified{tag}"] = y_hat - dt(y)
+    return out
 
 
 @dataclass(frozen=True)

@@ -249,7 +249,10 @@ def q1_2e_variances(cfg: GaussianConfig = GaussianConfig()) -> Record:
                       s2, rtol=1e-5),
                 holds("SymPy: limit of Var(x | D) is sigma^2", sp.simplify(lim - s**2) == 0, tolerance="symbolic")],
         figure="variances",
-        data={"n": ns, "full": full, "sigma2": s2},
+        data={"n": ns, "full": full, "sigma2": s2,
+              # the report's sliders start at this example (the page computes every closed form itself)
+              "explore": {"noise_sd": cfg.noise_sd, "prior_sd": cfg.prior_sd, "n": cfg.n,
+                          "xbar": float(np.mean(example_data(cfg))), "level": 0.95}},
     )
 
 
@@ -351,16 +354,14 @@ def calibration(cfg: GaussianConfig = GaussianConfig(), ns=(1, 2, 5, 10, 100), l
                 client=None) -> Record:
     """Beyond the material: coverage of central intervals of the three predictives, mu drawn from the prior."""
     reps = cfg.coverage_reps
-    z = stats.norm.ppf(0.5 + level / 2)
     rows, checks, cov = [], [], {"full": [], "plugin_mle": [], "plugin_map": []}
     se = np.sqrt(level * (1 - level) / reps)
     for n in ns:
         hit = coverage(cfg.seed + 2 + 1000 * n, n, reps, cfg, level, client)
         for key in cov:
             cov[key].append(hit[key])
-        v_n = float(g.posterior(n, 0.0, cfg.noise_sd, cfg.prior_sd).var)
-        theory_map = 2 * stats.norm.cdf(z * cfg.noise_sd / np.sqrt(cfg.noise_sd**2 + v_n)) - 1
-        theory_mle = 2 * stats.norm.cdf(z / np.sqrt(1 + 1 / n)) - 1
+        exact = g.predictive_coverage(n, cfg.noise_sd, cfg.prior_sd, level)
+        theory_map, theory_mle = float(exact["plugin_map"]), float(exact["plugin_mle"])
         rows.append([n, f"{hit['full']:.4f}", f"{hit['plugin_mle']:.4f} ({theory_mle:.4f})",
                      f"{hit['plugin_map']:.4f} ({theory_map:.4f})"])
         checks.append(within_se(f"n = {n}: full predictive covers {level:.0%}", hit["full"], level, se))

@@ -105,8 +105,28 @@ def q2_1_posterior(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
         checks=checks,
         figure="laplace_posterior",
         data={"grid1": grid1, "dens1": dens1, "draws1": r1.draws[..., 0].ravel(),
-              "axis2": ax, "dens2": dens2 / z2, "draws2": r2.draws.reshape(-1, 2)[::7]},
+              "axis2": ax, "dens2": dens2 / z2, "draws2": r2.draws.reshape(-1, 2)[::7],
+              "explore": explore_2d(X2, y2, s, cfg)},
     )
+
+
+#: taus of the interactive views (log-spaced), fewer in quick mode
+EXPLORE_TAUS = {False: 25, True: 9}
+
+
+def explore_2d(X: np.ndarray, y: np.ndarray, noise_sd: float, cfg: LaplaceConfig) -> dict:
+    """The 2-d posterior of 2.1 for the report's tau slider: the statistics the page needs to evaluate the log
+    posterior itself (X^T X, X^T y, y^T y), and per tau the MAP and the Gibbs posterior mean."""
+    quick = cfg == QUICK
+    taus = np.logspace(-2, 1, EXPLORE_TAUS[quick])
+    maps, means = [], []
+    for i, t in enumerate(taus):
+        maps.append(map_estimate(X, y, noise_sd, t).coef)
+        means.append(gibbs(X, y, noise_sd, t, draws=cfg.draws // 4, chains=4, seed=cfg.seed + 100 + i).draws
+                     .mean(axis=(0, 1)))
+    return {"X": X, "y": y, "gram": X.T @ X, "xty": X.T @ y, "yty": float(y @ y), "n": int(X.shape[0]),
+            "noise_sd": noise_sd,
+            "taus": taus, "map": np.array(maps), "mean": np.array(means), "axis": np.linspace(-2.5, 3.0, 41)}
 
 
 def q2_2_map(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
@@ -181,7 +201,11 @@ def q2_3_prior_knowledge(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
         values={"p": p, "N": 12, "least-squares error ||w_OLS - w_true||": ols_err},
         checks=checks,
         figure="prior_location",
-        data={"dist": dist, "taus": taus, "err": err, "ols": ols_err},
+        data={"dist": dist, "taus": taus, "err": err, "ols": ols_err,
+              "explore": {"taus": (ex := np.logspace(-2, 1, EXPLORE_TAUS[cfg == QUICK])), "dist": dist,
+                          "err": np.array([[np.linalg.norm(map_estimate(X, y, 1.0, t, w_true + d * direction).coef
+                                                           - w_true) for d in dist] for t in ex]),
+                          "ols": ols_err}},
     )
 
 
@@ -209,8 +233,38 @@ def q2_4_tau_path(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
                 holds("just above tau*, some coefficient leaves mu", bool(np.any(above != mu))),
                 holds("below tau* (tau*/10), still exactly mu", bool(np.array_equal(path[0], mu)))],
         figure="tau_path",
-        data={"taus": taus, "path": path, "tau_star": ts, "mu": mu},
+        data={"taus": taus, "path": path, "tau_star": ts, "mu": mu, "explore": explore_diabetes(cfg)},
     )
+
+
+def explore_diabetes(cfg: LaplaceConfig = LaplaceConfig()) -> dict:
+    """Every coefficient's MAP (the exact Lasso path) and posterior mean with its 90% interval (Gibbs) on
+    scikit-learn's diabetes data (X standardised, y centred, sigma the least-squares residual sd) over a tau grid
+    from tau*/3 to 300 tau*, for the report's tau slider."""
+    from bmnn.datasets import load_bundled
+    from bmnn.laplace.diagnostics import interval
+
+    X, y, names = load_bundled("diabetes")
+    X = (X - X.mean(0)) / X.std(0)
+    y = y - y.mean()
+    n, p = X.shape
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    s = float(np.sqrt(resid @ resid / (n - p)))
+    ts = tau_star(X, y, s)
+    quick = cfg == QUICK
+    taus = ts * np.logspace(np.log10(1 / 3), np.log10(300), EXPLORE_TAUS[quick])
+    out = {"names": list(names), "noise_sd": s, "tau_star": ts, "taus": taus, "map": [], "mean": [], "q05": [],
+           "q95": []}
+    for i, t in enumerate(taus):
+        out["map"].append(map_estimate(X, y, s, t).coef)
+        g = gibbs(X, y, s, t, draws=250 if quick else 1000, warmup=200, chains=4, seed=cfg.seed + 200 + i)
+        lo, hi = interval(g.draws, 0.9)
+        out["mean"].append(g.draws.mean(axis=(0, 1)))
+        out["q05"].append(lo)
+        out["q95"].append(hi)
+    out = {k: np.array(v) if isinstance(v, list) and k != "names" else v for k, v in out.items()}
+    out["zeros"] = np.sum(out["map"] == 0.0, axis=1)
+    return out
 
 
 def paired_mse(rng, n: int, p: int, reps: int, draws: int, noise_sd: float = 1.0, scale: float = 1.0):
@@ -259,10 +313,12 @@ def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig(), client=None) -> Record:
     diff = e_map - e_mean
     se = diff.std(ddof=1) / np.sqrt(diff.size)
     ns = np.array([5, 10, 20, 50, 100])
-    curve, curve_se = [], []
+    curve, curve_se, mse_map, mse_mean = [], [], [], []
     for nn in ns:
         a, b = mse_study(cfg.seed + 61 + int(nn), int(nn), p, cfg.mse_reps_curve, cfg.mse_draws, client)
         d = a - b
+        mse_map.append(s**2 + a.mean())
+        mse_mean.append(s**2 + b.mean())
         curve.append(d.mean())
         curve_se.append(d.std(ddof=1) / np.sqrt(d.size))
     # a direct test-set check of the identity E[(y - x^T w_hat)^2] = sigma^2 + E||w - w_hat||^2
@@ -294,7 +350,8 @@ def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig(), client=None) -> Record:
         table={"columns": ["n", "MAP - mean (test MSE)", "standard error"],
                "rows": [[int(a), f"{b:.4f}", f"{c:.4f}"] for a, b, c in zip(ns, curve, curve_se, strict=True)]},
         figure="mse_gap",
-        data={"n": ns, "diff": np.array(curve), "se": np.array(curve_se)},
+        data={"n": ns, "diff": np.array(curve), "se": np.array(curve_se), "mse_map": np.array(mse_map),
+              "mse_mean": np.array(mse_mean), "reps": cfg.mse_reps_curve},
     )
 
 

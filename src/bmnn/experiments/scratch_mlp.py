@@ -138,7 +138,7 @@ def q4_mlp(quick: bool = False, data_dir=None, runs_dir: str | Path = "runs", lo
         figure="scratch_mlp",
         data={"classic": ck_c["history"], "best": ck_b["history"], "confusion": m_b["confusion"],
               "classes": FASHION_CLASSES, "images": arrays["x_test"][show], "pred": m_b["pred"][show],
-              "true": arrays["y_test"][show]},
+              "true": arrays["y_test"][show], "proba": m_b["proba"][show], "index": show},
     )
 
 

@@ -180,7 +180,13 @@ def saturation(cfg: SigmoidConfig = SigmoidConfig()) -> Record:
         formulas=[r"-\left(\frac{y}{\hat y} + \frac{1-y}{\hat y - 1}\right)\hat y(1-\hat y) = \hat y - y"],
         table={"columns": ["a2", "y", "y_hat (float64)", "expanded", "y_hat - y", "loss from logit"], "rows": rows},
         checks=checks,
+        data={"explore": {y: sm.output_gradient_table(EXPLORE_A2, y) for y in (0, 1)}},
     )
+
+
+#: the logits of the report's a2 slider: whole numbers across both saturation points (float32: about +17 and
+#: -104; float64: about +37 and -745)
+EXPLORE_A2 = np.arange(-760.0, 61.0)
 
 
 def _standardise(train, test):

@@ -1,19 +1,22 @@
 """Render records and figures into one self-contained HTML page. It computes nothing.
 
-Figures are embedded as base64 PNG and formulas are converted to MathML, so the page needs no network.
-The page is written atomically (a temporary file, then a rename).
+Figures are embedded as base64 PNG and formulas are converted to MathML, so the page needs no network. The
+interactive views (:mod:`bmnn.report.interactive`) are Vega-Lite specifications embedded as JSON, drawn by the
+Vega JavaScript inlined once. The page is written atomically (a temporary file, then a rename).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import latex2mathml.converter
+from markupsafe import Markup
 
 from bmnn._files import atomic_write
 from bmnn.experiments.records import Section
@@ -48,8 +51,13 @@ def _anchor(rec_id: str) -> str:
     return "q" + re.sub(r"[^0-9a-zA-Z]+", "-", rec_id).strip("-")
 
 
+def _script_json(spec: dict[str, Any]) -> str:
+    """JSON safe inside a <script> element."""
+    return json.dumps(spec, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+
+
 def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[str, Any], out_dir: Path,
-           benchmarks: list[list[str]] | None = None) -> Path:
+           benchmarks: list[list[str]] | None = None, interactive: bool = True) -> Path:
     """Write ``out_dir/index.html`` and return its path.
 
     Parameters
@@ -61,7 +69,12 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         Shown at the top: version, seeds, library versions, machine, date, run time.
     benchmarks : list of rows, optional
         ``[what, ratio, details]`` from the benchmarks' latest result files.
+    interactive : bool
+        Embed the interactive views (and the Vega script) where records carry their grids.
     """
+    from bmnn.report import interactive as iv
+
+    views = iv.views(sections) if interactive else {}
     env = jinja2.Environment(loader=jinja2.PackageLoader("bmnn", "report"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters.update(fmt=_fmt, rich=lambda s: jinja2.utils.markupsafe.Markup(rich_text(s)),
@@ -76,6 +89,8 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         n_held=sum(c.held for c in checks),
         failed=[(r.id, c) for r in records for c in r.checks if not c.held],
         benchmarks=benchmarks or [],
+        views={k: {"id": v.id, "caption": v.caption, "spec": Markup(_script_json(v.spec))} for k, v in views.items()},
+        vega=Markup(iv.script()) if views else "",
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     return atomic_write(out_dir / "index.html", page)

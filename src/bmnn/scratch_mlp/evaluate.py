@@ -12,7 +12,8 @@ from bmnn.scratch_mlp.runs import preprocess
 
 
 def evaluate_checkpoint(ck: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Accuracy, mean cross-entropy, predictions and the 10 x 10 confusion matrix on ``arrays``' test set."""
+    """Accuracy, mean cross-entropy, predictions, class probabilities (softmax, float64) and the 10 x 10 confusion
+    matrix on ``arrays``' test set."""
     xt = torch.from_numpy(preprocess(arrays["x_test"].reshape(-1, 784), ck["preprocess"]))
     y = torch.from_numpy(arrays["y_test"].astype(np.int64))
     params = {k: ck[k].float() for k in M.PARAMS}
@@ -21,4 +22,4 @@ def evaluate_checkpoint(ck: dict[str, Any], arrays: dict[str, np.ndarray]) -> di
     cm = np.zeros((10, 10), dtype=np.int64)
     np.add.at(cm, (arrays["y_test"].astype(np.int64), pred), 1)
     return {"accuracy": float(np.mean(pred == arrays["y_test"])), "loss": float(M.cross_entropy(logits, y)),
-            "pred": pred, "confusion": cm}
+            "pred": pred, "confusion": cm, "proba": M.log_softmax(logits.double()).exp().numpy()}

@@ -100,10 +100,17 @@ def prepare_data(arrays: dict[str, np.ndarray], cfg: TrainConfig, device: torch.
                 None if x_val is None else tx(x_val), None if y_val is None else ty(y_val), pre)
 
 
-def evaluate(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy, without dropout."""
+def evaluate(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+             confusion: bool = False) -> tuple[float, float] | tuple[float, float, list[list[int]]]:
+    """Mean cross-entropy and accuracy, without dropout; with ``confusion``, also the 10 x 10 counts (row: true
+    class, column: predicted)."""
     logits = M.predict_logits(params, x)
-    return float(M.cross_entropy(logits, y)), float((logits.argmax(dim=1) == y).float().mean())
+    pred = logits.argmax(dim=1)
+    out = float(M.cross_entropy(logits, y)), float((pred == y).float().mean())
+    if not confusion:
+        return out
+    counts = torch.bincount(y * 10 + pred, minlength=100).reshape(10, 10)
+    return (*out, counts.tolist())
 
 
 def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -247,12 +254,13 @@ def _loop(cfg: TrainConfig, arrays: dict[str, np.ndarray], out: Path, previous: 
         # training loss and accuracy: running averages over the epoch's steps, on the images as trained on
         # (augmented, with dropout, with the weights of the moment), as is usual for training curves
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": float(loss_sum) / n, "train_acc": float(correct) / n}
-        row["test_loss"], row["test_acc"] = evaluate(model, data.x_test, data.y_test)
+        row["test_loss"], row["test_acc"], confusion = evaluate(model, data.x_test, data.y_test, confusion=True)
         if data.x_val is not None:
             row["val_loss"], row["val_acc"] = evaluate(model, data.x_val, data.y_val)
         row["seconds"] = time.perf_counter() - t0
+        row["test_confusion"] = confusion  # per epoch, for the report's epoch slider
         history.append(row)
-        if not all(math.isfinite(v) for v in row.values()):
+        if not all(math.isfinite(v) for k, v in row.items() if k != "test_confusion"):
             raise TrainingDiverged(f"the model's outputs became NaN or infinite at epoch {epoch + 1} (test loss "
                                    f"{row['test_loss']}); the step size is set by {_step_settings(cfg)}")
         config = dataclasses.asdict(cfg)
