@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data report report-quick test lint bench sweep clean
+.PHONY: setup data report report-quick test lint bench sweep mutation clean
 
 setup: $(STAMP) data
 
@@ -52,5 +52,13 @@ bench: setup
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench]'
 	cd benchmarks && for b in bench_*.py; do ../$(PY) $$b || exit 1; done
 
+# Mutation testing of the mathematical core ([tool.mutmut] in pyproject.toml; docs/mutation.md has the last
+# figures). Not part of make test: tens of CPU-minutes. Results stay in mutants/ (mutmut results, mutmut show).
+mutation: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[mutation]'
+	$(VENV)/bin/mutmut run --max-children 2
+	$(VENV)/bin/mutmut export-cicd-stats 2>/dev/null || true
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) report .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) report .pytest_cache .ruff_cache .hypothesis mutants

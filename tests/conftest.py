@@ -2,6 +2,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# for make mutation: the same examples on every run, and none remembered between runs
+settings.register_profile("mutation", derandomize=True, database=None, print_blob=False)
 
 
 @pytest.fixture

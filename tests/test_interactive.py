@@ -283,7 +283,8 @@ def test_every_view_draws_nothing_is_requested_and_inputs_redraw_fast(session):
     # from the input event to the first animation frame after the view's dataflow has run (so up to one frame,
     # 16.7 ms, more than the work itself); the first input of a view runs cold code and can take longer
     assert np.percentile(lat, 90) <= LATENCY_MS, sorted(lat)[-8:]
-    (session["report"].parent / "latency.json").write_text(json.dumps(lat))
+    print(f"\nslider input to redrawn view: median {np.median(lat):.1f} ms, 90th percentile "
+          f"{np.percentile(lat, 90):.1f} ms, max {max(lat):.1f} ms over {len(lat)} inputs")
     assert session["attempted"] == []
     assert session["errors"] == []
     assert session["report"].stat().st_size <= 4 * 2**20

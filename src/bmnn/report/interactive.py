@@ -134,7 +134,8 @@ def job1_view(rec: Record) -> View:
                 .transform_fold(["full", "plugin_mle", "plugin_map"], as_=["predictive", "density"])
                 .mark_line().encode(x=alt.X("x:Q", title="new x"), y=alt.Y("density:Q", title="density"),
                                     color=alt.Color("predictive:N", legend=alt.Legend(orient="top", title=None)),
-                                    strokeDash="predictive:N")
+                                    strokeDash=alt.StrokeDash("predictive:N", legend=alt.Legend(orient="top",
+                                                                                                title=None)))
                 .properties(width=PANEL, height=200, title="full predictive against the plug-ins"))
     grid_n = alt.sequence(0, 3.0001, 0.05, as_="e")
     cov = (alt.Chart(grid_n).transform_calculate(m="round(pow(10, datum.e))")
@@ -156,7 +157,8 @@ def job1_view(rec: Record) -> View:
               f"datum.xbar == 0 ? 'undefined (sum x = 0: MAP = MLE = 0)' : {_full('datum.map / datum.xbar')}"),
              ("coverage, MLE plug-in", _full("datum.cov_mle")), ("coverage, MAP plug-in", _full("datum.cov_map"))]
     read = _readout(alt, with_base(alt.Chart(one)), lines)
-    chart = (alt.vconcat(alt.hconcat(mu_curves, x_curves), alt.hconcat(cov + now, read))
+    top = alt.hconcat(mu_curves, x_curves).resolve_scale(color="independent", strokeDash="independent")
+    chart = (alt.vconcat(top, alt.hconcat(cov + now, read))
              .resolve_scale(color="independent", strokeDash="independent").add_params(*params))
     return View("view-job1", "1.2(e)", "Move the sliders: the posterior, the predictives and the coverage are "
                 "computed in the page from the closed forms.", _spec(chart))
@@ -369,9 +371,10 @@ def training_view(rec: Record) -> View | None:
     classes = list(d["classes"])
     rows = [{"epoch": int(h["epoch"]), **{k: float(h[k]) for k in ("train_loss", "test_loss", "train_acc", "test_acc")}}
             for h in hist]
-    cm = [{"epoch": int(h["epoch"]), "true": classes[t], "predicted": classes[p], "count": int(c)}
-          for h in hist if "test_confusion" in h
-          for t, row in enumerate(h["test_confusion"]) for p, c in enumerate(row)]
+    # one row per epoch with its 100 counts (row-major: true class, then predicted), unpacked in the page for the
+    # chosen epoch only: the page stays small for runs of hundreds of epochs
+    cm = [{"epoch": int(h["epoch"]), "counts": [int(c) for row in h["test_confusion"] for c in row]}
+          for h in hist if "test_confusion" in h]
     data, cdata = alt.Data(values=rows), alt.Data(values=cm)
     ep = alt.param(name="epoch", value=len(rows), bind=alt.binding_range(min=1, max=len(rows), step=1, name="epoch "))
     now = alt.Chart(alt.Data(values=[{"k": 0}])).transform_calculate(epoch="epoch").mark_rule(
@@ -387,15 +390,21 @@ def training_view(rec: Record) -> View | None:
              ("training loss", _full("datum.train_loss"))]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.epoch == epoch"), lines)
     top = alt.hconcat((loss + now).properties(width=PANEL, height=200, title="loss"),
-                      (acc + now).properties(width=PANEL, height=200, title="accuracy"))
+                      (acc + now).properties(width=PANEL, height=200, title="accuracy")).resolve_scale(
+                          color="independent")
     panels = [top]
     if cm:
-        conf = (alt.Chart(cdata).transform_filter("datum.epoch == epoch").mark_rect()
+        names = json.dumps(classes)
+        cells = (alt.Chart(cdata).transform_filter("datum.epoch == epoch").transform_flatten(["counts"], as_=["count"])
+                 .transform_window(cell="row_number()")
+                 .transform_calculate(true=f"{names}[floor((datum.cell - 1) / 10)]",
+                                      predicted=f"{names}[(datum.cell - 1) % 10]"))
+        conf = (cells.mark_rect()
                 .encode(x=alt.X("predicted:N", sort=classes), y=alt.Y("true:N", sort=classes),
                         color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="greens"), legend=None),
                         tooltip=["true:N", "predicted:N", "count:Q"])
                 .properties(width=PANEL, height=PANEL, title="test confusion at this epoch"))
-        text = (alt.Chart(cdata).transform_filter("datum.epoch == epoch").mark_text(fontSize=9)
+        text = (cells.mark_text(fontSize=9)
                 .encode(x=alt.X("predicted:N", sort=classes), y=alt.Y("true:N", sort=classes), text="count:Q"))
         panels.append(alt.hconcat(conf + text, read))
     else:
@@ -420,7 +429,9 @@ def training_view(rec: Record) -> View | None:
     pread = _readout(alt, alt.Chart(gdata).transform_filter(hover), plines)
     panels.append(alt.hconcat(alt.vconcat(gallery, probs), pread))
     chart = alt.vconcat(*panels).resolve_scale(color="independent").add_params(ep)
-    return View("view-training", "4", "The best recipe's run: move the epoch slider; hover a test image.",
+    note = "" if cm else (" (This run was trained before bmnn kept each epoch's confusion counts: train it again "
+                          "to see them.)")
+    return View("view-training", "4", "The best recipe's run: move the epoch slider; hover a test image." + note,
                 _spec(chart))
 
 
