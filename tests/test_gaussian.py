@@ -218,3 +218,84 @@ def test_predictive_coverage_matches_the_interval_probabilities_written_out(rng)
     assert abs(hit - cov["plugin_mle"][1]) < 4 * np.sqrt(level * (1 - level) / 200_000)
     with pytest.raises(InputError, match="n >= 1"):
         predictive_coverage(0, s, t)
+
+
+# ---- tests written against surviving mutants (docs/mutation.md) ---------------------------------------------------
+
+def test_streamed_sums_are_exact_where_a_plain_float_sum_loses_the_small_terms():
+    # 1e16 + 1 rounds to 1e16 in float64; the compensated sum keeps every unit: the exact total is 3
+    m = g.NormalKnownVariance(1.3, 0.7).fit([1e16])
+    for chunk in ([1.0], [1.0], [-1e16], [1.0]):
+        m.update(chunk)
+    assert int(m.n_) == 5 and float(m.mle()) == 3.0 / 5
+    post = m.posterior()
+    r = (1.3 / 0.7) ** 2
+    assert post.mean.dtype == np.float64 and float(post.mean) == pytest.approx(3.0 / (5 + r), rel=1e-15)
+
+
+def test_map_and_ratio_use_the_prior_mean():
+    n, total, s, t, m0 = 7, 3.1, 1.3, 0.7, 0.45
+    expected = (t * t * total + s * s * m0) / (n * t * t + s * s)  # (tau^2 S + sigma^2 m0) / (n tau^2 + sigma^2)
+    assert float(g.map_estimate(n, total, s, t, m0)) == pytest.approx(expected, rel=1e-14)
+    assert float(g.map_mle_ratio(n, total, s, t, m0)) == pytest.approx(expected / (total / n), rel=1e-14)
+
+
+def test_plugin_predictive_at_a_zero_estimate_is_finite():
+    d = g.plugin_predictive(np.array([0.0, -1.7]), 1.3)
+    np.testing.assert_array_equal(d.var, [1.3 * 1.3, 1.3 * 1.3])
+    np.testing.assert_array_equal(d.mean, [0.0, -1.7])
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.5, -0.2])
+def test_levels_outside_the_open_unit_interval_are_refused(level):
+    with pytest.raises(InputError, match="level must be in"):
+        g.Normal(0.0, 1.0).interval(level)
+    with pytest.raises(InputError, match="level must be in"):
+        g.predictive_coverage(3, 1.3, 0.7, level)
+
+
+def test_default_levels_are_95_percent():
+    lo, hi = g.Normal(0.3, 2.25).interval()
+    assert (float(lo), float(hi)) == pytest.approx((0.3 - 1.959963984540054 * 1.5, 0.3 + 1.959963984540054 * 1.5))
+    assert float(g.predictive_coverage(4, 1.3, 0.7)["full"]) == 0.95
+    assert g.predictive_coverage(4, 1.3, 0.7)["plugin_mle"] == pytest.approx(
+        g.predictive_coverage(4, 1.3, 0.7, 0.95)["plugin_mle"], rel=0)
+
+
+def test_predictive_coverage_broadcasts_every_argument():
+    cov = g.predictive_coverage(5, np.array([0.6, 1.3, 2.1]), np.array([[0.4], [1.7]]))
+    assert cov["full"].shape == cov["plugin_mle"].shape == cov["plugin_map"].shape == (2, 3)
+    v = 1 / (5 / 1.3**2 + 1 / 1.7**2)
+    from scipy import stats
+
+    assert cov["plugin_map"][1, 1] == pytest.approx(2 * stats.norm.cdf(1.959963984540054 * 1.3 / np.sqrt(1.69 + v)) - 1,
+                                                    rel=1e-12)
+
+
+def test_normal_samples_have_its_mean_and_spread_and_broadcast(rng):
+    d = g.Normal(mean=np.array([0.3, -1.2]), var=np.array([2.5, 0.4]))
+    x = d.sample(40_000, seed=3)
+    assert x.shape == (40_000, 2)
+    np.testing.assert_allclose(x.mean(axis=0), d.mean, atol=4 * np.sqrt(2.5 / 40_000))
+    np.testing.assert_allclose(x.std(axis=0), np.sqrt(d.var), rtol=0.02)
+    assert g.Normal(mean=0.5, var=np.array([1.0, 2.0, 3.0])).sample(7, seed=1).shape == (7, 3)
+    assert g.Normal(mean=np.array([0.5, 1.0]), var=2.0).sample((4, 5), seed=1).shape == (4, 5, 2)
+    assert g.Normal(mean=0.5, var=2.0).sample(6, seed=1).shape == (6,)
+
+
+def test_fitting_twice_forgets_the_first_data(rng):
+    a, b = rng.normal(size=9), rng.normal(2.0, 1.0, size=4)
+    m = g.NormalKnownVariance(1.3, 0.7).fit(a).fit(b)
+    fresh = g.NormalKnownVariance(1.3, 0.7).fit(b)
+    assert int(m.n_) == 4 and float(m.posterior().mean) == float(fresh.posterior().mean)
+
+
+def test_update_with_a_mismatched_or_broadcastable_batch_shape(rng):
+    m = g.NormalKnownVariance(1.3, 0.7).fit(rng.normal(size=(3, 5)))
+    with pytest.raises(InputError, match=r"leading shape \(2,\) does not match the data sets fitted so far \(3,\)"):
+        m.update(rng.normal(size=(2, 4)))
+    x = rng.normal(size=(3, 5))
+    extra = rng.normal(size=(1, 4))  # one batch for every data set: broadcasts
+    m = g.NormalKnownVariance(1.3, 0.7).fit(x).update(extra)
+    whole = g.NormalKnownVariance(1.3, 0.7).fit(np.concatenate([x, np.repeat(extra, 3, axis=0)], axis=1))
+    np.testing.assert_allclose(m.posterior().mean, whole.posterior().mean, rtol=1e-14)
