@@ -239,3 +239,25 @@ def test_truncated_normal_moments_against_mpmath(alpha):
     g, v = _upper_tail_moments(np.array([alpha]))
     assert float(g[0]) == pytest.approx(float(g_ref), rel=1e-12)
     assert float(v[0]) == pytest.approx(float(v_ref), rel=1e-10)
+
+
+@pytest.mark.parametrize("from_statistics", [False, True])
+def test_polish_brings_a_loose_solve_to_the_exact_stationary_point(from_statistics, rng):
+    # a loose search (tolerance 1e-3 / 1e-4) finds the support and the signs; the polish must then solve the
+    # stationarity equations on the support exactly: X_S^T (r - X_S theta_S) = lambda sign(theta_S)
+    from bmnn.laplace.map import map_from_statistics
+
+    X = rng.normal(size=(40, 7))
+    y = X @ np.array([1.7, -0.9, 0.0, 0.4, 0.0, 0.0, -2.2]) + 0.6 * rng.normal(size=40)
+    mu = np.array([0.1, 0.0, -0.05, 0.0, 0.2, 0.0, 0.0])
+    s, t = 0.83, 0.023
+    res = (map_from_statistics(X.T @ X, X.T @ y, s, t, mu, tol=1e-4) if from_statistics
+           else map_estimate(X, y, s, t, mu, tol=1e-3))
+    theta = res.coef - mu
+    S = np.flatnonzero(theta)
+    assert 2 <= S.size < 7
+    lam = s * s / t
+    r = y - X @ mu
+    exact = np.linalg.solve(X[:, S].T @ X[:, S], X[:, S].T @ r - lam * np.sign(theta[S]))
+    np.testing.assert_allclose(theta[S], exact, rtol=1e-11, atol=1e-13)
+    assert res.max_violation <= 1e-11  # rounding level, far below the 1e-8 the search alone is held to
