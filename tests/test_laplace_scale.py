@@ -217,3 +217,63 @@ def test_learned_sigmas_quadratic_form_equals_the_direct_one(from_rows, rng):
     _, m = draw(design, s, np.ones(3), rng)
     direct = [r @ np.linalg.solve(np.eye(n) + X @ np.diag(sk) @ X.T, r) for sk in s]
     np.testing.assert_allclose(design.marginal_quad(m, s), direct, rtol=1e-10)
+
+
+# ---- the statistics-only paths and the batched sampler, against the exact orthonormal posterior --------------------
+
+def _orthonormal(rng, n=30):
+    Q, _ = np.linalg.qr(rng.normal(size=(n, 4)))
+    loc = np.array([0.1, 0.0, -0.2, 0.0])
+    y = Q @ np.array([1.5, -0.3, 0.0, 0.8]) + 0.7 * rng.normal(size=n)
+    return Q, y, loc, orthonormal_posterior(Q, y, 0.7, 0.35, location=loc)
+
+
+def test_sampler_and_map_from_statistics_match_the_orthonormal_posterior(rng):
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    Q, y, loc, exact = _orthonormal(rng)
+    g = gibbs_from_statistics(Q.T @ Q, Q.T @ y, float(y @ y), 30, 0.7, 0.35, loc, draws=3000, chains=8, seed=2)
+    d = summarize(g.draws)
+    assert np.all(np.abs(d["mean"] - exact.mean()) < 4 * d["mcse"])
+    np.testing.assert_allclose(d["sd"], np.sqrt(exact.var()), rtol=0.05)
+    m = LaplaceRegression(0.7, 0.35, loc, draws=2000, chains=8, seed=3).fit_statistics(Q.T @ Q, Q.T @ y, y @ y, 30)
+    # the MAP of an orthonormal design is the soft threshold of X^T y around mu at lambda = sigma^2 / tau
+    b, lam = Q.T @ y, 0.7**2 / 0.35
+    soft = loc + np.sign(b - loc) * np.maximum(np.abs(b - loc) - lam, 0.0)
+    np.testing.assert_allclose(m.coef_map_, soft, rtol=1e-12, atol=1e-14)
+    assert np.all(np.abs(m.coef_mean_ - exact.mean()) < 4 * m.mcse_)
+    assert m.tau_star_ == pytest.approx(0.7**2 / np.max(np.abs(b - loc)), rel=1e-12)
+
+
+def test_learned_sigma_from_statistics_matches_quadrature(rng):
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    x = rng.normal(size=4)
+    y = 0.9 * x + 1.3 * rng.normal(size=4)
+    w_q, s_q, t_q, _, _ = _grid_posterior(x, y, 0.2, 2.0, 1.5)
+    g = gibbs_from_statistics(np.array([[x @ x]]), np.array([x @ y]), float(y @ y), 4, None, None, 0.2,
+                              draws=10000, chains=8, seed=11, scale_prior=(2.0, 1.5))
+    dw, ds, dt = summarize(g.draws), summarize(g.noise_sd), summarize(g.scale)
+    assert abs(dw["mean"][0] - w_q) < 4 * dw["mcse"][0]
+    assert abs(ds["mean"] - s_q) < 4 * ds["mcse"]
+    assert abs(dt["mean"] - t_q) < 4 * dt["mcse"]
+
+
+def test_batched_sampler_matches_the_orthonormal_posterior_on_every_problem(rng):
+    from bmnn.laplace.gibbs import gibbs_batched
+
+    probs = [_orthonormal(rng) for _ in range(3)]
+    s, t = 0.7, 0.35
+    gram = np.stack([Q.T @ Q / s**2 for Q, *_ in probs])
+    c = np.stack([Q.T @ (y - Q @ loc) / s**2 for Q, y, loc, _ in probs])
+    draws, rb = gibbs_batched(gram, c, t, chains=8, draws=3000, warmup=200, rng=np.random.default_rng(4))
+    assert draws.shape == (3, 8, 3000, 4) and rb.shape == (3, 8, 4)
+    for b, (_, _, loc, exact) in enumerate(probs):
+        d = summarize(draws[b] + loc)
+        assert np.all(np.abs(d["mean"] - exact.mean()) < 4 * d["mcse"])
+        np.testing.assert_allclose(d["sd"], np.sqrt(exact.var()), rtol=0.05)
+        # the Rao-Blackwellised mean is at least as close as the plain one allows
+        assert np.all(np.abs(rb[b].mean(axis=0) + loc - exact.mean()) < 4 * d["mcse"])
+    none, rb2 = gibbs_batched(gram, c, t, chains=8, draws=3000, warmup=200, rng=np.random.default_rng(4),
+                              keep_draws=False)
+    assert none is None and np.array_equal(rb2, rb)  # keeping the draws changes nothing else

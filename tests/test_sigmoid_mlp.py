@@ -107,3 +107,25 @@ def test_autograd_helper_on_one_point():
     auto = autograd_gradients(model, x.T, np.array([1.0]))
     for k in ours:
         np.testing.assert_allclose(ours[k], auto[k], rtol=1e-12)
+
+
+def test_output_gradient_table_in_both_precisions():
+    from bmnn.sigmoid_mlp import output_gradient_table
+
+    a2 = np.array([-800.0, -120.0, -3.7, 0.0, 2.3, 17.0, 40.0])
+    for y in (0, 1):
+        t = output_gradient_table(a2, y)
+        assert t["y_hat64"].dtype == np.float64 and t["y_hat32"].dtype == np.float32
+        with np.errstate(over="ignore"):
+            exact = 1.0 / (1.0 + np.exp(-a2))  # the sigmoid written out (exp(800) overflows to inf: y_hat = 0)
+        np.testing.assert_allclose(t["y_hat64"], exact, rtol=1e-15)
+        np.testing.assert_allclose(t["simplified64"], exact - y, rtol=1e-15, atol=1e-300)
+        np.testing.assert_allclose(t["y_hat32"], exact.astype(np.float32), rtol=2e-7)
+        np.testing.assert_array_equal(t["simplified32"], t["y_hat32"] - np.float32(y))
+        mid = slice(2, 5)  # away from saturation both forms agree
+        np.testing.assert_allclose(t["expanded64"][mid], t["simplified64"][mid], rtol=1e-12)
+        np.testing.assert_allclose(t["expanded32"][mid], t["simplified32"][mid], rtol=1e-5)
+    t0 = output_gradient_table(a2, 0)
+    # y = 0: the expanded form breaks where y_hat rounds to 1 (float32 by 17, float64 by 40) or underflows to 0
+    assert np.isnan(t0["expanded32"][5]) and np.isfinite(t0["expanded64"][5]) and np.isnan(t0["expanded64"][6])
+    assert np.isnan(t0["expanded64"][0]) and np.all(np.isfinite(t0["simplified64"]))
