@@ -317,3 +317,58 @@ def test_dropout_mask_keeps_units_at_rate_one_minus_p_and_scales_them(p):
     out = torch.empty(400, 500)
     again = M.dropout_mask(like, p, torch.Generator().manual_seed(3), out=out)
     assert again.data_ptr() == out.data_ptr() and torch.equal(again, mask)
+
+
+# ---- tests written against surviving mutants (docs/mutation.md) ---------------------------------------------------
+
+def test_cutout_is_reproducible_and_covers_every_pixel_row_equally():
+    from bmnn.scratch_mlp.augment import cutout
+
+    n, side = 20_000, 9
+    x = torch.ones(n, 784, dtype=torch.float64)
+    a = cutout(x, side, torch.Generator().manual_seed(5), background=0.0)
+    b = cutout(x, side, torch.Generator().manual_seed(5), background=0.0)
+    assert torch.equal(a, b) and a.dtype == torch.float64
+    cut = (a == 0).reshape(n, 28, 28)
+    # top and left are uniform on -side+1 .. 27 (27 + side values), so each row and each column is covered by
+    # exactly side of them: probability side / (27 + side) everywhere, the edges included
+    p = side / (27 + side)
+    rows = cut.any(dim=2).double().mean(dim=0)
+    cols = cut.any(dim=1).double().mean(dim=0)
+    tol = 4.5 * np.sqrt(p * (1 - p) / n)
+    assert torch.all((rows - p).abs() < tol) and torch.all((cols - p).abs() < tol)
+    # every square overlaps the image (none falls off it entirely) and is at most side x side
+    area = cut.sum(dim=(1, 2))
+    assert int(area.min()) >= 1 and int(area.max()) == side * side
+
+
+def test_augmented_views_keep_the_dtype_and_the_background():
+    from bmnn.scratch_mlp.augment import augmented_views, shift_offsets
+
+    x = torch.arange(2 * 784, dtype=torch.float64).reshape(2, 784) / 1000
+    v = augmented_views(x, background=-0.5, flips=False, radius=2)
+    assert v.dtype == torch.float64 and v.shape == (25 * 2, 784)
+    k = shift_offsets(2).index((2, 0))  # two rows down: the top two rows are background
+    img = v[k * 2].reshape(28, 28)
+    assert torch.all(img[:2] == -0.5) and torch.equal(img[2:], x[0].reshape(28, 28)[:-2])
+    assert shift_offsets() == [(dy, dx) for dy in (1, 0, -1) for dx in (1, 0, -1)]
+
+
+def test_sgd_default_is_plain_gradient_descent():
+    from bmnn.scratch_mlp.optim import SGD
+
+    w = {"W1": torch.tensor([[1.0, -2.0]], dtype=torch.float64), "b1": torch.tensor([0.5], dtype=torch.float64)}
+    g = {"W1": torch.tensor([[0.3, 0.1]], dtype=torch.float64), "b1": torch.tensor([-0.2], dtype=torch.float64)}
+    opt = SGD(w)
+    for _ in range(3):  # three steps of the same gradient: 3 lr g, whatever momentum would have added
+        opt.step(w, g, lr=0.1)
+    np.testing.assert_allclose(w["W1"].numpy(), [[1.0 - 0.09, -2.0 - 0.03]], rtol=1e-15)
+    np.testing.assert_allclose(w["b1"].numpy(), [0.5 + 0.06], rtol=1e-15)
+
+
+def test_predict_logits_in_batches_covers_every_row():
+    p = M.init_params(torch.Generator().manual_seed(0), std=0.05)
+    x = torch.rand(1000, 784, generator=torch.Generator().manual_seed(1))
+    whole = M.forward(p, x).logits
+    batched = M.predict_logits(p, x, batch=300)
+    assert batched.shape == (1000, 10) and torch.allclose(batched, whole, rtol=1e-5, atol=1e-6)

@@ -129,3 +129,59 @@ def test_output_gradient_table_in_both_precisions():
     # y = 0: the expanded form breaks where y_hat rounds to 1 (float32 by 17, float64 by 40) or underflows to 0
     assert np.isnan(t0["expanded32"][5]) and np.isfinite(t0["expanded64"][5]) and np.isnan(t0["expanded64"][6])
     assert np.isnan(t0["expanded64"][0]) and np.all(np.isfinite(t0["simplified64"]))
+
+
+# ---- tests written against surviving mutants (docs/mutation.md) ---------------------------------------------------
+
+def test_training_loop_equals_minibatch_steps_with_autograd_gradients(rng):
+    # the loop replayed by hand: the same seed stream (initial weights, then one permutation per epoch), batches
+    # of batch_size in that order, each step with torch.autograd's gradient of the mean cross-entropy
+    import torch
+
+    from bmnn.sigmoid_mlp import SigmoidMLP, TrainConfig, train
+
+    x = rng.normal(size=(45, 3))
+    y = (x[:, 0] - 0.5 * x[:, 2] > 0).astype(np.int64)
+    cfg = TrainConfig(n_hidden=4, lr=0.3, epochs=3, batch_size=8, seed=17)
+    model, hist = train(x, y, x[:10], y[:10], cfg)
+    g = np.random.default_rng(17)
+    ref = SigmoidMLP(3, 4, seed=g).params
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in ref.items()}
+    for _ in range(3):
+        order = g.permutation(45)
+        for start in range(0, 45, 8):
+            idx = order[start:start + 8]
+            xb, yb = torch.tensor(x[idx].T), torch.tensor(y[idx], dtype=torch.float64)
+            a2 = (p["W2"] @ torch.sigmoid(p["W1"] @ xb + p["b1"]) + p["b2"])[0]
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(a2, yb)
+            grads = torch.autograd.grad(loss, list(p.values()))
+            with torch.no_grad():
+                for (k, w), gk in zip(p.items(), grads, strict=True):
+                    w -= 0.3 * gk
+    for k in ref:
+        np.testing.assert_allclose(model.params[k], p[k].detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert len(hist["train_loss"]) == 3 and hist["test_acc"][-1] == float(np.mean(model.predict(x[:10]) == y[:10]))
+    other, _ = train(x, y, x[:10], y[:10], TrainConfig(n_hidden=4, lr=0.3, epochs=3, batch_size=8, seed=18))
+    assert not np.allclose(other.params["W1"], model.params["W1"])  # the seed is used
+
+
+def test_predict_thresholds_the_logit_at_zero():
+    from bmnn.sigmoid_mlp import SigmoidMLP
+
+    m = SigmoidMLP(2, 3, seed=0)
+    for k in m.params:
+        m.params[k] = np.zeros_like(m.params[k])
+    x = np.array([[0.3, -1.0], [2.0, 0.5]])
+    assert m.predict(x).dtype == np.int64 and m.predict(x).tolist() == [0, 0]  # a2 = 0 exactly: class 0
+    m.params["b2"][:] = 0.4  # a2 = 0.4, inside (0, 1): class 1
+    assert m.predict(x).tolist() == [1, 1]
+
+
+def test_expanded_factor_computes_in_the_precision_asked():
+    from bmnn.sigmoid_mlp import expanded_output_factor
+
+    y_hat = np.float32(0.3)
+    out = expanded_output_factor(y_hat, 1)
+    assert out.dtype == np.float64
+    assert float(out) == pytest.approx(float(np.float64(np.float32(0.3))) - 1.0, rel=1e-15)
+    assert expanded_output_factor(np.float64(0.3), 0, np.float32).dtype == np.float32
