@@ -156,7 +156,7 @@ def test_training_loop_equals_minibatch_steps_with_autograd_gradients(rng):
             loss = torch.nn.functional.binary_cross_entropy_with_logits(a2, yb)
             grads = torch.autograd.grad(loss, list(p.values()))
             with torch.no_grad():
-                for (k, w), gk in zip(p.items(), grads, strict=True):
+                for w, gk in zip(p.values(), grads, strict=True):
                     w -= 0.3 * gk
     for k in ref:
         np.testing.assert_allclose(model.params[k], p[k].detach().numpy(), rtol=1e-10, atol=1e-12)
