@@ -277,3 +277,23 @@ def test_batched_sampler_matches_the_orthonormal_posterior_on_every_problem(rng)
     none, rb2 = gibbs_batched(gram, c, t, chains=8, draws=3000, warmup=200, rng=np.random.default_rng(4),
                               keep_draws=False)
     assert none is None and np.array_equal(rb2, rb)  # keeping the draws changes nothing else
+
+
+def test_intervals_hold_their_share_of_the_draws(rng):
+    from bmnn.laplace.diagnostics import interval
+
+    d = rng.normal(size=(4, 5000, 3)) * np.array([1.0, 2.0, 0.5])
+    lo, hi = interval(d)  # the default is 90%
+    inside = np.mean((d >= lo) & (d <= hi), axis=(0, 1))
+    np.testing.assert_allclose(inside, 0.9, atol=2e-4)
+    lo5, hi5 = interval(d, 0.5)
+    np.testing.assert_allclose(np.mean((d >= lo5) & (d <= hi5), axis=(0, 1)), 0.5, atol=2e-4)
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(InputError, match="level must be in"):
+            interval(d, bad)
+    X = rng.normal(size=(30, 2))
+    m = LaplaceRegression(0.8, 0.4, draws=500, chains=4, seed=1).fit(X, X @ np.array([1.0, 0.0]) + rng.normal(size=30))
+    lo_m, hi_m = m.coef_interval()
+    np.testing.assert_array_equal(lo_m, interval(m.draws_, 0.9)[0])
+    lo_h, hi_h = m.coef_interval(0.5)
+    assert np.all(lo_h > lo_m) and np.all(hi_h < hi_m)
