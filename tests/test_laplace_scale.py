@@ -297,3 +297,76 @@ def test_intervals_hold_their_share_of_the_draws(rng):
     np.testing.assert_array_equal(lo_m, interval(m.draws_, 0.9)[0])
     lo_h, hi_h = m.coef_interval(0.5)
     assert np.all(lo_h > lo_m) and np.all(hi_h < hi_m)
+
+
+# ---- the estimator: settings passed on, predictions and log posterior written out (docs/mutation.md) --------------
+
+def test_the_estimator_passes_every_setting_to_the_sampler(rng):
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    X = rng.normal(size=(12, 20))  # p > n: the n x n draw is possible
+    y = X[:, :2] @ np.array([1.2, -0.7]) + 0.5 * rng.normal(size=12)
+    loc = np.linspace(-0.1, 0.1, 20)
+    kw = dict(draws=40, warmup=7, chains=3, seed=9, scale_prior=(2.0, 3.0), noise_prior=(2.5, 1.5),
+              overrelax=-0.3)
+    m = LaplaceRegression(None, None, loc, algorithm="bcm", **kw).fit(X, y)
+    g = gibbs(X, y, None, None, loc, algorithm="bcm", **kw)
+    assert m.algorithm_ == "bcm" and m.draws_.shape == (3, 40, 20)
+    np.testing.assert_array_equal(m.draws_, g.draws)
+    np.testing.assert_array_equal(m.noise_sd_draws_, g.noise_sd)
+    np.testing.assert_array_equal(m.scale_draws_, g.scale)
+    np.testing.assert_array_equal(m.coef_rb_mean_, g.rb_mean.mean(axis=0))
+    Xs, ys = X[:, :5], y  # n >= p for the statistics path
+    ms = LaplaceRegression(0.6, None, loc[:5], **kw).fit_statistics(Xs.T @ Xs, Xs.T @ ys, ys @ ys, 12)
+    gs = gibbs_from_statistics(Xs.T @ Xs, Xs.T @ ys, ys @ ys, 12, 0.6, None, loc[:5], **kw)
+    np.testing.assert_array_equal(ms.draws_, gs.draws)
+    np.testing.assert_array_equal(ms.scale_draws_, gs.scale)
+    assert ms.feature_names_in_ == [f"x{j}" for j in range(5)]
+
+
+def test_predictive_sd_and_log_posterior_written_out_with_learned_sigma(rng):
+    X = rng.normal(size=(25, 3))
+    y = X @ np.array([0.8, 0.0, -1.1]) + 0.7 * rng.normal(size=25)
+    loc = np.array([0.2, -0.1, 0.0])
+    m = LaplaceRegression(None, None, loc, draws=300, chains=4, seed=2).fit(X, y)
+    Xn = rng.normal(size=(2100, 3))  # more than one block of 1024 rows
+    mean, sd = m.predict(Xn, return_std=True)
+    w = m.draws_.reshape(-1, 3)
+    f = w @ Xn.T
+    np.testing.assert_allclose(mean, Xn @ m.coef_mean_, rtol=1e-12)
+    np.testing.assert_allclose(sd, np.sqrt(f.var(axis=0, ddof=1) + np.mean(m.noise_sd_draws_**2)), rtol=1e-10)
+    # the log posterior at the MAP's sigma and tau, the prior's scale sigma tau (learned sigma), centred at loc
+    s, t = m.map_at_["noise_sd"], m.map_at_["scale"]
+    wq = np.array([[0.5, 0.1, -0.9], [0.0, 0.0, 0.0]])
+    b = s * t
+    rss = np.sum((y[None] - wq @ X.T) ** 2, axis=1)
+    by_hand = (-25 / 2 * np.log(2 * np.pi * s * s) - rss / (2 * s * s) - 3 * np.log(2 * b)
+               - np.sum(np.abs(wq - loc), axis=1) / b)
+    np.testing.assert_allclose(m.log_posterior(wq), by_hand, rtol=1e-12)
+
+
+def test_one_draw_is_sampled_and_a_refit_without_draws_forgets_them(rng):
+    X = rng.normal(size=(15, 2))
+    y = X @ np.array([1.0, -0.5]) + rng.normal(size=15)
+    m = LaplaceRegression(0.9, 0.4, draws=1, chains=2, seed=0).fit(X, y)
+    assert m.draws_.shape == (2, 1, 2) and hasattr(m, "coef_mean_")
+    m.draws = 0  # a plain attribute edit, as scikit-learn's set_params makes
+    m.fit(X, y)
+    assert not hasattr(m, "draws_") and not hasattr(m, "coef_mean_") and hasattr(m, "coef_map_")
+    with pytest.raises(InputError, match="draws must be >= 1 when noise_sd or scale is learned"):
+        LaplaceRegression(0.9, None, draws=0).fit(X, y)
+    with pytest.raises(InputError, match="draws must be >= 1 when noise_sd or scale is learned"):
+        LaplaceRegression(None, 0.4, draws=0).fit(X, y)
+
+
+def test_statistics_with_y_equal_to_x_mu_give_an_unbounded_tau_star_and_bad_grams_are_refused(rng):
+    X = rng.integers(-3, 4, size=(10, 3)).astype(np.float64)  # small integers and dyadic mu: every sum is exact
+    mu = np.array([0.5, -0.25, 0.125])
+    y = X @ mu
+    m = LaplaceRegression(0.5, 0.2, mu, draws=50, chains=2, seed=0).fit_statistics(X.T @ X, X.T @ y, y @ y, 10)
+    assert m.tau_star_ == np.inf
+    np.testing.assert_allclose(m.coef_map_, mu, atol=1e-14)
+    with pytest.raises(InputError, match=r"gram must be \(p, p\)"):
+        LaplaceRegression(0.5, 0.2).fit_statistics(np.ones(3), X.T @ y, y @ y, 10)
+    with pytest.raises(InputError, match=r"gram must be \(p, p\)"):
+        LaplaceRegression(0.5, 0.2).fit_statistics(np.eye(2), X.T @ y, y @ y, 10)
