@@ -261,3 +261,43 @@ def test_polish_brings_a_loose_solve_to_the_exact_stationary_point(from_statisti
     exact = np.linalg.solve(X[:, S].T @ X[:, S], X[:, S].T @ r - lam * np.sign(theta[S]))
     np.testing.assert_allclose(theta[S], exact, rtol=1e-11, atol=1e-13)
     assert res.max_violation <= 1e-11  # rounding level, far below the 1e-8 the search alone is held to
+
+
+def test_certificate_written_out_from_rows_and_from_the_gram_matrix(rng):
+    from bmnn.laplace.map import _kkt_gram
+
+    X = rng.normal(size=(9, 4))
+    y = rng.normal(size=9) * 3.0
+    mu = np.array([0.2, -0.1, 0.0, 0.4])
+    w = np.array([0.9, -0.1, -0.6, 0.4])  # coordinates 1 and 3 sit at the location
+    lam = 1.7
+    g = X.T @ (y - X @ w)
+    by_hand = np.empty(4)
+    for j in range(4):
+        if w[j] != mu[j]:
+            by_hand[j] = abs(g[j] - lam * np.sign(w[j] - mu[j])) / lam
+        else:
+            by_hand[j] = max(abs(g[j]) - lam, 0.0) / lam
+    assert np.any(by_hand[[1, 3]] > 0) or np.all(np.abs(g[[1, 3]]) <= lam)
+    np.testing.assert_allclose(kkt_violation(X, y, w, lam, mu), by_hand, rtol=1e-13)
+    np.testing.assert_allclose(_kkt_gram(X.T @ X, X.T @ (y - X @ mu), w - mu, lam), by_hand, rtol=1e-12, atol=1e-15)
+
+
+def test_map_from_statistics_with_a_zero_column_and_bad_statistics(rng):
+    from bmnn.laplace.map import map_from_statistics
+
+    X = rng.normal(size=(30, 4))
+    X[:, 0] = 0.0  # a column of zeros: its coordinate stays at the location, the others must still be solved
+    y = X @ np.array([0.0, 1.5, -0.8, 0.6]) + 0.3 * rng.normal(size=30)
+    mu = np.array([0.25, 0.0, 0.0, 0.0])
+    rows = map_estimate(X, y, 0.7, 0.2, mu)
+    stats = map_from_statistics(X.T @ X, X.T @ y, 0.7, 0.2, mu)
+    assert stats.lam == pytest.approx(0.7**2 / 0.2, rel=1e-15)
+    np.testing.assert_allclose(stats.coef, rows.coef, rtol=1e-9, atol=1e-12)
+    assert stats.coef[0] == 0.25 and np.count_nonzero(stats.coef[1:]) == 3
+    bad = X.T @ X
+    bad[1, 2] = np.nan
+    with pytest.raises(InputError, match="gram must be a finite"):
+        map_from_statistics(bad, X.T @ y, 0.7, 0.2, mu)
+    with pytest.raises(InputError, match="gram must be a finite"):
+        map_from_statistics(X.T @ X, np.array([1.0, np.inf, 0.0, 0.0]), 0.7, 0.2, mu)
