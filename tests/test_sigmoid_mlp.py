@@ -185,3 +185,20 @@ def test_expanded_factor_computes_in_the_precision_asked():
     assert out.dtype == np.float64
     assert float(out) == pytest.approx(float(np.float64(np.float32(0.3))) - 1.0, rel=1e-15)
     assert expanded_output_factor(np.float64(0.3), 0, np.float32).dtype == np.float32
+
+
+def test_initial_weights_have_the_documented_spread_and_a_single_point_is_a_column():
+    from bmnn.sigmoid_mlp import SigmoidMLP
+
+    m = SigmoidMLP(400, 300, seed=4)  # W1: N(0, 1/M), W2: N(0, 1/H), biases zero
+    w1, w2 = m.params["W1"], m.params["W2"]
+    assert w1.shape == (300, 400) and w2.shape == (1, 300)
+    assert abs(w1.mean()) < 4 * np.sqrt(1 / 400 / w1.size) and w1.std() == pytest.approx(1 / 20, rel=0.01)
+    assert abs(w2.mean()) < 4 * np.sqrt(1 / 300 / w2.size) and w2.std() == pytest.approx(1 / np.sqrt(300), rel=0.1)
+    assert not m.params["b1"].any() and not m.params["b2"].any()
+    small = SigmoidMLP(3, 2, seed=0)
+    x = np.array([0.4, -1.2, 0.7])
+    y_hat, cache = small.forward(x)  # a 1-d point of length M is one column: y_hat is 1 x 1
+    assert y_hat.shape == (1, 1) and cache.x.shape == (3, 1)
+    y_b, _ = small.forward(x[None])
+    assert y_b.shape == (1,) and float(y_b[0]) == float(y_hat[0, 0])
