@@ -299,3 +299,23 @@ def test_update_with_a_mismatched_or_broadcastable_batch_shape(rng):
     m = g.NormalKnownVariance(1.3, 0.7).fit(x).update(extra)
     whole = g.NormalKnownVariance(1.3, 0.7).fit(np.concatenate([x, np.repeat(extra, 3, axis=0)], axis=1))
     np.testing.assert_allclose(m.posterior().mean, whole.posterior().mean, rtol=1e-14)
+
+
+def test_counts_must_be_whole_and_extreme_scales_keep_their_digits():
+    with pytest.raises(InputError):
+        g.posterior(2.5, 1.0, 1.3, 0.7)
+    # a vague prior (tau = 1e200): the posterior is the likelihood's, N(xbar, sigma^2 / n), to the last digit
+    post = g.posterior(4, 3.0, 1.3, 1e200)
+    assert float(post.mean) == pytest.approx(0.75, rel=1e-15) and float(post.var) == pytest.approx(1.69 / 4, rel=1e-15)
+    # no data and (sigma / tau)^2 underflowing to 0: the prior itself, not 0 / 0
+    prior = g.posterior(0, 0.0, 1e-170, 1.0, 0.3)
+    assert float(prior.mean) == 0.3 and float(prior.var) == 1.0
+    # a whole-number sigma too large for an integer square: computed in floating point
+    assert float(g.posterior_predictive(3, 1.0, 10**10, 1.0).var) == pytest.approx(1e20, rel=1e-12)
+
+
+def test_sufficient_statistics_of_a_scalar_and_of_empty_data_sets():
+    st_ = g.sufficient_stats(2.5)  # one point
+    assert int(st_.n) == 1 and float(st_.total) == 2.5 and st_.n.dtype == np.int64
+    empty = g.sufficient_stats(np.zeros((3, 0)))
+    assert empty.n.tolist() == [0, 0, 0] and empty.total.shape == (3,) and not empty.total.any()
