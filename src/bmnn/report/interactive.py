@@ -76,10 +76,12 @@ def _full(expr: str) -> str:
 
 # ---- job 1 -------------------------------------------------------------------------------------------------------
 
-def job1_view(rec: Record) -> View:
+def job1_view(rec: Record) -> View | None:
     """Sliders for sigma, log10 tau, n and |x bar|, a sign switch for sum x; prior, likelihood and posterior of mu,
     the three predictives, the readouts and the coverage of each 95% interval against n: all computed in the
     page from the closed forms of :mod:`bmnn.gaussian` (prior mean 0, as in the material)."""
+    if "explore" not in rec.data:
+        return None
     alt = _alt()
     ex = rec.data["explore"]
     z = float(_ndtri(0.5 + ex["level"] / 2))
@@ -113,30 +115,36 @@ def job1_view(rec: Record) -> View:
         return chart
 
     one = alt.Data(values=[{"k": 0}])
-    span = ("lo", "min(min(datum.xbar, datum.map), 0) - 4 * max(sigma / sqrt(n), sqrt(datum.v))",
-            "hi", "max(max(datum.xbar, datum.map), 0) + 4 * max(sigma / sqrt(n), sqrt(datum.v))")
-    mu_curves = (with_base(alt.Chart(alt.sequence(0, 1.0001, 0.005, as_="t")))
-                 .transform_calculate(**{span[0]: span[1], span[2]: span[3]})
-                 .transform_calculate(mu="datum.lo + datum.t * (datum.hi - datum.lo)")
-                 .transform_calculate(prior="densityNormal(datum.mu, 0, datum.tau)",
-                                      likelihood="densityNormal(datum.mu, datum.xbar, sigma / sqrt(n))",
-                                      posterior="densityNormal(datum.mu, datum.map, sqrt(datum.v))")
-                 .transform_fold(["prior", "likelihood", "posterior"], as_=["curve", "density"])
-                 .mark_line().encode(x=alt.X("mu:Q", title="mu"), y=alt.Y("density:Q", title="density"),
-                                     color=alt.Color("curve:N", legend=alt.Legend(orient="top", title=None)))
-                 .properties(width=PANEL, height=200, title="prior, likelihood (normalised) and posterior of mu"))
-    x_curves = (with_base(alt.Chart(alt.sequence(0, 1.0001, 0.005, as_="t")))
-                .transform_calculate(half="4.5 * sqrt(datum.pred_var) + abs(datum.xbar - datum.map)")
-                .transform_calculate(x="datum.map - datum.half + 2 * datum.t * datum.half")
-                .transform_calculate(full="densityNormal(datum.x, datum.map, sqrt(datum.pred_var))",
-                                     plugin_mle="densityNormal(datum.x, datum.xbar, sigma)",
-                                     plugin_map="densityNormal(datum.x, datum.map, sigma)")
-                .transform_fold(["full", "plugin_mle", "plugin_map"], as_=["predictive", "density"])
-                .mark_line().encode(x=alt.X("x:Q", title="new x"), y=alt.Y("density:Q", title="density"),
-                                    color=alt.Color("predictive:N", legend=alt.Legend(orient="top", title=None)),
-                                    strokeDash=alt.StrokeDash("predictive:N", legend=alt.Legend(orient="top",
-                                                                                                title=None)))
-                .properties(width=PANEL, height=200, title="full predictive against the plug-ins"))
+    def densities(axis, where, curves, group, title, dashed=False):
+        """Normal densities (name -> expression of ``datum[axis]``) on 201 points of a range (``where``: the
+        calculations that place ``datum[axis]`` from ``datum.t`` in [0, 1]), one line each."""
+        chart = with_base(alt.Chart(alt.sequence(0, 1.0001, 0.005, as_="t")))
+        for k, e in where:
+            chart = chart.transform_calculate(**{k: e})
+        legend = alt.Legend(orient="top", title=None)
+        enc = {"x": alt.X(f"{axis}:Q", title=title[0]), "y": alt.Y("density:Q", title="density"),
+               "color": alt.Color(f"{group}:N", legend=legend)}
+        if dashed:
+            enc["strokeDash"] = alt.StrokeDash(f"{group}:N", legend=legend)
+        return (chart.transform_calculate(**curves).transform_fold(list(curves), as_=[group, "density"])
+                .mark_line().encode(**enc).properties(width=PANEL, height=200, title=title[1]))
+
+    spread = "4 * max(sigma / sqrt(n), sqrt(datum.v))"
+    mu_curves = densities(
+        "mu", [("lo", f"min(min(datum.xbar, datum.map), 0) - {spread}"),
+               ("hi", f"max(max(datum.xbar, datum.map), 0) + {spread}"),
+               ("mu", "datum.lo + datum.t * (datum.hi - datum.lo)")],
+        {"prior": "densityNormal(datum.mu, 0, datum.tau)",
+         "likelihood": "densityNormal(datum.mu, datum.xbar, sigma / sqrt(n))",
+         "posterior": "densityNormal(datum.mu, datum.map, sqrt(datum.v))"},
+        "curve", ("mu", "prior, likelihood (normalised) and posterior of mu"))
+    x_curves = densities(
+        "x", [("half", "4.5 * sqrt(datum.pred_var) + abs(datum.xbar - datum.map)"),
+              ("x", "datum.map - datum.half + 2 * datum.t * datum.half")],
+        {"full": "densityNormal(datum.x, datum.map, sqrt(datum.pred_var))",
+         "plugin_mle": "densityNormal(datum.x, datum.xbar, sigma)",
+         "plugin_map": "densityNormal(datum.x, datum.map, sigma)"},
+        "predictive", ("new x", "full predictive against the plug-ins"), dashed=True)
     grid_n = alt.sequence(0, 3.0001, 0.05, as_="e")
     cov = (alt.Chart(grid_n).transform_calculate(m="round(pow(10, datum.e))")
            .transform_calculate(r=base["r"].replace("datum.tau", "pow(10, log10_tau)"))
@@ -176,9 +184,11 @@ def _index_slider(alt, name: str, count: int, label: str, value: int = 0):
     return alt.param(name=name, value=value, bind=alt.binding_range(min=0, max=count - 1, step=1, name=label))
 
 
-def diabetes_view(rec: Record) -> View:
+def diabetes_view(rec: Record) -> View | None:
     """2.4 on the diabetes data: a tau slider over the grid; every coefficient's MAP and posterior mean with its
     90% interval, tau* marked, and the count of exact zeros."""
+    if "explore" not in rec.data:
+        return None
     alt = _alt()
     ex = rec.data["explore"]
     taus, names = np.asarray(ex["taus"]), ex["names"]
@@ -218,8 +228,10 @@ def diabetes_view(rec: Record) -> View:
                 "the MAP is the exact Lasso; the posterior means and intervals are the Gibbs sampler's.", _spec(chart))
 
 
-def location_view(rec: Record) -> View:
+def location_view(rec: Record) -> View | None:
     """2.3: the MAP's error as the location mu moves from w_true, for the chosen tau."""
+    if "explore" not in rec.data:
+        return None
     alt = _alt()
     ex = rec.data["explore"]
     taus, dist, err = np.asarray(ex["taus"]), np.asarray(ex["dist"]), np.asarray(ex["err"])
@@ -245,9 +257,11 @@ def location_view(rec: Record) -> View:
                 "the chosen tau (gray: least squares).", _spec(chart))
 
 
-def posterior2d_view(rec: Record) -> View:
+def posterior2d_view(rec: Record) -> View | None:
     """2.1: the 2-d posterior for the chosen tau, evaluated in the page from X^T X, X^T y and y^T y; the MAP and
     the Gibbs posterior mean marked."""
+    if "explore" not in rec.data:
+        return None
     alt = _alt()
     ex = rec.data["explore"]
     G, q = np.asarray(ex["gram"]), np.asarray(ex["xty"])
@@ -288,9 +302,11 @@ def posterior2d_view(rec: Record) -> View:
                 "the MAP, black: the Gibbs posterior mean.", _spec(chart))
 
 
-def mse_view(rec: Record) -> View:
+def mse_view(rec: Record) -> View | None:
     """2.5: an n slider over the simulation study's grid: test MSE of MAP and posterior mean, the paired
     difference and its standard error."""
+    if "mse_map" not in rec.data:
+        return None
     alt = _alt()
     d = rec.data
     rows = [{"i": i, "n": int(d["n"][i]), "MAP": float(d["mse_map"][i]), "posterior mean": float(d["mse_mean"][i]),
@@ -316,9 +332,11 @@ def mse_view(rec: Record) -> View:
 
 # ---- job 3 -------------------------------------------------------------------------------------------------------
 
-def saturation_view(rec: Record) -> View:
+def saturation_view(rec: Record) -> View | None:
     """3.S: the output pre-activation a2 as a slider, and y: the expanded and the simplified dL/da2 in float32
     and float64, where the expanded one becomes NaN or infinite."""
+    if "explore" not in rec.data:
+        return None
     alt = _alt()
     ex = rec.data["explore"]
     rows = []
@@ -450,14 +468,13 @@ VIEWS = {"1.2(e)": job1_view, "2.1": posterior2d_view, "2.3": location_view, "2.
 
 
 def views(sections: list[Section]) -> dict[str, View]:
-    """Record id -> its interactive view, for every record that has one and carries its grids."""
+    """Record id -> its interactive view, for every record that has one and carries its grids (a builder returns
+    None for a record without them)."""
     out = {}
     for s in sections:
         for r in s.records:
             build = VIEWS.get(r.id)
-            if build is None or ("explore" not in r.data and r.id not in ("2.5", "4")) or not r.data:
-                continue
-            v = build(r)
+            v = None if build is None else build(r)
             if v is not None:
                 out[r.id] = v
     return out
