@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -76,19 +77,34 @@ def classify(names: list[str]) -> dict[str, str]:
     return kinds
 
 
+def equivalent() -> dict[str, str]:
+    """The survivors judged equivalent in docs/mutation.md (lines ``- `NAME`: reason``), with their reasons."""
+    out = {}
+    for line in (ROOT / "docs" / "mutation.md").read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^- `(bmnn\.[^`]+__mutmut_\d+)`: (.+)$", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--survivors", action="store_true", help="list the surviving logic mutants")
+    ap.add_argument("--survivors", action="store_true",
+                    help="list the surviving logic mutants not judged equivalent in docs/mutation.md")
     opts = ap.parse_args()
     st = statuses()
     kinds = classify(list(st))
+    equiv = equivalent()
     table = defaultdict(Counter)
     for name, status in st.items():
         parts = name.split(".")
         module = ".".join(parts[1:3]) if parts[1] in ("laplace", "scratch_mlp") else parts[1]
         table[module][(kinds[name], status)] += 1
-    print("| module | logic mutants checked | killed | score | string mutants checked | killed |")
-    print("|---|---|---|---|---|---|")
+        if kinds[name] == "logic" and status in ("survived", "no tests") and name in equiv:
+            table[module]["equivalent"] += 1
+    print("| module | logic mutants checked | killed | score | equivalent survivors | score without them | "
+          "not run | string mutants checked | killed |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for module in sorted(table):
         c = table[module]
         lk, ls = c[("logic", "killed")], c[("logic", "survived")] + c[("logic", "no tests")]
@@ -96,11 +112,14 @@ def main() -> None:
         sk, ss = c[("string", "killed")], c[("string", "survived")] + c[("string", "no tests")]
         checked = lk + ls + lt
         score = f"{(lk + lt) / checked:.1%}" if checked else "not run"
-        print(f"| `{module}` | {checked} | {lk + lt} | {score} | {sk + ss + c[('string', 'timeout')]} | "
-              f"{sk + c[('string', 'timeout')]} |")
+        real = checked - c["equivalent"]
+        score2 = f"{(lk + lt) / real:.1%}" if real else "not run"
+        unrun = c[("logic", "not checked")] + c[("string", "not checked")]
+        print(f"| `{module}` | {checked} | {lk + lt} | {score} | {c['equivalent']} | {score2} | {unrun} | "
+              f"{sk + ss + c[('string', 'timeout')]} | {sk + c[('string', 'timeout')]} |")
     if opts.survivors:
         for name, status in sorted(st.items()):
-            if kinds[name] == "logic" and status in ("survived", "no tests"):
+            if kinds[name] == "logic" and status in ("survived", "no tests") and name not in equiv:
                 print(name, status)
 
 

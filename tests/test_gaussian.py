@@ -319,3 +319,12 @@ def test_sufficient_statistics_of_a_scalar_and_of_empty_data_sets():
     assert int(st_.n) == 1 and float(st_.total) == 2.5 and st_.n.dtype == np.int64
     empty = g.sufficient_stats(np.zeros((3, 0)))
     assert empty.n.tolist() == [0, 0, 0] and empty.total.shape == (3,) and not empty.total.any()
+
+
+def test_no_data_gives_the_prior_whatever_sum_is_passed():
+    # n = 0 means no observations: the posterior is the prior N(m0, tau^2), the sum of nothing notwithstanding
+    post = g.posterior(0, 3.7, 1.3, 0.6, prior_mean=-0.45)
+    assert post.mean == -0.45 and post.var == pytest.approx(0.36, rel=1e-15)
+    both = g.posterior(np.array([0, 4]), np.array([2.5, 2.5]), 1.3, 0.6, prior_mean=-0.45)
+    assert both.mean[0] == -0.45
+    assert both.mean[1] == pytest.approx((0.36 * 2.5 + 1.69 * -0.45) / (4 * 0.36 + 1.69), rel=1e-14)

@@ -58,3 +58,27 @@ def test_relative_error_is_normwise():
 def test_mismatched_keys_are_named():
     with pytest.raises(ValueError, match=r"these differ: \['c', 'w'\]"):
         check_gradients(lambda p: 0.0, {"w": np.zeros(2)}, {"c": np.zeros(2)})
+
+
+def test_the_default_step_is_small_enough_for_a_curved_function():
+    x = np.array([0.3, 1.7, -2.2])
+    g = numerical_gradient(lambda p: float(np.sum(np.sin(p["x"]))), {"x": x})  # eps = 1e-3: error ~ eps^4 / 30
+    np.testing.assert_allclose(g["x"], np.cos(x), rtol=0, atol=1e-12)
+
+
+def test_numerical_gradient_never_touches_the_callers_arrays():
+    # f reads the caller's array as a constant: d/dw sum(w * a) = a. Were the caller's array perturbed in place,
+    # the stencil would see sum(a * a) and return 2 a.
+    a = np.array([[0.7, -1.3], [2.1, 0.4]])
+    keep = a.copy()
+    g = numerical_gradient(lambda p: float(np.sum(p["w"] * a)), {"w": a})
+    np.testing.assert_allclose(g["w"], keep, rtol=1e-9)
+    np.testing.assert_array_equal(a, keep)
+
+
+def test_relative_error_of_integer_arrays_does_not_wrap_around():
+    a, b = np.array([-128], dtype=np.int8), np.array([-127], dtype=np.int8)
+    assert relative_error(a, b) == 1 / 128  # |-128| is 128 in float64, -128 again in int8
+    assert relative_error(b, a) == 1 / 128
+    c, d = np.array([100], dtype=np.int8), np.array([-100], dtype=np.int8)
+    assert relative_error(c, d) == 2.0  # 200 / 100; in int8 the difference wraps to -56

@@ -1,6 +1,7 @@
 """Job 2 against independent oracles: scipy densities, scikit-learn's Lasso, quadrature, the exact orthonormal
 posterior, and scipy's inverse-Gaussian and Levy laws."""
 
+import inspect
 import warnings
 
 import numpy as np
@@ -301,3 +302,149 @@ def test_map_from_statistics_with_a_zero_column_and_bad_statistics(rng):
         map_from_statistics(bad, X.T @ y, 0.7, 0.2, mu)
     with pytest.raises(InputError, match="gram must be a finite"):
         map_from_statistics(X.T @ X, np.array([1.0, np.inf, 0.0, 0.0]), 0.7, 0.2, mu)
+
+
+# ---- survivors of mutation testing (docs/mutation.md): each against an independent oracle ------------------------
+
+def test_standardize_matches_scikit_learns_scaler_and_keeps_large_columns_finite(rng):
+    from sklearn.preprocessing import StandardScaler
+
+    from bmnn.laplace.posterior import standardize
+
+    X = rng.normal(size=(40, 4)) * np.array([0.3, 2.5, 1e-3, 7.0]) + np.array([5.0, -1.0, 1e6, 0.0])
+    X[:, 3] *= 1e200  # a column that would overflow its sum of squares: scaled by its largest value first
+    y = 3.0 + 1.7 * rng.normal(size=40)
+    Z, yc = standardize(X, y)
+    ref = StandardScaler().fit_transform(X[:, :3])
+    np.testing.assert_allclose(Z[:, :3], ref, rtol=1e-9, atol=1e-9)
+    big = X[:, 3] / 1e200
+    np.testing.assert_allclose(Z[:, 3], (big - big.mean()) / big.std(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(yc, y - y.mean(), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(standardize(X[:, :3], 1e-3 * y)[1], 1e-3 * (y - y.mean()), rtol=1e-13, atol=1e-16)
+    assert np.array_equal(standardize(X[:, :3], np.zeros(40))[1], np.zeros(40))  # an all-zero y stays zero
+
+
+@pytest.mark.parametrize("where", [0, 2])
+def test_standardize_names_the_first_constant_column(where, rng):
+    from bmnn.laplace.posterior import standardize
+
+    X = rng.normal(size=(20, 3))
+    X[:, where] = 4.25
+    X[:, 1] = -7.5 if where == 0 else X[:, 1]
+    first = 0 if where == 0 else 2
+    with pytest.raises(InputError, match=f"column 'c{first}' is constant"):
+        standardize(X, np.arange(20.0), names=["c0", "c1", "c2"])
+    with pytest.raises(InputError, match=f"column {first} is constant"):
+        standardize(X, np.arange(20.0))
+
+
+def test_standardize_refuses_zero_and_rounding_level_columns_and_keeps_tiny_varying_ones(rng):
+    from bmnn.laplace.posterior import standardize
+
+    y = np.arange(12.0)
+    X = rng.normal(size=(12, 3))
+    X[:, 1] = 0.0
+    with pytest.raises(InputError, match="column 1 is constant"):
+        standardize(X, y)
+    X[:, 1] = 1e6 + 1e-10 * (np.arange(12) % 2)  # a spread of 1e-16 of its size: constant up to rounding
+    with pytest.raises(InputError, match="column 1 is constant"):
+        standardize(X, y)
+    X[:, 1] = 1e-9 * rng.normal(size=12)  # tiny values that do vary, beside a column of size 1e6
+    X[:, 2] = 1e6 * rng.normal(size=12)
+    Z, _ = standardize(X, y)
+    np.testing.assert_allclose(Z[:, 1], (X[:, 1] - X[:, 1].mean()) / X[:, 1].std(), rtol=1e-10)
+
+
+def test_tau_from_lambda_at_a_generic_sigma_and_tau_star_exactly_at_one():
+    assert tau_from_lambda(3.0, 2.0) == 4.5  # sigma^2 / lambda, not 2 sigma / lambda
+    assert tau_from_lambda(0.3, 0.5) == pytest.approx(0.18, rel=1e-15)
+    X, y = np.array([[1.0], [0.0]]), np.array([1.0, 0.0])  # X^T (y - X mu) = 1 exactly: tau* = sigma^2 / 1
+    assert tau_star(X, y, 0.7) == pytest.approx(0.49, rel=1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # infinite by the rule, not by a division by zero
+        assert tau_star(X, np.zeros(2), 0.7) == np.inf
+
+
+def test_orthonormal_posterior_default_location_tolerance_and_float32_input(rng):
+    X, y = orthonormal_problem(rng)
+    post = orthonormal_posterior(X, y, 0.5, 0.8)
+    ref = orthonormal_posterior(X, y, 0.5, 0.8, np.zeros(5))
+    np.testing.assert_array_equal(post.mean(), ref.mean())
+    w = np.array([1.9, 0.01, -1.05, 0.28, 0.04])
+    np.testing.assert_allclose(post.pdf(w.astype(np.float32)), post.pdf(w.astype(np.float32).astype(np.float64)),
+                               rtol=1e-15)
+    np.testing.assert_allclose(post.cdf(w.astype(np.float32)), post.cdf(w.astype(np.float32).astype(np.float64)),
+                               rtol=1e-15)
+    assert post.pdf(w.astype(np.float32)).dtype == np.float64
+    for eps in (3e-9, 3e-7):  # X^T X = I only to eps: refused at the default tolerance 1e-10
+        with pytest.raises(InputError):
+            orthonormal_posterior(X * (1 + eps), y, 0.5, 0.8)
+    orthonormal_posterior(X * (1 + 1e-12), y, 0.5, 0.8)
+
+
+def test_map_warns_with_the_figure_at_the_callers_line_when_too_few_iterations_are_allowed():
+    rng = np.random.default_rng(6)  # a correlated design where one sweep finds the wrong support
+    n, p = 30, 8
+    X = rng.normal(size=(n, 1)) + 0.2 * rng.normal(size=(n, p))
+    y = X @ np.r_[2.0, -1.8, 0.5, np.zeros(p - 3)] + 0.3 * rng.normal(size=n)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        res = map_estimate(X, y, 0.4, 0.02, max_iter=1, tol=1e-12)
+    assert res.max_violation > 1e-8
+    assert [w.category for w in caught] == [RuntimeWarning]
+    # attributed to the caller's line (under mutation testing a wrapper of the tool's sits between the two)
+    assert caught[0].filename == __file__ and caught[0].lineno == line or "trampoline" in caught[0].filename
+    assert f"{res.max_violation:.3g}" in str(caught[0].message) and "1e-08" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert map_estimate(X, y, 0.4, 0.02).max_violation <= 1e-11  # the default max_iter is enough
+
+
+def test_map_from_statistics_with_small_columns_and_correlation_against_scikit_learn(rng):
+    from bmnn.laplace.map import map_from_statistics
+
+    n, p = 50, 6
+    X = rng.normal(size=(n, 1)) + 0.4 * rng.normal(size=(n, p))
+    X *= np.array([0.05, 0.2, 1.0, 0.6, 0.02, 1.3])  # columns of squared norm well below 1
+    y = X @ np.array([20.0, -4.0, 0.0, 0.5, 0.0, 0.8]) + 0.1 * rng.normal(size=n)
+    s, t = 0.3, 0.9
+    lam = s * s / t
+    ref = Lasso(alpha=lam / n, fit_intercept=False, tol=1e-14, max_iter=10**6).fit(X, y).coef_
+    res = map_from_statistics(X.T @ X, X.T @ y, s, t)
+    np.testing.assert_allclose(res.coef, ref, atol=1e-8)
+    assert np.count_nonzero(res.coef) >= 3 and res.coef[0] != 0
+    assert res.max_violation <= 1e-11
+    # integer statistics are taken as float64
+    Xi = np.array([[1, 0], [0, 2], [1, 1]]); yi = np.array([3, 1, 2])  # noqa: E702
+    a = map_from_statistics(Xi.T @ Xi, Xi.T @ yi, 0.5, 0.7).coef
+    b = map_from_statistics((Xi.T @ Xi).astype(float), (Xi.T @ yi).astype(float), 0.5, 0.7).coef
+    np.testing.assert_array_equal(a, b)
+
+
+def test_map_from_statistics_converges_where_one_sweep_finds_the_wrong_support():
+    from bmnn.laplace.map import map_from_statistics
+
+    rng = np.random.default_rng(6)  # the correlated design above, where one pass is not enough
+    n, p = 30, 8
+    X = rng.normal(size=(n, 1)) + 0.2 * rng.normal(size=(n, p))
+    y = X @ np.r_[2.0, -1.8, 0.5, np.zeros(p - 3)] + 0.3 * rng.normal(size=n)
+    ref = Lasso(alpha=0.4**2 / 0.02 / n, fit_intercept=False, tol=1e-14, max_iter=10**6).fit(X, y).coef_
+    res = map_from_statistics(X.T @ X, X.T @ y, 0.4, 0.02)
+    np.testing.assert_allclose(res.coef, ref, atol=1e-8)
+    assert res.max_violation <= 1e-11
+
+
+def test_polish_refuses_a_support_whose_signs_flip():
+    from bmnn.laplace.map import _polish
+
+    X = np.array([[1.0, 0.9], [0.0, 0.5], [0.2, 0.1]])
+    r = np.array([1.0, -1.0, 0.3])
+    theta = np.array([0.4, 0.3])  # both positive; the exact solve on this support gives a negative second weight
+    lam = 0.05
+    exact = np.linalg.solve(X.T @ X, X.T @ r - lam * np.sign(theta))
+    assert exact[1] < 0 < exact[0]
+    assert _polish(X, r, theta, lam) is None
+    agree = np.sign(exact)  # with the signs it finds, the polish returns exactly the stationary point
+    np.testing.assert_allclose(_polish(X, r, agree * np.abs(theta), lam)[0], np.linalg.solve(
+        X.T @ X, X.T @ r - lam * agree)[0], rtol=1e-14)

@@ -370,3 +370,242 @@ def test_statistics_with_y_equal_to_x_mu_give_an_unbounded_tau_star_and_bad_gram
         LaplaceRegression(0.5, 0.2).fit_statistics(np.ones(3), X.T @ y, y @ y, 10)
     with pytest.raises(InputError, match=r"gram must be \(p, p\)"):
         LaplaceRegression(0.5, 0.2).fit_statistics(np.eye(2), X.T @ y, y @ y, 10)
+
+
+# ---- survivors of mutation testing (docs/mutation.md) --------------------------------------------------------------
+
+def test_costs_are_the_documented_operation_counts():
+    from bmnn.laplace.gaussian_draw import costs
+
+    # precision: Cholesky of p x p (p^3/3) and the products forming it (p^3/3), plus 4 p^2 for the solves;
+    # bcm: X D X^T (n^2 p), its Cholesky (n^3/3), plus 4 n p for the products with X
+    assert costs(30, 12) == {"precision": 1728.0, "bcm": 21240.0}
+    assert costs(7, 45) == {"precision": 2 * 45**3 / 3 + 4 * 45 * 45, "bcm": 49 * 45 + 343 / 3 + 4 * 7 * 45}
+
+
+def test_batched_sampler_starts_from_the_priors_mixing_law(rng):
+    """With no warm-up, the first draw is theta | u with u = 1 / v, v ~ Exponential(mean 2 tau^2) (the prior's
+    mixing law): its mean and variance by quadrature over v."""
+    from scipy import integrate, stats
+
+    from bmnn.laplace.gibbs import gibbs_batched
+
+    g, cv, tau = 2.0, 1.5, 0.6
+    chains = 40_000
+    draws, _ = gibbs_batched(np.array([[[g]]]), np.array([[cv]]), tau, chains=chains, draws=1, warmup=0,
+                             rng=np.random.default_rng(5))
+    first = draws[0, :, 0, 0]
+    pv = stats.expon(scale=2 * tau**2).pdf
+    m1 = integrate.quad(lambda v: pv(v) * cv * v / (g * v + 1), 0, np.inf)[0]
+    m2 = integrate.quad(lambda v: pv(v) * (v / (g * v + 1) + (cv * v / (g * v + 1)) ** 2), 0, np.inf)[0]
+    sd = np.sqrt(m2 - m1**2)
+    assert abs(first.mean() - m1) < 4 * sd / np.sqrt(chains)
+    assert abs(first.std() / sd - 1) < 4 * np.sqrt(0.5 / chains) * 2  # sd of a sd estimate, heavy tails allowed
+
+
+def test_batched_sampler_chains_are_independent_draws_and_scaled_grams_work(rng):
+    """After warm-up, across many chains, each kept draw is an independent draw from the posterior: the spread across
+    chains at one iteration is the posterior sd (shared noise would shrink it). The design X = 0.3 Q has Gram
+    eigenvalues 0.09: its posterior is the orthonormal one of v = 0.3 w (scale 0.3 tau, location 0.3 mu)."""
+    from bmnn.laplace.gibbs import gibbs_batched
+
+    Q, y, loc, _ = _orthonormal(rng)
+    s, t, k = 0.7, 0.35, 0.3
+    X = k * Q
+    exact = orthonormal_posterior(Q, y, s, k * t, location=k * loc)
+    mean_w, sd_w = exact.mean() / k, np.sqrt(exact.var()) / k
+    chains = 3000
+    draws, rb = gibbs_batched((X.T @ X / s**2)[None], (X.T @ (y - X @ loc) / s**2)[None], t, chains=chains,
+                              draws=2, warmup=60, rng=np.random.default_rng(8))
+    for it in range(2):
+        w = draws[0, :, it] + loc
+        assert np.all(np.abs(w.mean(axis=0) - mean_w) < 4.5 * sd_w / np.sqrt(chains))
+        np.testing.assert_allclose(w.std(axis=0), sd_w, rtol=0.08)
+    assert np.all(np.abs(rb[0].mean(axis=0) + loc - mean_w) < 4.5 * sd_w / np.sqrt(chains))
+
+
+def test_batched_sampler_accepts_a_rank_deficient_gram(rng):
+    from bmnn.laplace.gibbs import gibbs_batched
+
+    X = rng.normal(size=(3, 6))  # p > N: eigh gives eigenvalues of -1e-16 or so, clipped to 0 for the square root
+    y = X @ np.array([1.0, 0, 0, -0.5, 0, 0]) + 0.2 * rng.normal(size=3)
+    assert np.linalg.eigvalsh(X.T @ X).min() < 0
+    draws, rb = gibbs_batched((X.T @ X)[None], (X.T @ y)[None], 0.5, chains=4, draws=50, warmup=10,
+                              rng=np.random.default_rng(0))
+    assert np.all(np.isfinite(draws)) and np.all(np.isfinite(rb))
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_batched_sampler_refuses_exactly_what_its_documented_memory_exceeds(keep, monkeypatch):
+    """8 bytes x B x chains x (kept draws x p + 3 p^2 + 8 p): accepted with exactly that much, refused with a byte
+    less."""
+    import bmnn._checks
+    from bmnn.laplace.gibbs import gibbs_batched
+
+    B, chains, draws, p = 2, 3, 5, 4
+    need = 8 * B * chains * ((draws if keep else 0) * p + 3 * p * p + 8 * p)
+    gram, c = np.stack([np.eye(p)] * B), np.ones((B, p))
+    monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need))
+    gibbs_batched(gram, c, 0.5, chains=chains, draws=draws, warmup=1, rng=np.random.default_rng(0), keep_draws=keep)
+    monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need - 1))
+    with pytest.raises(InputError, match="of memory, but"):
+        gibbs_batched(gram, c, 0.5, chains=chains, draws=draws, warmup=1, rng=np.random.default_rng(0),
+                      keep_draws=keep)
+
+
+def test_statistics_sampler_defaults_seed_and_over_relaxation(rng):
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    X = rng.normal(size=(20, 2))
+    y = X @ np.array([0.9, -0.4]) + 0.5 * rng.normal(size=20)
+    st = (X.T @ X, X.T @ y, float(y @ y), 20)
+    default = gibbs_from_statistics(*st, 0.5, 0.4, seed=3)
+    explicit = gibbs_from_statistics(*st, 0.5, 0.4, 0.0, draws=2000, warmup=500, chains=16, seed=3)
+    np.testing.assert_array_equal(default.draws, explicit.draws)
+    assert not np.array_equal(gibbs_from_statistics(*st, 0.5, 0.4, draws=50, chains=2, seed=4).draws,
+                              gibbs_from_statistics(*st, 0.5, 0.4, draws=50, chains=2, seed=5).draws)
+    # a wide prior (tau = 5) leaves the posterior nearly Gaussian, where Adler's over-relaxed step has lag-1
+    # autocorrelation alpha itself (0 for plain Gibbs): each alpha must reach the sampler
+    for alpha in (0.0, -0.5, -0.9):
+        d = gibbs_from_statistics(*st, 0.5, 5.0, draws=3000, chains=4, seed=1, overrelax=alpha).draws[..., 0]
+        d = d - d.mean(axis=1, keepdims=True)
+        assert float(np.mean(d[:, 1:] * d[:, :-1]) / np.mean(d * d)) == pytest.approx(alpha, abs=0.05)
+
+
+@pytest.mark.parametrize("bad", ["gram", "xty", "yty", "shape"])
+def test_statistics_sampler_refuses_each_non_finite_statistic(bad):
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    G, q, yty = np.eye(2), np.ones(2), 3.0
+    if bad == "gram":
+        G = np.array([[1.0, np.nan], [np.nan, 1.0]])
+    elif bad == "xty":
+        q = np.array([1.0, np.inf])
+    elif bad == "yty":
+        yty = float("nan")
+    else:
+        G = np.eye(3)
+    with pytest.raises(InputError):
+        gibbs_from_statistics(G, q, yty, 10, 0.5, 0.5, draws=5, chains=2)
+
+
+def test_statistics_sampler_learns_a_small_sigma_and_an_informative_noise_prior_like_the_rows(rng):
+    """Learned sigma from the statistics alone against the rows: a residual sum of squares well below 1, and an
+    inverse-gamma prior on sigma^2 strong enough to pull sigma far from the data's value."""
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    X = rng.normal(size=(30, 3))
+    y = X @ np.array([0.04, 0.0, -0.02]) + 0.01 * rng.normal(size=30)  # y^T y near 0.06, r^T r near 0.003
+    st = (X.T @ X, X.T @ y, float(y @ y), 30)
+    for prior in (None, (400.0, 400.0 * 0.25)):  # the second: sigma^2 near 0.25, against the data's 1e-4
+        kw = dict(draws=3000, chains=8, noise_prior=prior)
+        a = gibbs_from_statistics(*st, None, 0.3, seed=1, **kw)
+        b = gibbs(X, y, None, 0.3, seed=2, **kw)
+        sa, sb = summarize(a.noise_sd), summarize(b.noise_sd)
+        assert abs(sa["mean"] - sb["mean"]) < 4 * np.hypot(sa["mcse"], sb["mcse"])
+        if prior is None:
+            assert 0.007 < sa["mean"] < 0.015
+        else:
+            assert 0.4 < sa["mean"] < 0.55
+        m = LaplaceRegression(None, 0.3, seed=1, **kw).fit_statistics(*st, feature_names=["a", "b", "c"])
+        assert abs(m.noise_sd_summary_["mean"] - sb["mean"]) < 4 * np.hypot(m.noise_sd_summary_["mcse"], sb["mcse"])
+        assert m.feature_names_in_ == ["a", "b", "c"] and np.array_equal(m.location_, np.zeros(3))
+    loc = np.array([0.01, -0.02, 0.0])
+    assert np.array_equal(LaplaceRegression(0.01, 0.3, loc, draws=0).fit_statistics(*st).location_, loc)
+
+
+def test_statistics_sampler_with_a_scaled_and_a_rank_deficient_gram(rng):
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    Q, y, loc, _ = _orthonormal(rng)
+    s, t, k = 0.7, 0.35, 0.3
+    X = k * Q  # Gram eigenvalues 0.09: the posterior is the orthonormal one of v = 0.3 w
+    exact = orthonormal_posterior(Q, y, s, k * t, location=k * loc)
+    g = gibbs_from_statistics(X.T @ X, X.T @ y, float(y @ y), 30, s, t, loc, draws=3000, chains=8, seed=2)
+    d = summarize(g.draws)
+    assert np.all(np.abs(d["mean"] - exact.mean() / k) < 4 * d["mcse"])
+    np.testing.assert_allclose(d["sd"], np.sqrt(exact.var()) / k, rtol=0.05)
+    Xr = rng.normal(size=(6, 9))  # p > n: the Gram is singular (eigenvalues of -1e-15 are clipped)
+    yr = 1.5 * Xr[:, 0] + 0.3 * rng.normal(size=6)
+    a = gibbs_from_statistics(Xr.T @ Xr, Xr.T @ yr, float(yr @ yr), 6, 0.4, 0.7, draws=3000, chains=8, seed=1)
+    b = gibbs(Xr, yr, 0.4, 0.7, draws=3000, chains=8, seed=2)
+    da, db = summarize(a.draws), summarize(b.draws)
+    assert np.all(np.isfinite(a.draws))
+    assert np.all(np.abs(da["mean"] - db["mean"]) < 4 * np.hypot(da["mcse"], db["mcse"]))
+
+
+def test_estimator_defaults_given_scale_location_and_algorithm(rng):
+    X = rng.normal(size=(12, 2))
+    y = X @ np.array([0.7, -0.2]) + 0.4 * rng.normal(size=12)
+    m = LaplaceRegression(0.4, 0.3, seed=6).fit(X, y)
+    ref = gibbs(X, y, 0.4, 0.3, 0.0, draws=2000, warmup=500, chains=16, seed=6)  # the documented defaults
+    np.testing.assert_array_equal(m.draws_, ref.draws)
+    np.testing.assert_array_equal(gibbs(X, y, 0.4, 0.3, seed=6).draws, ref.draws)
+    # sigma and tau given, a location: the exact orthonormal posterior, the soft threshold around mu, tau*
+    Q, yq, loc, exact = _orthonormal(rng)
+    mq = LaplaceRegression(0.7, 0.35, loc, draws=3000, chains=8, seed=2).fit(Q, yq)
+    assert not hasattr(mq, "scale_draws_") and not hasattr(mq, "noise_sd_draws_")
+    assert np.all(np.abs(mq.coef_mean_ - exact.mean()) < 4 * mq.mcse_)
+    np.testing.assert_allclose(mq.coef_sd_, np.sqrt(exact.var()), rtol=0.05)
+    b, lam = Q.T @ yq, 0.7**2 / 0.35
+    np.testing.assert_allclose(mq.coef_map_, loc + np.sign(b - loc) * np.maximum(np.abs(b - loc) - lam, 0.0),
+                               rtol=1e-12, atol=1e-14)
+    assert mq.tau_star_ == pytest.approx(0.7**2 / np.max(np.abs(b - loc)), rel=1e-12)
+    assert mq.map_at_ == {"noise_sd": 0.7, "scale": 0.35, "noise_sd_from": "given", "scale_from": "given"}
+    # the draw asked for is the draw used, even where the other is cheaper
+    assert LaplaceRegression(0.7, 0.35, draws=5, chains=2, algorithm="bcm").fit(Q, yq).algorithm_ == "bcm"
+    Xw = rng.normal(size=(5, 12))
+    assert LaplaceRegression(0.7, 0.35, draws=5, chains=2, algorithm="precision").fit(
+        Xw, Xw[:, 0]).algorithm_ == "precision"
+
+
+def test_estimator_with_one_of_sigma_and_tau_learned(rng):
+    X = rng.normal(size=(40, 3))
+    y = X @ np.array([1.1, 0.0, -0.6]) + 0.5 * rng.normal(size=40)
+    ms = LaplaceRegression(0.5, None, draws=400, chains=4, seed=1).fit(X, y)
+    assert ms.map_at_["noise_sd_from"] == "given" and ms.map_at_["scale_from"] == "posterior median"
+    mt = LaplaceRegression(None, 0.5, draws=400, chains=4, seed=1).fit(X, y)
+    assert mt.map_at_["noise_sd_from"] == "posterior median" and mt.map_at_["scale_from"] == "given"
+    # log posterior with sigma given: the prior's scale is tau itself
+    t = ms.map_at_["scale"]
+    wq = np.array([[0.9, 0.2, -0.5]])
+    by_hand = (-40 / 2 * np.log(2 * np.pi * 0.25) - np.sum((y - X @ wq[0]) ** 2) / (2 * 0.25) - 3 * np.log(2 * t)
+               - np.sum(np.abs(wq[0])) / t)
+    np.testing.assert_allclose(ms.log_posterior(wq), [by_hand], rtol=1e-12)
+    # ArviZ gets the learned draws themselves
+    idata = mt.to_inference_data()
+    np.testing.assert_array_equal(idata.posterior["sigma"].values, mt.noise_sd_draws_)
+    assert "tau" not in idata.posterior
+    np.testing.assert_array_equal(ms.to_inference_data().posterior["tau"].values, ms.scale_draws_)
+
+
+def test_predictive_intervals_over_several_blocks_with_learned_sigma(rng):
+    from scipy import stats
+
+    X = rng.normal(size=(30, 2))
+    y = X @ np.array([1.0, -0.5]) + 0.6 * rng.normal(size=30)
+    m = LaplaceRegression(None, 0.8, draws=1000, chains=4, seed=2).fit(X, y)
+    Xn = rng.normal(size=(2600, 2))  # three blocks of 1,024 rows, the last one partial
+    lo, hi = m.predict_interval(Xn, level=0.8, seed=7)
+    mean, sd = m.predict(Xn, return_std=True)
+    assert np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))
+    z = stats.norm.ppf(0.9)  # the predictive is close to Normal here: its 80% interval is mean -+ 1.28 sd
+    np.testing.assert_allclose((hi - lo) / 2, z * sd, rtol=0.08)
+    np.testing.assert_allclose((hi + lo) / 2, mean, atol=0.1 * np.median(sd))
+    lo9, hi9 = m.predict_interval(Xn[:50])  # the default: 90%, seed 0
+    np.testing.assert_array_equal(lo9, m.predict_interval(Xn[:50], 0.9, seed=0)[0])
+    np.testing.assert_allclose((hi9 - lo9) / 2, stats.norm.ppf(0.95) * sd[:50], rtol=0.08)
+    lo2, hi2 = m.predict_interval(Xn, level=0.8, seed=7)
+    np.testing.assert_array_equal(lo, lo2)
+    assert not np.array_equal(lo, m.predict_interval(Xn, level=0.8, seed=8)[0])
+
+
+def test_intervals_of_float32_draws_are_computed_in_float64(rng):
+    from bmnn.laplace.diagnostics import interval
+
+    d = (rng.normal(size=(3, 997, 2)) * 1.7 + 0.3).astype(np.float32)
+    lo, hi = interval(d, 0.83)
+    lo64, hi64 = interval(d.astype(np.float64), 0.83)
+    assert lo.dtype == np.float64
+    np.testing.assert_array_equal(lo, lo64)
+    np.testing.assert_array_equal(hi, hi64)

@@ -372,3 +372,49 @@ def test_predict_logits_in_batches_covers_every_row():
     whole = M.forward(p, x).logits
     batched = M.predict_logits(p, x, batch=300)
     assert batched.shape == (1000, 10) and torch.allclose(batched, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_defaults_are_plain_cross_entropy_and_rows_of_very_different_scale_stay_finite():
+    """Against torch.nn.functional.cross_entropy (the test may use it; the package may not): the hand loss and
+    gradients, the fused step and autograd's, all without label smoothing by default; and the hand loss's
+    log-sum-exp takes out each row's own maximum, so a row far below another does not underflow to log 0."""
+    import torch.nn.functional as F
+
+    params, x, y = setup(torch.float64, seed=3, n=6)
+    x[0] *= 4000.0  # row 0's logits reach thousands; row 1 stays near 0
+    leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+    ref = F.cross_entropy(torch.relu(x @ leaves["W1"] + leaves["b1"]) @ leaves["W2"] + leaves["b2"], y)
+    ref.backward()
+    cache = M.forward(params, x)
+    assert float(cache.logits[0].abs().max()) > 800 and float(cache.logits[1].abs().max()) < 50
+    loss, grads = M.hand_backward(params, cache, y)
+    assert torch.isfinite(loss) and float(loss) == pytest.approx(float(ref), rel=1e-12)
+    for k in M.PARAMS:
+        torch.testing.assert_close(grads[k], leaves[k].grad, rtol=1e-10, atol=1e-12)
+    loss_a, grads_a, _ = M.autograd_backward(params, x, y)
+    assert float(loss_a) == pytest.approx(float(ref), rel=1e-12)
+    torch.testing.assert_close(grads_a["W2"], leaves["W2"].grad, rtol=1e-10, atol=1e-12)
+    stepped = {k: v.clone() for k, v in params.items()}
+    M.hand_step(stepped, M.forward(stepped, x), y, 0.01, SGD(stepped))
+    for k in M.PARAMS:
+        torch.testing.assert_close(stepped[k], params[k] - 0.01 * leaves[k].grad, rtol=1e-10, atol=1e-12)
+
+
+def test_every_tensor_follows_the_device_it_is_given():
+    """PyTorch's meta device (shapes, no data) stands in for a GPU on a machine without one: a tensor created on the
+    CPU by mistake either refuses to mix with the others or shows up as a CPU result."""
+    from bmnn.scratch_mlp.augment import augmented_views, cutout
+
+    params = M.init_params(torch.Generator().manual_seed(0), "he", dtype=torch.float32, device="meta")
+    ws = M.Workspace(8, torch.float32, "meta")
+    x = torch.zeros(5, 784, device="meta")
+    y = torch.zeros(5, dtype=torch.long, device="meta")
+    out = [*params.values(), ws.h, ws.mask, ws.dh, ws.ones]
+    out.append(M.hand_step(params, M.forward(params, x, 0.2, None, ws), y, 0.1, SGD(params, momentum=0.9), 0.1))
+    out.append(M.hand_step(params, M.forward(params, x), y, 0.1, SGD(params)))
+    loss, grads = M.hand_backward(params, M.forward(params, x, 0.3), y, 0.1)
+    out += [loss, *grads.values(), *params.values()]
+    loss, grads, logits = M.autograd_backward(params, x, y, 0.2, None, 0.1)
+    out += [loss, *grads.values(), logits, M.cross_entropy(logits, y, 0.1), M.dropout_mask(logits, 0.5, None)]
+    out += [augmented_views(x, 0.0), cutout(x, 5, torch.Generator().manual_seed(1), 0.0)]
+    assert [t.device.type for t in out] == ["meta"] * len(out)

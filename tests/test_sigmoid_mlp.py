@@ -202,3 +202,52 @@ def test_initial_weights_have_the_documented_spread_and_a_single_point_is_a_colu
     assert y_hat.shape == (1, 1) and cache.x.shape == (3, 1)
     y_b, _ = small.forward(x[None])
     assert y_b.shape == (1,) and float(y_b[0]) == float(y_hat[0, 0])
+
+
+def test_log_sigmoid_and_loss_of_float32_inputs_are_computed_in_float64():
+    from scipy.special import log_expit
+
+    a = np.array([-30.5, -2.25, 0.1, 3.3, 41.0], dtype=np.float32)
+    y = np.array([1, 0, 1, 1, 0], dtype=np.float32)
+    a64 = a.astype(np.float64)
+    np.testing.assert_allclose(sm.log_sigmoid(a), log_expit(a64), rtol=1e-15)
+    assert sm.log_sigmoid(a).dtype == np.float64
+    bce = sm.bce_from_logit(a, y)
+    np.testing.assert_allclose(bce, -(y * log_expit(a64) + (1 - y) * log_expit(-a64)), rtol=1e-15)
+    assert bce.dtype == np.float64
+    y32 = np.array([0.3], dtype=np.float32)  # a soft label held in float32 is used at float64
+    ref = -(np.float64(y32[0]) * log_expit(2.0) + (1 - np.float64(y32[0])) * log_expit(-2.0))
+    assert sm.bce_from_logit(np.array([2.0]), y32)[0] == pytest.approx(ref, rel=1e-15)
+
+
+def test_output_gradient_table_computes_its_float32_columns_in_float32():
+    t = sm.output_gradient_table(np.array([-120.0, -20.0, 0.5, 20.0], dtype=np.float32), 1)
+    assert t["a2"].dtype == np.float64
+    yh32 = (1 / (1 + np.exp(-t["a2"]))).astype(np.float32)
+    np.testing.assert_array_equal(t["expanded32"], sm.expanded_output_factor(yh32, 1, np.float32))
+    assert t["expanded32"].dtype == np.float32 and not np.isfinite(t["expanded32"][0])
+    assert np.isfinite(t["expanded64"][1])
+
+
+def test_backward_takes_labels_in_any_shape_and_the_params_it_is_given(rng):
+    model = sm.SigmoidMLP(3, 4, seed=2)
+    x = rng.normal(size=(6, 3))
+    y = np.array([1, 0, 0, 1, 1, 0])
+    _, cache = model.forward(x)
+    flat = model.backward(cache, y)
+    for shaped in (y[:, None], y[None, :]):
+        got = model.backward(cache, shaped)
+        for k in flat:
+            np.testing.assert_array_equal(got[k], flat[k])
+    other = {k: v + 0.3 * rng.normal(size=v.shape) for k, v in model.params.items()}
+    _, c2 = model.forward(x, other)
+    grads = model.backward(c2, y, other)
+    fd = check_gradients(lambda p: model.loss(x, y, p), other, grads)
+    assert max(fd.values()) < 1e-8, fd
+
+
+def test_per_point_gradients_refuse_a_batch_cache(rng):
+    model = sm.SigmoidMLP(2, 3, seed=0)
+    _, cache = model.forward(rng.normal(size=(4, 2)))
+    with pytest.raises(InputError, match="one data point, got 4"):
+        sm.dL_db2(cache, 1.0)
