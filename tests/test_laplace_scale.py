@@ -609,3 +609,55 @@ def test_intervals_of_float32_draws_are_computed_in_float64(rng):
     assert lo.dtype == np.float64
     np.testing.assert_array_equal(lo, lo64)
     np.testing.assert_array_equal(hi, hi64)
+
+
+def test_sampler_starts_from_the_priors_mixing_law(rng):
+    """With no warm-up, the first draw is theta | s with s ~ Exponential(mean 2 tau^2) (the prior's mixing law):
+    its mean and variance by quadrature over s, for one coefficient."""
+    from scipy import integrate, stats
+
+    x = rng.normal(size=7)
+    y = 0.8 * x + 0.6 * rng.normal(size=7)
+    sigma, tau, chains = 0.6, 0.45, 40_000
+    g, c = x @ x / sigma**2, x @ y / sigma**2
+    ps = stats.expon(scale=2 * tau**2).pdf
+    m1 = integrate.quad(lambda s: ps(s) * c * s / (g * s + 1), 0, np.inf)[0]
+    m2 = integrate.quad(lambda s: ps(s) * (s / (g * s + 1) + (c * s / (g * s + 1)) ** 2), 0, np.inf)[0]
+    sd = np.sqrt(m2 - m1**2)
+    for algorithm in ("precision", "bcm"):
+        first = gibbs(x[:, None], y, sigma, tau, draws=1, warmup=0, chains=chains, seed=3,
+                      algorithm=algorithm).draws[:, 0, 0]
+        assert abs(first.mean() - m1) < 4 * sd / np.sqrt(chains)
+        assert abs(first.std() / sd - 1) < 0.03
+
+
+@pytest.mark.parametrize("algorithm", ["precision", "bcm"])
+def test_sampler_chains_are_independent_draws_of_the_posterior(algorithm, rng):
+    """Across many chains, each kept iteration is a set of independent posterior draws: the spread across chains at
+    one iteration is the exact posterior sd, and the Rao-Blackwellised mean over two iterations is unbiased."""
+    Q, y, loc, exact = _orthonormal(rng)
+    chains = 3000
+    g = gibbs(Q, y, 0.7, 0.35, loc, draws=2, warmup=60, chains=chains, seed=4, algorithm=algorithm)
+    sd = np.sqrt(exact.var())
+    for it in range(2):
+        w = g.draws[:, it]
+        assert np.all(np.abs(w.mean(axis=0) - exact.mean()) < 4.5 * sd / np.sqrt(chains))
+        np.testing.assert_allclose(w.std(axis=0), sd, rtol=0.08)
+    assert np.all(np.abs(g.rb_mean.mean(axis=0) - exact.mean()) < 4.5 * sd / np.sqrt(chains))
+
+
+@pytest.mark.parametrize(("n", "p", "algorithm"), [(40, 5, "precision"), (6, 30, "bcm")])
+def test_sampler_refuses_exactly_what_its_documented_memory_exceeds(n, p, algorithm, monkeypatch, rng):
+    """8 bytes x chains x (draws (p + 2) + the draw's systems: 3 p^2 + 8 p for the p x p draw, 2 n^2 + 2 n p +
+    8 (n + p) for the n x n one)."""
+    import bmnn._checks
+
+    X, y = rng.normal(size=(n, p)), rng.normal(size=n)
+    chains, draws = 3, 4
+    systems = 3 * p * p + 8 * p if algorithm == "precision" else 2 * n * n + 2 * n * p + 8 * (n + p)
+    need = 8 * chains * (draws * (p + 2) + systems)
+    monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need))
+    gibbs(X, y, 0.5, 0.5, draws=draws, warmup=1, chains=chains, algorithm=algorithm)
+    monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need - 1))
+    with pytest.raises(InputError, match="of memory, but"):
+        gibbs(X, y, 0.5, 0.5, draws=draws, warmup=1, chains=chains, algorithm=algorithm)

@@ -418,3 +418,24 @@ def test_every_tensor_follows_the_device_it_is_given():
     out += [loss, *grads.values(), logits, M.cross_entropy(logits, y, 0.1), M.dropout_mask(logits, 0.5, None)]
     out += [augmented_views(x, 0.0), cutout(x, 5, torch.Generator().manual_seed(1), 0.0)]
     assert [t.device.type for t in out] == ["meta"] * len(out)
+
+
+def test_he_initialisation_has_the_documented_spread():
+    p = M.init_params(torch.Generator().manual_seed(11), "he", dtype=torch.float64)
+    assert float(p["W1"].std()) == pytest.approx((2 / 784) ** 0.5, rel=0.02)  # 200,704 draws: sd known to 0.2%
+    assert float(p["W2"].std()) == pytest.approx((1 / 256) ** 0.5, rel=0.06)  # 2,560 draws: to 1.4%
+    assert float(p["W1"].mean()) == pytest.approx(0.0, abs=1e-4) and not p["b1"].any() and not p["b2"].any()
+
+
+def test_momentum_without_nesterov_is_the_heavy_ball_by_default():
+    w0 = torch.tensor([1.5, -0.25], dtype=torch.float64)
+    grads = [torch.tensor([0.3, -0.7], dtype=torch.float64), torch.tensor([-0.2, 0.4], dtype=torch.float64),
+             torch.tensor([0.05, 0.1], dtype=torch.float64)]
+    params = {"W": w0.clone()}
+    opt = SGD(params, momentum=0.8)
+    w, v = w0.clone(), torch.zeros(2, dtype=torch.float64)
+    for g in grads:  # v = m v + g; w -= lr v
+        opt.step(params, {"W": g}, 0.1)
+        v = 0.8 * v + g
+        w = w - 0.1 * v
+    torch.testing.assert_close(params["W"], w, rtol=1e-14, atol=1e-15)
