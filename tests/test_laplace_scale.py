@@ -661,3 +661,41 @@ def test_sampler_refuses_exactly_what_its_documented_memory_exceeds(n, p, algori
     monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need - 1))
     with pytest.raises(InputError, match="of memory, but"):
         gibbs(X, y, 0.5, 0.5, draws=draws, warmup=1, chains=chains, algorithm=algorithm)
+
+
+@pytest.mark.parametrize("learn_sigma", [False, True])
+def test_sampler_starts_where_documented_when_sigma_or_tau_is_learned(learn_sigma, rng):
+    """The documented start: sigma from the spread of y - X mu, tau ten times tau* (in units of sigma when sigma is
+    learned), the mixing variables from the prior's mixing law at that tau. With no warm-up the first draw of w
+    then has, for one coefficient, a mean and sd known by quadrature over the mixing variable s:
+    sigma given: w | s ~ N(c / (g + 1/s), 1 / (g + 1/s)), g = x.x / sigma^2, c = x.y / sigma^2;
+    sigma learned (Jeffreys): w | s = m(s) + sigma z with m(s) = s x.y / (s x.x + 1), sigma^2 | s inverse-gamma with
+    mean q(s) / (n - 2), q(s) = y.y - s (x.y)^2 / (1 + s x.x), and z ~ N(0, 1 / (x.x + 1/s))."""
+    from scipy import integrate, stats
+
+    n = 9
+    x = rng.normal(size=n)
+    y = 0.5 * x + 0.3 * rng.normal(size=n)  # sigma0 = sqrt(y.y / n) well below 1
+    xx, xy, yy, chains = x @ x, x @ y, y @ y, 40_000
+    if learn_sigma:
+        s0 = np.sqrt(yy / n)
+        tau0 = 10 * s0 / abs(xy)  # ten times tau*, tau* = sigma0 / |x.y| in units of sigma
+
+        def moments(s):
+            m = s * xy / (s * xx + 1)
+            return m, (yy - s * xy**2 / (1 + s * xx)) / (n - 2) / (xx + 1 / s)
+    else:
+        sigma = 0.35
+        tau0 = 10 * sigma**2 / abs(xy)
+        g, c = xx / sigma**2, xy / sigma**2
+
+        def moments(s):
+            return c * s / (g * s + 1), s / (g * s + 1)
+    ps = stats.expon(scale=2 * tau0**2).pdf
+    m1 = integrate.quad(lambda s: ps(s) * moments(s)[0], 0, np.inf)[0]
+    m2 = integrate.quad(lambda s: ps(s) * (moments(s)[1] + moments(s)[0] ** 2), 0, np.inf)[0]
+    sd = np.sqrt(m2 - m1**2)
+    first = gibbs(x[:, None], y, None if learn_sigma else 0.35, None, draws=1, warmup=0, chains=chains,
+                  seed=5).draws[:, 0, 0]
+    assert abs(first.mean() - m1) < 4 * sd / np.sqrt(chains)
+    assert abs(first.std() / sd - 1) < 0.05
