@@ -699,3 +699,35 @@ def test_sampler_starts_where_documented_when_sigma_or_tau_is_learned(learn_sigm
                   seed=5).draws[:, 0, 0]
     assert abs(first.mean() - m1) < 4 * sd / np.sqrt(chains)
     assert abs(first.std() / sd - 1) < 0.05
+
+
+def test_summarize_against_an_ar1_series_with_known_autocorrelation(rng):
+    """An AR(1) series x_t = rho x_{t-1} + e_t (stationary start) has ESS = N (1 - rho) / (1 + rho) and MCSE of the
+    mean sd sqrt((1 + rho) / ((1 - rho) N)); iid draws have ESS N and R-hat 1. The tail ESS is ArviZ's own."""
+    import arviz as az
+
+    chains, n, rho = 8, 4000, 0.6
+    e = rng.normal(size=(chains, n, 2))
+    x = np.empty_like(e)
+    x[:, 0] = e[:, 0] / np.sqrt(1 - rho**2)
+    for t in range(1, n):
+        x[:, t] = rho * x[:, t - 1] + e[:, t]
+    x[..., 1] = 2.5 + 0.3 * e[..., 1]  # iid, mean 2.5, sd 0.3
+    d = summarize(x)
+    N = chains * n
+    sd0 = 1 / np.sqrt(1 - rho**2)
+    se = np.array([sd0 * np.sqrt((1 + rho) / ((1 - rho) * N)), 0.3 / np.sqrt(N)])
+    assert np.all(np.abs(d["mean"] - [0.0, 2.5]) < 4 * se)
+    np.testing.assert_allclose(d["sd"], [sd0, 0.3], rtol=0.03)
+    np.testing.assert_allclose(d["ess_bulk"], [N * (1 - rho) / (1 + rho), N], rtol=0.1)
+    np.testing.assert_allclose(d["mcse"], se, rtol=0.1)
+    np.testing.assert_allclose(d["rhat"], 1.0, atol=0.01)
+    ds = az.convert_to_dataset({"x": x})
+    np.testing.assert_allclose(d["ess_tail"], az.ess(ds, method="tail")["x"].values, rtol=1e-12)
+    assert d["ess_tail"][0] < 0.7 * N and d["ess_tail"][1] > 0.7 * N
+    # a chain stuck elsewhere shows in R-hat; one draw in all has no sd
+    stuck = x.copy()
+    stuck[0] += 3.0
+    assert np.all(summarize(stuck)["rhat"] > 1.05)
+    assert np.all(np.isnan(summarize(x[:1, :1])["sd"]))
+    np.testing.assert_allclose(summarize(x[:1, :2])["sd"], np.std(x[0, :2], axis=0, ddof=1), rtol=1e-14)
