@@ -684,8 +684,10 @@ def test_sampler_starts_where_documented_when_sigma_or_tau_is_learned(learn_sigm
         def moments(s):
             m = s * xy / (s * xx + 1)
             return m, (yy - s * xy**2 / (1 + s * xx)) / (n - 2) / (xx + 1 / s)
-    else:
-        sigma = 0.35
+    else:  # data scaled so that tau* = sigma^2 / |x.y| has |x.y| below 1
+        y, sigma = 0.1 * y, 0.035
+        xy, yy = x @ y, y @ y
+        assert abs(xy) < 1
         tau0 = 10 * sigma**2 / abs(xy)
         g, c = xx / sigma**2, xy / sigma**2
 
@@ -695,7 +697,7 @@ def test_sampler_starts_where_documented_when_sigma_or_tau_is_learned(learn_sigm
     m1 = integrate.quad(lambda s: ps(s) * moments(s)[0], 0, np.inf)[0]
     m2 = integrate.quad(lambda s: ps(s) * (moments(s)[1] + moments(s)[0] ** 2), 0, np.inf)[0]
     sd = np.sqrt(m2 - m1**2)
-    first = gibbs(x[:, None], y, None if learn_sigma else 0.35, None, draws=1, warmup=0, chains=chains,
+    first = gibbs(x[:, None], y, None if learn_sigma else sigma, None, draws=1, warmup=0, chains=chains,
                   seed=5).draws[:, 0, 0]
     assert abs(first.mean() - m1) < 4 * sd / np.sqrt(chains)
     assert abs(first.std() / sd - 1) < 0.05
@@ -731,3 +733,35 @@ def test_summarize_against_an_ar1_series_with_known_autocorrelation(rng):
     assert np.all(summarize(stuck)["rhat"] > 1.05)
     assert np.all(np.isnan(summarize(x[:1, :1])["sd"]))
     np.testing.assert_allclose(summarize(x[:1, :2])["sd"], np.std(x[0, :2], axis=0, ddof=1), rtol=1e-14)
+
+
+def test_learned_sigma_over_relaxation_has_lag_one_autocorrelation_alpha(rng):
+    """With sigma learned the over-relaxed move is made on the sigma-free offset; in the nearly Gaussian limit
+    (n = 200, a wide prior) the lag-1 autocorrelation of w is still alpha (0 for plain Gibbs)."""
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([0.5, 0.0, -0.3]) + 0.7 * rng.normal(size=200)
+    for alpha in (0.0, -0.5, -0.9):
+        d = gibbs(X, y, None, 50.0, draws=3000, chains=4, seed=1, overrelax=alpha).draws[..., 0]
+        d = d - d.mean(axis=1, keepdims=True)
+        assert float(np.mean(d[:, 1:] * d[:, :-1]) / np.mean(d * d)) == pytest.approx(alpha, abs=0.05)
+
+
+def test_learned_tau_with_one_chain_and_with_x_transpose_y_zero(rng):
+    """One chain is enough; and where X^T (y - X mu) = 0 (tau* = 0) the documented start is tau = 1: the first draw
+    then follows w | s ~ N(0, 1 / (x.x / sigma^2 + 1/s)), s ~ Exponential(mean 2), by quadrature."""
+    from scipy import integrate, stats
+
+    X = rng.normal(size=(12, 2))
+    y = X @ np.array([0.4, -0.2]) + 0.3 * rng.normal(size=12)
+    for sigma in (None, 0.3):
+        g = gibbs(X, y, sigma, None, draws=20, warmup=5, chains=1, seed=0)
+        assert g.draws.shape == (1, 20, 2) and np.all(np.isfinite(g.draws)) and np.all(np.isfinite(g.scale))
+    x = np.array([0.5, -1.0, 0.5, 1.2, -1.2])
+    y0 = np.array([1.0, 0.0, -1.0, 0.5, 0.5])  # x . y0 = 0
+    assert x @ y0 == 0.0
+    first = gibbs(x[:, None], y0, 0.4, None, draws=1, warmup=0, chains=40_000, seed=2).draws[:, 0, 0]
+    gg = x @ x / 0.16
+    ps = stats.expon(scale=2.0).pdf
+    sd = np.sqrt(integrate.quad(lambda s: ps(s) * s / (gg * s + 1), 0, np.inf)[0])
+    assert np.all(np.isfinite(first)) and abs(first.mean()) < 4 * sd / np.sqrt(40_000)
+    assert abs(first.std() / sd - 1) < 0.03
