@@ -448,3 +448,20 @@ def test_polish_refuses_a_support_whose_signs_flip():
     agree = np.sign(exact)  # with the signs it finds, the polish returns exactly the stationary point
     np.testing.assert_allclose(_polish(X, r, agree * np.abs(theta), lam)[0], np.linalg.solve(
         X.T @ X, X.T @ r - lam * agree)[0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("which", ["noise_sd", "scale"])
+def test_scales_whose_squares_leave_float64_are_refused_and_those_just_inside_kept(which):
+    from bmnn.laplace.posterior import validate_problem
+
+    X, y = 1e-5 * np.array([[1.0, 0.5], [0.2, -1.0], [0.3, 0.3]]), 1e-5 * np.array([0.4, -0.2, 0.1])
+
+    def check(v):
+        kw = {"noise_sd": 1.0, "scale": 1.0, which: v}
+        return validate_problem(X, y, kw["noise_sd"], kw["scale"], 0.0)
+
+    for v in (1e-154, 1e154):  # v^2 = 1e-308 (1 / v^2 = 1e308) and 1e308: both representable
+        assert check(v)[2 if which == "noise_sd" else 3] == v
+    for v in (1e-155, 1e-170, 1e160):  # 1 / v^2 overflows; v^2 underflows to 0; v^2 overflows
+        with pytest.raises(InputError, match=f"{which} = .*beyond float64's range"):
+            check(v)
