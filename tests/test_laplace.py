@@ -465,3 +465,31 @@ def test_scales_whose_squares_leave_float64_are_refused_and_those_just_inside_ke
     for v in (1e-155, 1e-170, 1e160):  # 1 / v^2 overflows; v^2 underflows to 0; v^2 overflows
         with pytest.raises(InputError, match=f"{which} = .*beyond float64's range"):
             check(v)
+
+
+def test_designs_locations_and_data_too_large_are_refused_by_name(rng):
+    from bmnn.laplace.posterior import validate_design, validate_location, validate_problem
+
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    cases = [((X[:, 0], y), "X must be 2-dimensional"), ((X, y[:, None]), "y must be 1-dimensional"),
+             ((X, y[:5]), "X has 6 rows but y has 5 entries"), ((X[:0], y[:0]), "at least one row and one column"),
+             ((X[:, :0], y), "at least one row and one column")]
+    for args, message in cases:
+        with pytest.raises(InputError, match=message):
+            validate_design(*args)
+    Xv, yv = validate_design(X.astype(np.float32), list(y))
+    assert Xv.dtype == np.float64 and yv.dtype == np.float64 and np.array_equal(yv, y)
+    np.testing.assert_array_equal(validate_location(-0.25, 3), [-0.25] * 3)
+    np.testing.assert_array_equal(validate_location([0.1, 0.2, 0.3], 3), [0.1, 0.2, 0.3])
+    for bad in ([0.1, 0.2], [[0.1, 0.2, 0.3]]):
+        with pytest.raises(InputError, match="location must be a scalar or a vector of length p = 3"):
+            validate_location(bad, 3)
+    # sums such as X^T X / sigma^2 must stay below 1e300: N max|X| max(max|X|, max|y| + max|X| sum|mu|) / sigma^2
+    Xb = np.full((4, 1), 1e149)
+    validate_problem(Xb, np.zeros(4), 1.0, 1.0, 0.0)  # 4e298
+    with pytest.raises(InputError, match="too large for float64"):
+        validate_problem(Xb, np.zeros(4), 0.1, 1.0, 0.0)  # 4e300
+    with pytest.raises(InputError, match="too large for float64"):
+        validate_problem(np.ones((4, 1)), np.full(4, 1e300), 1.0, 1.0, 0.0)  # y alone
+    with pytest.raises(InputError, match="too large for float64"):
+        validate_problem(np.full((4, 1), 1e100), np.zeros(4), 1.0, 1.0, 1e201)  # through X mu
