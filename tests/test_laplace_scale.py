@@ -765,3 +765,63 @@ def test_learned_tau_with_one_chain_and_with_x_transpose_y_zero(rng):
     sd = np.sqrt(integrate.quad(lambda s: ps(s) * s / (gg * s + 1), 0, np.inf)[0])
     assert np.all(np.isfinite(first)) and abs(first.mean()) < 4 * sd / np.sqrt(40_000)
     assert abs(first.std() / sd - 1) < 0.03
+
+
+def test_a_chain_whose_cholesky_factorisation_fails_is_solved_by_lu(rng, monkeypatch):
+    """Fault injection: where LAPACK's Cholesky reports a matrix not positive definite (info > 0), that chain is
+    solved by LU and the next chains go on by Cholesky; on a positive definite matrix both give the same draw."""
+    import bmnn.laplace.gaussian_draw as gd
+
+    n, p, chains = 80, 40, 4  # p >= CHOLESKY_FROM: the per-chain Cholesky path
+    assert p >= gd.CHOLESKY_FROM
+    X = rng.normal(size=(n, p))
+    design = Design.build(X, rng.normal(size=n), "precision")
+    d = rng.uniform(0.2, 2.0, size=(chains, p))
+    sigma = rng.uniform(0.5, 1.5, size=chains)
+    ref = draw(design, d, sigma, np.random.default_rng(3))
+    real, calls = gd.dpotrf, []
+
+    def failing_second_call(a, **kw):
+        calls.append(1)
+        low, info = real(a, **kw)
+        return (np.full_like(low, np.nan), 3) if len(calls) == 2 else (low, info)
+
+    monkeypatch.setattr(gd, "dpotrf", failing_second_call)
+    got = draw(design, d, sigma, np.random.default_rng(3))
+    assert len(calls) == chains
+    for a, b in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_summarize_keeps_arvizs_shape_messages_quiet_and_works_in_float64(rng):
+    import logging
+    import warnings
+
+    import arviz as az
+
+    class Keep(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    log, keep = az._log, Keep()  # ArviZ's own logger, not registered with logging
+    before = log.level
+    log.addHandler(keep)
+    try:
+        x = rng.normal(size=(10, 3, 1))  # more chains than draws: ArviZ warns and logs a shape message
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            d = summarize(x)
+        assert keep.messages == [] and log.level == before  # quiet, and the level left as it was found
+        log.warning("probe")  # ArviZ's logger is not silenced for good (its cache of enabled levels included)
+        assert keep.messages == ["probe"]
+    finally:
+        log.removeHandler(keep)
+    assert np.isnan(d["ess_bulk"][0]) and d["sd"][0] == pytest.approx(np.std(x, ddof=1), rel=1e-12)
+    x32 = rng.normal(size=(4, 1001, 2)).astype(np.float32) + np.float32(1000.0)  # float32: sums lose digits
+    a, b = summarize(x32), summarize(x32.astype(np.float64))
+    np.testing.assert_array_equal(a["mean"], b["mean"])
+    np.testing.assert_array_equal(a["sd"], b["sd"])

@@ -51,13 +51,18 @@ def interval(draws: NDArray[np.float64], level: float = 0.9) -> tuple[NDArray[np
 @contextmanager
 def _quiet(logger: logging.Logger):
     """Silence a library's log messages for the duration (ArviZ logs shape warnings through its own logger,
-    which is not registered with ``logging``)."""
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    which is not registered with ``logging``). A filter, not ``setLevel``: an unregistered logger's cache of
+    enabled levels is not cleared when its level is set back, so lowering and restoring the level would leave its
+    warnings silenced for the rest of the process."""
+
+    def drop(record: logging.LogRecord) -> bool:
+        return False
+
+    logger.addFilter(drop)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(drop)
 
 
 def _arviz():
