@@ -731,7 +731,9 @@ def test_summarize_against_an_ar1_series_with_known_autocorrelation(rng):
     stuck = x.copy()
     stuck[0] += 3.0
     assert np.all(summarize(stuck)["rhat"] > 1.05)
-    assert np.all(np.isnan(summarize(x[:1, :1])["sd"]))
+    one = summarize(x[:1, :1])["sd"]
+    assert one.shape == (2,) and np.all(np.isnan(one))
+    np.testing.assert_allclose(summarize(x[:, :1])["sd"], np.std(x[:, 0], axis=0, ddof=1), rtol=1e-14)  # 8 x 1
     np.testing.assert_allclose(summarize(x[:1, :2])["sd"], np.std(x[0, :2], axis=0, ddof=1), rtol=1e-14)
 
 
