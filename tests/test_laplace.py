@@ -493,3 +493,22 @@ def test_designs_locations_and_data_too_large_are_refused_by_name(rng):
         validate_problem(np.ones((4, 1)), np.full(4, 1e300), 1.0, 1.0, 0.0)  # y alone
     with pytest.raises(InputError, match="too large for float64"):
         validate_problem(np.full((4, 1), 1e100), np.zeros(4), 1.0, 1.0, 1e201)  # through X mu
+
+
+def test_prior_pairs_refuse_a_zero_shape_and_take_a_zero_noise_rate(rng):
+    X = rng.normal(size=(10, 2))
+    y = X @ np.array([0.5, -0.3]) + 0.4 * rng.normal(size=10)
+    for bad in ((0.0, 1.0), (-1.0, 1.0), (float("inf"), 1.0)):
+        with pytest.raises(InputError, match="noise_prior .* must have shape > 0 and rate >= 0"):
+            gibbs(X, y, None, 0.5, draws=5, chains=2, noise_prior=bad)
+        with pytest.raises(InputError, match="scale_prior .* must have shape > 0 and rate > 0"):
+            gibbs(X, y, 0.4, None, draws=5, chains=2, scale_prior=bad)
+    for ok in ((2.0, 0.0), (2.0, 0.5)):  # a zero rate is a proper inverse-gamma limit here: the data make it proper
+        assert np.all(np.isfinite(gibbs(X, y, None, 0.5, draws=5, chains=2, noise_prior=ok, seed=0).noise_sd))
+
+
+def test_inverse_gaussian_broadcasts_its_two_parameters(rng):
+    x = inverse_gaussian(np.array([0.5]), np.array([1.0, 2.0, 3.0]), rng)
+    assert x.shape == (3,) and np.all(x > 0)
+    y = inverse_gaussian(np.full((2, 1), 0.5), np.array([1.0, 4.0]), rng)
+    assert y.shape == (2, 2)
