@@ -810,6 +810,7 @@ def test_summarize_keeps_arvizs_shape_messages_quiet_and_works_in_float64(rng):
             self.messages.append(record.getMessage())
 
     log, keep = az._log, Keep()  # ArviZ's own logger, not registered with logging
+    log._cache.clear()  # as if new: what earlier code did to its cache of enabled levels is not this test's subject
     before = log.level
     log.addHandler(keep)
     try:
