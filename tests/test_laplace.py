@@ -512,3 +512,5 @@ def test_inverse_gaussian_broadcasts_its_two_parameters(rng):
     assert x.shape == (3,) and np.all(x > 0)
     y = inverse_gaussian(np.full((2, 1), 0.5), np.array([1.0, 4.0]), rng)
     assert y.shape == (2, 2)
+    z = inverse_gaussian(np.array([0.5]), np.full(20_000, 2.0), rng)  # one mean, many shapes: independent draws
+    assert stats.kstest(z, stats.invgauss(mu=2.0 / 2.0, scale=2.0).cdf).pvalue > 1e-3
