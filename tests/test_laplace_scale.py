@@ -95,17 +95,18 @@ def _grid_posterior(x, y, mu, a, b, noise_sd=None):
             float((f * w * w).sum()), float((f * w * sig).sum()))
 
 
-@pytest.mark.parametrize("overrelax", [0.0, -0.85])
+@pytest.mark.parametrize(("overrelax", "steps"), [(0.0, None), (-0.85, None), (-0.5, 1)])
 @pytest.mark.parametrize("learn_sigma", [True, False])
-def test_learned_sigma_and_tau_match_quadrature_of_the_joint_posterior(learn_sigma, overrelax, rng):
+def test_learned_sigma_and_tau_match_quadrature_of_the_joint_posterior(learn_sigma, overrelax, steps, rng):
+    """Also with the collapsed coordinate step (p = 1: the one coordinate is stepped in every kept sweep)."""
     n = 4  # few points, so the prior's terms weigh in the conditionals
     x = rng.normal(size=n)
     y = 0.9 * x + 1.3 * rng.normal(size=n)
     mu, a, b = 0.2, 2.0, 1.5
     w_q, s_q, t_q, w2_q, ws_q = _grid_posterior(x, y, mu, a, b, None if learn_sigma else 1.3)
     g = gibbs(x[:, None], y, None if learn_sigma else 1.3, None, mu, draws=10000, chains=8, seed=11,
-              scale_prior=(a, b), overrelax=overrelax)
-    assert g.overrelax == overrelax
+              scale_prior=(a, b), overrelax=overrelax, coordinate_steps=steps)
+    assert g.overrelax == overrelax and (g.coordinates is None) == (steps is None)
     dw, dt, d2 = summarize(g.draws), summarize(g.scale), summarize(g.draws[..., 0] ** 2)
     assert abs(dw["mean"][0] - w_q) < 4 * dw["mcse"][0]
     assert abs(dt["mean"] - t_q) < 4 * dt["mcse"]
@@ -307,11 +308,11 @@ def test_the_estimator_passes_every_setting_to_the_sampler(rng):
     X = rng.normal(size=(12, 20))  # p > n: the n x n draw is possible
     y = X[:, :2] @ np.array([1.2, -0.7]) + 0.5 * rng.normal(size=12)
     loc = np.linspace(-0.1, 0.1, 20)
-    kw = dict(draws=40, warmup=7, chains=3, seed=9, scale_prior=(2.0, 3.0), noise_prior=(2.5, 1.5),
-              overrelax=-0.3)
+    kw = dict(draws=40, warmup=40, chains=3, seed=9, scale_prior=(2.0, 3.0), noise_prior=(2.5, 1.5),
+              overrelax=-0.3, coordinate_steps=3)
     m = LaplaceRegression(None, None, loc, algorithm="bcm", **kw).fit(X, y)
     g = gibbs(X, y, None, None, loc, algorithm="bcm", **kw)
-    assert m.algorithm_ == "bcm" and m.draws_.shape == (3, 40, 20)
+    assert m.algorithm_ == "bcm" and m.draws_.shape == (3, 40, 20) and len(g.coordinates) == 3
     np.testing.assert_array_equal(m.draws_, g.draws)
     np.testing.assert_array_equal(m.noise_sd_draws_, g.noise_sd)
     np.testing.assert_array_equal(m.scale_draws_, g.scale)
@@ -319,6 +320,7 @@ def test_the_estimator_passes_every_setting_to_the_sampler(rng):
     Xs, ys = X[:, :5], y  # n >= p for the statistics path
     ms = LaplaceRegression(0.6, None, loc[:5], **kw).fit_statistics(Xs.T @ Xs, Xs.T @ ys, ys @ ys, 12)
     gs = gibbs_from_statistics(Xs.T @ Xs, Xs.T @ ys, ys @ ys, 12, 0.6, None, loc[:5], **kw)
+    assert len(gs.coordinates) == 3
     np.testing.assert_array_equal(ms.draws_, gs.draws)
     np.testing.assert_array_equal(ms.scale_draws_, gs.scale)
     assert ms.feature_names_in_ == [f"x{j}" for j in range(5)]
@@ -648,14 +650,18 @@ def test_sampler_chains_are_independent_draws_of_the_posterior(algorithm, rng):
 
 @pytest.mark.parametrize(("n", "p", "algorithm"), [(40, 5, "precision"), (6, 30, "bcm")])
 def test_sampler_refuses_exactly_what_its_documented_memory_exceeds(n, p, algorithm, monkeypatch, rng):
-    """8 bytes x chains x (draws (p + 2) + the draw's systems: 3 p^2 + 8 p for the p x p draw, 2 n^2 + 2 n p +
-    8 (n + p) for the n x n one)."""
+    """8 bytes x chains x draws (p + 2) for the kept draws, and the draw's systems: 8 chains (3 p^2 + 8 p) for the
+    p x p draw; 4 chains n^2 + 8 (chains 8 (n + p) + n p + n^2) for the n x n one (float32 factors, vectors per chain,
+    X in float32 and a scaled copy, one float64 matrix for a fallback)."""
     import bmnn._checks
 
     X, y = rng.normal(size=(n, p)), rng.normal(size=n)
     chains, draws = 3, 4
-    systems = 3 * p * p + 8 * p if algorithm == "precision" else 2 * n * n + 2 * n * p + 8 * (n + p)
-    need = 8 * chains * (draws * (p + 2) + systems)
+    if algorithm == "precision":
+        systems = 8 * chains * (3 * p * p + 8 * p)
+    else:
+        systems = 4 * chains * n * n + 8 * (chains * 8 * (n + p) + n * p + n * n)
+    need = 8 * chains * draws * (p + 2) + systems
     monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need))
     gibbs(X, y, 0.5, 0.5, draws=draws, warmup=1, chains=chains, algorithm=algorithm)
     monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need - 1))
@@ -769,8 +775,9 @@ def test_learned_tau_with_one_chain_and_with_x_transpose_y_zero(rng):
 
 
 def test_a_chain_whose_cholesky_factorisation_fails_is_solved_by_lu(rng, monkeypatch):
-    """Fault injection: where LAPACK's Cholesky reports a matrix not positive definite (info > 0), that chain is
-    solved by LU and the next chains go on by Cholesky; on a positive definite matrix both give the same draw."""
+    """Fault injection: where LAPACK's Cholesky reports a matrix not positive definite (info > 0, its factor and
+    the matrix it overwrote left as garbage), that chain is solved by LU on the matrix rebuilt and the next chains go
+    on by Cholesky; on a positive definite matrix both give the same draw."""
     import bmnn.laplace.gaussian_draw as gd
 
     n, p, chains = 80, 40, 4  # p >= CHOLESKY_FROM: the per-chain Cholesky path
@@ -780,50 +787,89 @@ def test_a_chain_whose_cholesky_factorisation_fails_is_solved_by_lu(rng, monkeyp
     d = rng.uniform(0.2, 2.0, size=(chains, p))
     sigma = rng.uniform(0.5, 1.5, size=chains)
     ref = draw(design, d, sigma, np.random.default_rng(3))
-    real, calls = gd.dpotrf, []
+    real, calls = gd.dposv, []
 
-    def failing_second_call(a, **kw):
+    def failing_second_call(a, b, **kw):
         calls.append(1)
-        low, info = real(a, **kw)
-        return (np.full_like(low, np.nan), 1) if len(calls) == 2 else (low, info)
+        low, x, info = real(a, b, **kw)
+        if len(calls) == 2:
+            a[...] = np.nan  # what a failed factorisation in place may leave
+            return low, np.full_like(x, np.nan), 1
+        return low, x, info
 
-    monkeypatch.setattr(gd, "dpotrf", failing_second_call)
+    monkeypatch.setattr(gd, "dposv", failing_second_call)
     got = draw(design, d, sigma, np.random.default_rng(3))
     assert len(calls) == chains
     for a, b in zip(got, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
-def test_summarize_keeps_arvizs_shape_messages_quiet_and_works_in_float64(rng):
-    import logging
-    import warnings
+def _backward_error(X, dd, rhs, omega):
+    """max |rhs - M omega| / (||M||_inf max |omega|) per chain and row, M = I + X diag(dd) X^T, in long double."""
+    out = []
+    for k in range(rhs.shape[0]):
+        M = (np.eye(X.shape[0]) + (X * dd[k]) @ X.T).astype(np.longdouble)
+        res = rhs[k].astype(np.longdouble) - omega[k].astype(np.longdouble) @ M
+        norm = float(np.max(np.sum(np.abs(M), axis=1)))
+        out.append(np.max(np.abs(res), axis=1) / (norm * np.max(np.abs(omega[k]), axis=1)))
+    return np.array(out, dtype=np.float64)
 
-    import arviz as az
 
-    class Keep(logging.Handler):
-        def __init__(self):
-            super().__init__()
-            self.messages = []
+@pytest.mark.parametrize(("n", "p", "spread"), [(30, 80, 3.0), (50, 400, 1.0), (20, 60, 5.0), (9, 11, 0.5)])
+def test_the_mixed_precision_n_by_n_solve_is_as_accurate_as_a_float64_solve(n, p, spread, rng):
+    """Float32 formation and factorisation, float64 refinement: the backward error is that of float64 (a few eps),
+    where the float32 factor alone leaves about 1e-7; condition numbers up to 1e5 and above (the prior variances
+    spread over ``exp(N(0, spread^2))``), and the ``X^T omega`` it returns is the product of the solution."""
+    from bmnn.laplace.gaussian_draw import solve_bcm
 
-        def emit(self, record):
-            self.messages.append(record.getMessage())
+    X = rng.normal(size=(n, p)) * 3.7
+    design = Design.build(X, rng.normal(size=n), "bcm")
+    dd = rng.exponential(0.3, size=(5, p)) * np.exp(rng.normal(0.0, spread, size=(5, p)))
+    rhs = rng.normal(size=(5, 2, n)) * 10.0 ** rng.uniform(-30, 30, size=(5, 2, 1))  # rows of any size
+    omega, xt = solve_bcm(design, dd, rhs)
+    eps = np.finfo(np.float64).eps
+    assert np.all(_backward_error(X, dd, rhs, omega) <= 4 * np.sqrt(n) * eps)
+    np.testing.assert_allclose(xt, omega @ X, rtol=1e-12, atol=0)
+    for k in range(5):  # and the forward error is what the conditioning allows
+        M = np.eye(n) + (X * dd[k]) @ X.T
+        ref = np.linalg.solve(M, rhs[k].T).T
+        tol = 50 * np.linalg.cond(M) * eps * np.max(np.abs(ref), axis=1, keepdims=True)
+        assert np.all(np.abs(omega[k] - ref) <= tol)
 
-    log, keep = az._log, Keep()  # ArviZ's own logger, not registered with logging
-    log._cache.clear()  # as if new: what earlier code did to its cache of enabled levels is not this test's subject
-    before = log.level
-    log.addHandler(keep)
-    try:
-        x = rng.normal(size=(10, 3, 1))  # more chains than draws: ArviZ warns and logs a shape message
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            d = summarize(x)
-        assert keep.messages == [] and log.level == before  # quiet, and the level left as it was found
-        log.warning("probe")  # ArviZ's logger is not silenced for good (its cache of enabled levels included)
-        assert keep.messages == ["probe"]
-    finally:
-        log.removeHandler(keep)
-    assert np.isnan(d["ess_bulk"][0]) and d["sd"][0] == pytest.approx(np.std(x, ddof=1), rel=1e-12)
-    x32 = rng.normal(size=(4, 1001, 2)).astype(np.float32) + np.float32(1000.0)  # float32: sums lose digits
-    a, b = summarize(x32), summarize(x32.astype(np.float64))
-    np.testing.assert_array_equal(a["mean"], b["mean"])
-    np.testing.assert_array_equal(a["sd"], b["sd"])
+
+def test_the_n_by_n_solve_falls_back_to_float64_where_float32_cannot_serve(rng, monkeypatch):
+    """Prior variances beyond float32's range (1e80), a float32 factorisation reported failed, a refinement that
+    may not iterate (REFINE_MAX = 0): each affected chain is solved in float64, to the same accuracy; a row of zeros
+    gives zeros; a float64 factorisation that fails is an error that names the chain."""
+    import bmnn.laplace.gaussian_draw as gd
+
+    n, p = 12, 40
+    X = rng.normal(size=(n, p))
+    design = Design.build(X, rng.normal(size=n), "bcm")
+    dd = rng.exponential(1.0, size=(4, p))
+    dd[1] *= 1e80
+    rhs = rng.normal(size=(4, 2, n))
+    rhs[3, 1] = 0.0
+    eps = np.finfo(np.float64).eps
+
+    def check(omega, xt):
+        assert np.all(_backward_error(X, dd, rhs[:3], omega[:3]) <= 4 * np.sqrt(n) * eps)
+        assert np.all(omega[3, 1] == 0.0) and np.all(xt[3, 1] == 0.0)
+        np.testing.assert_allclose(xt, omega @ X, rtol=1e-12, atol=1e-300)
+
+    check(*gd.solve_bcm(design, dd, rhs))
+    real, calls = gd.spotrf, []
+
+    def failing_first(a, **kw):
+        calls.append(1)
+        low, info = real(a, **kw)
+        return (low, 2) if len(calls) == 1 else (low, info)
+
+    monkeypatch.setattr(gd, "spotrf", failing_first)
+    check(*gd.solve_bcm(design, dd, rhs))
+    monkeypatch.setattr(gd, "spotrf", real)
+    monkeypatch.setattr(gd, "REFINE_MAX", 0)
+    check(*gd.solve_bcm(design, dd, rhs))
+    monkeypatch.setattr(gd, "dpotrf", lambda a, **kw: (a, 3))
+    with pytest.raises(np.linalg.LinAlgError, match="chain 1 is not positive definite .LAPACK info 3"):
+        gd.solve_bcm(design, dd, rhs)

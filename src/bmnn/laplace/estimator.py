@@ -48,6 +48,9 @@ class LaplaceRegression:
         The Gaussian conditional draw (:mod:`bmnn.laplace.gaussian_draw`); ``None`` picks the cheaper.
     overrelax : float in (-1, 0], default -0.5
         alpha of the over-relaxed Gaussian step (:mod:`bmnn.laplace.gibbs`); 0 is the plain Gibbs sampler.
+    coordinate_steps : int >= 0 or None
+        Collapsed coordinate steps per sweep after warm-up (:mod:`bmnn.laplace.gibbs`); ``None`` by its cost model,
+        0 none.
 
     Attributes
     ----------
@@ -72,7 +75,7 @@ class LaplaceRegression:
                  *, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
                  noise_prior: tuple[float, float] | None = None, draws: int = 2000, warmup: int = 500,
                  chains: int = 16, seed: int | np.random.Generator | None = None, algorithm: str | None = None,
-                 overrelax: float = DEFAULT_OVERRELAX) -> None:
+                 overrelax: float = DEFAULT_OVERRELAX, coordinate_steps: int | None = None) -> None:
         self.noise_sd = noise_sd
         self.scale = scale
         self.location = location
@@ -84,6 +87,7 @@ class LaplaceRegression:
         self.seed = seed
         self.algorithm = algorithm
         self.overrelax = overrelax
+        self.coordinate_steps = coordinate_steps
 
     _SAMPLED = ("coef_mean_", "coef_sd_", "mcse_", "ess_bulk_", "rhat_", "draws_", "noise_sd_draws_", "scale_draws_",
                 "noise_sd_summary_", "scale_summary_", "coef_rb_mean_")
@@ -96,7 +100,8 @@ class LaplaceRegression:
         def sample(draws):
             return gibbs(X, y, self.noise_sd, self.scale, mu, draws=draws, warmup=self.warmup, chains=self.chains,
                          seed=self.seed, scale_prior=self.scale_prior, noise_prior=self.noise_prior,
-                         algorithm=self.algorithm, overrelax=self.overrelax)
+                         algorithm=self.algorithm, overrelax=self.overrelax,
+                         coordinate_steps=self.coordinate_steps)
 
         self._fit(X.shape[1], mu, feature_names, sample, lambda s, b: map_estimate(X, y, s, b, mu),
                   lambda s: tau_star(X, y, s, mu))
@@ -124,7 +129,7 @@ class LaplaceRegression:
             return gibbs_from_statistics(G, q, yty, n, self.noise_sd, self.scale, mu, draws=draws,
                                          warmup=self.warmup, chains=self.chains, seed=self.seed,
                                          scale_prior=self.scale_prior, noise_prior=self.noise_prior,
-                                         overrelax=self.overrelax)
+                                         overrelax=self.overrelax, coordinate_steps=self.coordinate_steps)
 
         def star(s):
             g = float(np.max(np.abs(q - G @ mu)))

@@ -8,16 +8,25 @@ chain), the conditional is ``theta | d, sigma, y ~ N(A^-1 c, A^-1)`` with ``A = 
 * **precision** (the p x p system; Rue 2001), cost O(p^3) per chain: by perturbation,
   ``xi = S z_1 / sigma + z_2 / sqrt(d) ~ N(0, A)`` (``S S^T = X^T X``, computed once), ``theta = A^-1 (c + xi)``;
   ``A`` is factorised once and both right-hand sides (``c + xi`` and ``c``, the Rao-Blackwellised mean) are solved
-  with it, by Cholesky (LAPACK) from p = 32 on and by numpy's batched LU solve below (see ``CHOLESKY_FROM``).
+  with it, by Cholesky (LAPACK's ``dposv``, factor and solve in one call) from p = 32 on and by numpy's batched LU
+  solve below (see ``CHOLESKY_FROM``).
 * **Bhattacharya, Chakraborty & Mallick** (2016, Biometrika), cost O(n^2 p) per chain: with ``Phi = X / sigma``,
   ``u ~ N(0, diag(d))``, ``delta ~ N(0, I_n)``, ``v = Phi u + delta``, solve
   ``(Phi diag(d) Phi^T + I_n) omega = r / sigma - v``; then ``theta = u + diag(d) Phi^T omega``, and the same
   system with right-hand side ``r / sigma`` gives the Rao-Blackwellised mean. Memory O(chains (n^2 + n p)).
 
 :func:`choose` picks by the operation counts (the precision way when ``p`` is small relative to ``n``). The
-linear algebra is numpy's and SciPy's LAPACK and BLAS (for the n x n system, the symmetric rank-k update ``dsyrk``,
-a quarter faster here than the general product, and ``scipy.linalg.cho_solve`` on stacks); that choice of library
-is made here and nowhere else.
+linear algebra is numpy's and SciPy's LAPACK and BLAS; that choice of library is made here and nowhere else.
+
+**Mixed precision for the n x n system** (the BCM way). Forming ``M = I + Phi diag(d) Phi^T`` costs ``n^2 p``, all
+the rest ``O(n p + n^3)``; it is formed and factorised in float32 (a general product: single-precision BLAS is
+twice the speed here, and OpenBLAS's ``ssyrk`` measured slower than ``sgemm``), and the solution is then refined
+in float64 against the exact operator applied without forming it, ``M w = w + X (d * (X^T w)) / sigma^2``
+(iterative refinement, as LAPACK's ``dsposv``, with its stopping rule: the residual's max-norm at most
+``||w|| ||M|| eps sqrt(n)``, eps of float64, i.e. a float64-backward-stable solution; ``||M||`` is bounded by
+``1 + sum_j d_j ||x_j||^2 / sigma^2``, the trace bound, known without forming M). A chain whose refinement does
+not converge within ``REFINE_MAX`` steps (``M`` too ill-conditioned for float32, or out of its range) is solved in
+float64 throughout. The result is the float64 solution; float32 only makes it cheaper to reach.
 """
 
 from __future__ import annotations
@@ -26,19 +35,22 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import scipy.linalg as sla
 from numpy.typing import NDArray
-from scipy.linalg.blas import dsyrk
-from scipy.linalg.lapack import dpotrf, dpotrs
+from scipy.linalg.lapack import dposv, dpotrf, dpotrs, spotrf, spotrs
 
 from bmnn._checks import InputError
 
 Algorithm = Literal["precision", "bcm"]
 
-#: from this p on, the p x p systems are solved by LAPACK's Cholesky (dpotrf, dpotrs), chain by chain; below it by
-#: numpy's batched LU solve, whose single call costs less than the loop's calls (measured here with 16 chains: LU
-#: 42 against 76 microseconds at p = 10; Cholesky 219 against 299 at p = 40 and 577 against 1128 at p = 100)
+#: from this p on, the p x p systems are solved by LAPACK's Cholesky (dposv), chain by chain; below it by numpy's
+#: batched LU solve, whose single call costs less than the loop's calls (one draw for 16 chains, measured here: LU
+#: 45 against 60 microseconds at p = 10, 110 against 123 at p = 24; Cholesky 123 against 236 at p = 32 and 650
+#: against 1216 at p = 100)
 CHOLESKY_FROM = 32
+
+#: the most refinement steps of the mixed-precision n x n solve before a chain falls back to float64 (LAPACK's
+#: dsposv allows 30; here a well-conditioned M converges in 2 or 3)
+REFINE_MAX = 30
 
 
 def costs(n: int, p: int) -> dict[str, float]:
@@ -59,12 +71,30 @@ class Design:
 
     X: NDArray[np.float64] | None
     r: NDArray[np.float64] | None
-    gram: NDArray[np.float64]
+    gram: NDArray[np.float64] | None  # None for the BCM way (p x p may not fit: 800 MB at p = 10,000)
     root: NDArray[np.float64]
     xtr: NDArray[np.float64]
     algorithm: Algorithm
     rtr: float = 0.0  # r^T r
     n: int = 0
+    x32: NDArray[np.float32] | None = None  # X in float32 (the BCM way's mixed precision)
+    colnorm2: NDArray[np.float64] | None = None  # the diagonal of X^T X
+
+    @property
+    def p(self) -> int:
+        return self.xtr.shape[0]
+
+    def gram_columns(self, cols: NDArray) -> NDArray[np.float64]:
+        """``(X^T X)[:, cols]``, shape (p, len(cols)), without forming the p x p matrix when there are rows."""
+        if self.gram is not None:
+            return self.gram[:, cols]
+        return self.X.T @ self.X[:, cols]
+
+    def gram_diagonal(self) -> NDArray[np.float64]:
+        """The diagonal of ``X^T X`` (the squared column norms)."""
+        if self.colnorm2 is not None:
+            return self.colnorm2
+        return np.diag(self.gram).copy()
 
     @classmethod
     def from_gram(cls, gram: NDArray, xtr: NDArray, rtr: float, n: int) -> Design:
@@ -91,19 +121,23 @@ class Design:
         algorithm = algorithm or choose(n, p)
         if algorithm not in ("precision", "bcm"):
             raise InputError(f"algorithm must be 'precision' or 'bcm', got {algorithm!r}")
+        if algorithm == "bcm":
+            return cls(X=X, r=r, gram=None, root=np.empty((0, 0)), xtr=X.T @ r, algorithm=algorithm,
+                       rtr=float(r @ r), n=n, x32=np.asfortranarray(X, dtype=np.float32),  # F: sgemm measured faster
+                       colnorm2=np.einsum("ij,ij->j", X, X))
         gram = X.T @ X
-        if algorithm == "precision":
-            evals, evecs = np.linalg.eigh(gram)  # a square root of the PSD Gram matrix (p > n is allowed)
-            root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
-        else:
-            root = np.empty((0, 0))
+        evals, evecs = np.linalg.eigh(gram)  # a square root of the PSD Gram matrix (p > n is allowed)
+        root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
         return cls(X=X, r=r, gram=gram, root=root, xtr=X.T @ r, algorithm=algorithm, rtr=float(r @ r), n=n)
 
     def memory(self, chains: int) -> float:
-        """Bytes one draw for ``chains`` chains needs."""
-        n, p = self.n, self.gram.shape[0]
-        per = 3 * p * p + 8 * p if self.algorithm == "precision" else 2 * n * n + 2 * n * p + 8 * (n + p)
-        return 8.0 * chains * per
+        """Bytes one draw for ``chains`` chains needs: ``8 chains (3 p^2 + 8 p)`` for the p x p way; for the n x n
+        way a float32 factor per chain, ``4 chains n^2``, and ``8 (chains 8 (n + p) + n p + n^2)`` (vectors per
+        chain, X in float32 with a scaled copy, one float64 n x n matrix for a fallback)."""
+        n, p = self.n, self.p
+        if self.algorithm == "precision":
+            return 8.0 * chains * (3 * p * p + 8 * p)
+        return 4.0 * chains * n * n + 8.0 * (chains * 8 * (n + p) + n * p + n * n)
 
 
 
@@ -137,32 +171,102 @@ def _draw_precision(design: Design, d: NDArray, sigma: NDArray, rng: np.random.G
     if p < CHOLESKY_FROM:
         sol = np.linalg.solve(A, rhs)
     else:
-        sol = np.empty_like(rhs)
-        for k in range(chains):  # LAPACK's Cholesky factor and solve, one chain at a time
-            low, info = dpotrf(A[k], lower=1, clean=0, overwrite_a=1)
-            if info != 0:  # not positive definite to working precision: LU instead
-                sol[k] = np.linalg.solve(A[k], rhs[k])
+        sol = np.empty((chains, 2, p))
+        rows = np.ascontiguousarray(rhs.transpose(0, 2, 1))  # rows[k].T is in Fortran order: passed without a copy
+        for k in range(chains):  # LAPACK's Cholesky factorisation and solve (dposv), one chain at a time
+            # A[k] is symmetric, so its transpose is the same matrix in Fortran order: factorised in place, no copy
+            _, x, info = dposv(A[k].T, rows[k].T, lower=1, overwrite_a=1)
+            if info != 0:  # not positive definite to working precision: LU instead, on the matrix rebuilt
+                a = design.gram / s2[k, 0]
+                a[idx, idx] += 1.0 / d[k]
+                sol[k] = np.linalg.solve(a, rhs[k]).T
                 continue
-            sol[k], _ = dpotrs(low, rhs[k], lower=1)
+            sol[k] = x.T
+        return sol[:, 0], sol[:, 1]
     return sol[..., 0], sol[..., 1]
 
 
 def _draw_bcm(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator):
     chains, p = d.shape
-    X, n = design.X, design.X.shape[0]
+    X = design.X
     u = np.sqrt(d) * rng.standard_normal((chains, p))
-    delta = rng.standard_normal((chains, n))
-    inv = 1.0 / sigma[:, None]
-    v = (u @ X.T) * inv + delta  # Phi u + delta
-    Xs = X[None] * np.sqrt(d)[:, None, :]  # X diag(d)^(1/2), per chain
-    M = np.empty((chains, n, n))
-    for k in range(chains):  # Phi diag(d) Phi^T, lower triangle only (symmetric rank-k update: half a product)
-        M[k] = dsyrk(float(inv[k, 0] ** 2), Xs[k], lower=1)
-    M[:, np.arange(n), np.arange(n)] += 1.0  # numpy's Cholesky reads the lower triangle only
-    alpha = design.r[None] * inv
-    rhs = np.stack([alpha - v, alpha], axis=-1)
-    L = np.linalg.cholesky(M)
-    omega = sla.cho_solve((L, True), rhs, check_finite=False)  # (chains, n, 2)
-    back = (X.T @ omega.transpose(1, 0, 2).reshape(n, 2 * chains)).reshape(p, chains, 2).transpose(1, 0, 2)
-    back *= (d * inv)[..., None]  # diag(d) Phi^T omega
-    return u + back[..., 0], back[..., 1]
+    delta = rng.standard_normal((chains, design.n))
+    inv = 1.0 / sigma
+    rhs = np.empty((chains, 2, design.n))  # rows: the draw's and the mean's right-hand sides
+    rhs[:, 1] = design.r[None] * inv[:, None]
+    rhs[:, 0] = rhs[:, 1] - (u @ X.T) * inv[:, None] - delta  # r / sigma - (Phi u + delta)
+    _, back = solve_bcm(design, d * (inv * inv)[:, None], rhs)  # back = X^T omega, (chains, 2, p)
+    back *= (d * inv[:, None])[:, None, :]  # diag(d) Phi^T omega
+    return u + back[:, 0], back[:, 1]
+
+
+def _apply_m(X: NDArray, dd: NDArray, w: NDArray) -> tuple[NDArray, NDArray]:
+    """``(I + X diag(dd[k]) X^T) w[k, i]`` for every chain k and row i of ``w`` (chains, m, n), in float64, without
+    forming the n x n matrices; and ``X^T w[k, i]`` on the way, (chains, m, p)."""
+    chains, m, n = w.shape
+    xt = (w.reshape(chains * m, n) @ X).reshape(chains, m, -1)
+    return w + ((xt * dd[:, None, :]).reshape(chains * m, -1) @ X.T).reshape(chains, m, n), xt
+
+
+def _solve32(low: NDArray[np.float32], b: NDArray) -> NDArray:
+    """``M^-1 b[i]`` for the rows of ``b`` from a float32 Cholesky factor, each row scaled into float32's range first
+    (a row of zeros stays zero)."""
+    scale = np.max(np.abs(b), axis=1, keepdims=True)
+    scale[scale == 0] = 1.0
+    x, _ = spotrs(low, (b / scale).astype(np.float32).T, lower=1)
+    return x.T.astype(np.float64) * scale
+
+
+def solve_bcm(design: Design, dd: NDArray, rhs: NDArray) -> tuple[NDArray, NDArray]:
+    """Solve ``(I + X diag(dd[k]) X^T) w = rhs[k, i]`` for every chain k and row i of ``rhs`` (chains, m, n) to
+    float64 accuracy: float32 formation and factorisation, float64 iterative refinement (module docstring).
+
+    Returns the solutions (chains, m, n) and ``X^T`` applied to them (chains, m, p), which the refinement computes.
+    """
+    X, x32 = design.X, design.x32
+    chains, _, n = rhs.shape
+    eps, root_n = np.finfo(np.float64).eps, np.sqrt(n)
+    buf = np.empty_like(x32)
+    factors: list = [None] * chains
+    norms = 1.0 + dd @ design.gram_diagonal()  # 1 + trace(X diag(dd) X^T) >= ||M||_2: the stopping rule's norm
+    omega = np.zeros_like(rhs)
+    xt = np.empty((chains, rhs.shape[1], X.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        roots = np.sqrt(dd).astype(np.float32)
+        for k in range(chains):
+            np.multiply(x32, roots[k], out=buf)
+            M = buf @ buf.T
+            M.flat[:: n + 1] += 1.0
+            if not (np.isfinite(norms[k]) and np.all(np.isfinite(M.flat[:: n + 1]))):  # beyond float32's range
+                continue
+            low, info = spotrf(M, lower=1, clean=0, overwrite_a=1)
+            if info == 0:
+                factors[k] = low
+                omega[k] = _solve32(low, rhs[k])
+    live = [k for k in range(chains) if factors[k] is not None]
+    fallback = [k for k in range(chains) if factors[k] is None]
+    for step in range(REFINE_MAX + 1):
+        if not live:
+            break
+        applied, xt_live = _apply_m(X, dd[live], omega[live])
+        res = rhs[live] - applied
+        xnorm = np.max(np.abs(omega[live]), axis=2)  # per chain and row
+        rnorm = np.max(np.abs(res), axis=2)
+        done = np.all(rnorm <= xnorm * (norms[live] * eps * root_n)[:, None], axis=1)
+        lost = ~np.all(np.isfinite(rnorm), axis=1) | (~done & (step == REFINE_MAX))
+        xt[[k for k, ok in zip(live, done, strict=True) if ok]] = xt_live[done]
+        fallback += [k for k, bad in zip(live, lost, strict=True) if bad]
+        keep = ~done & ~lost
+        res, live = res[keep], [k for k, kept in zip(live, keep, strict=True) if kept]
+        for i, k in enumerate(live):
+            omega[k] += _solve32(factors[k], res[i])
+    for k in fallback:  # float64 throughout
+        xs = X * np.sqrt(dd[k])
+        M = xs @ xs.T
+        M[np.diag_indices(n)] += 1.0
+        low, info = dpotrf(M, lower=1, clean=0, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"the n x n system of chain {k} is not positive definite (LAPACK info {info})")
+        omega[k] = dpotrs(low, rhs[k].T, lower=1)[0].T
+        xt[k] = omega[k] @ X
+    return omega, xt
