@@ -81,6 +81,34 @@ def test_each_coordinate_step_draws_the_exact_conditional(sigma, b, shift, rng):
     np.testing.assert_allclose(theta, ref, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize(("sigma", "b", "shift", "alpha"), [(0.7, 0.35, 0.0, -0.7), (1.3, 0.05, 0.4, -0.5),
+                                                           (0.45, 3.7, -1.1, -0.9), (2.3, 0.004, 0.02, -0.3)])
+def test_an_over_relaxed_coordinate_step_keeps_the_conditional_and_correlates_ranks_by_alpha(sigma, b, shift, alpha,
+                                                                                               rng):
+    """From exact draws of the conditional, the over-relaxed step gives the conditional again (mean, sd, sign
+    probability by quadrature), and old and new values have the rank correlation of normal scores correlated by
+    alpha: Spearman's rho = (6 / pi) arcsin(alpha / 2)."""
+    from scipy.stats import spearmanr
+
+    n, p, k = 9, 4, 100_000
+    X = rng.normal(size=(n, p)) * 1.3
+    r = X @ np.array([0.8, shift, -0.6, 0.3]) + sigma * rng.normal(size=n)
+    theta0 = np.array([0.5, -0.2, 0.1, 0.7])
+    theta = np.tile(theta0, (k, 1))
+    cols = np.array([1])
+    args = ((X.T @ X)[:, cols], np.sum(X * X, axis=0), X.T @ r, np.full(k, sigma**2), np.full(k, b), rng)
+    coordinate_steps(theta, cols, *args)  # alpha = 0: exact draws of the conditional
+    old = theta[:, 1].copy()
+    coordinate_steps(theta, cols, *args, alpha=alpha)
+    m, sd, pos = _conditional_moments(X, r, theta0, 1, sigma, b)
+    got = theta[:, 1]
+    assert abs(got.mean() - m) < 4.5 * sd / np.sqrt(k)
+    assert abs(got.std() / sd - 1) < 0.02
+    assert abs(np.mean(got > 0) - pos) < 4.5 * np.sqrt(pos * (1 - pos) / k) + 1e-12
+    rho = spearmanr(old, got).statistic
+    assert abs(rho - 6 / np.pi * np.arcsin(alpha / 2)) < 0.012
+
+
 @pytest.mark.parametrize("algorithm", ["precision", "bcm"])
 def test_the_sampler_with_coordinate_steps_keeps_the_exact_orthonormal_posterior(algorithm, rng):
     n, p = 30, 4
@@ -117,14 +145,14 @@ def test_batch_means_ess_of_ar1_series_and_the_coordinates_chosen(rng):
 
 def test_the_default_count_follows_the_documented_cost_model():
     for n, p, chains in [(200, 2000, 16), (100, 10_000, 16), (50, 700, 4), (442, 10, 16), (1000, 100, 16),
-                         (5000, 1500, 16)]:
+                         (8000, 6000, 16)]:
         algorithm = "precision" if costs(n, p)["precision"] <= costs(n, p)["bcm"] else "bcm"
         block = costs(n, p)[algorithm] * chains / BLOCK_FLOPS_PER_S
         assert auto_coordinate_steps(n, p, chains) == min(p, int(STEP_BUDGET * block // (STEP_S + STEP_S_PER_CHAIN
                                                                                         * chains)))
     assert auto_coordinate_steps(442, 10, 16) == 0 and auto_coordinate_steps(1000, 100, 16) == 0
-    assert 80 <= auto_coordinate_steps(200, 2000, 16) <= 100
-    assert auto_coordinate_steps(5000, 1500, 16) == 1500  # never more than p (here the block draw is costly)
+    assert 30 <= auto_coordinate_steps(200, 2000, 16) <= 50
+    assert auto_coordinate_steps(8000, 6000, 16) == 6000  # never more than p (here the block draw is costly)
 
 
 def test_steps_are_taken_only_with_enough_warm_up_and_bad_counts_are_refused(rng):

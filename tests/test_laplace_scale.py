@@ -873,3 +873,28 @@ def test_the_n_by_n_solve_falls_back_to_float64_where_float32_cannot_serve(rng, 
     monkeypatch.setattr(gd, "dpotrf", lambda a, **kw: (a, 3))
     with pytest.raises(np.linalg.LinAlgError, match="chain 1 is not positive definite .LAPACK info 3"):
         gd.solve_bcm(design, dd, rhs)
+
+
+@pytest.mark.parametrize("scale", [1e45, 1e-45, 1.0])
+def test_the_float32_n_by_n_matrix_is_formed_from_scaled_columns_whatever_the_units_of_x(scale, rng, monkeypatch):
+    """Columns of X far outside float32's range (1e45, 1e-45) with prior variances that make M = I + X D X^T of
+    order one, and variances so small that their columns are left out of the float32 matrix: float32 still serves
+    (no chain falls back to float64) and the solution is float64-accurate."""
+    import bmnn.laplace.gaussian_draw as gd
+
+    n, p = 15, 50
+    X = rng.normal(size=(n, p)) * scale
+    design = Design.build(X, rng.normal(size=n), "bcm")
+    dd = rng.exponential(0.5, size=(3, p)) / scale**2
+    dd[:, :10] *= 1e-60  # below ROOT_FLOOR once scaled: their terms go to the refinement
+    rhs = rng.normal(size=(3, 2, n))
+    calls = []
+    real = gd.dpotrf
+    monkeypatch.setattr(gd, "dpotrf", lambda a, **kw: (calls.append(1), real(a, **kw))[1])
+    omega, xt = gd.solve_bcm(design, dd, rhs)
+    assert not calls
+    for k in range(3):
+        M = np.eye(n) + (X / scale * (dd[k] * scale**2)) @ (X / scale).T
+        ref = np.linalg.solve(M, rhs[k].T).T
+        np.testing.assert_allclose(omega[k], ref, rtol=1e-12, atol=1e-12 * np.max(np.abs(ref)))
+    np.testing.assert_allclose(xt, omega @ X, rtol=1e-10, atol=1e-10 * np.max(np.abs(xt)))

@@ -48,6 +48,11 @@ Algorithm = Literal["precision", "bcm"]
 #: against 1216 at p = 100)
 CHOLESKY_FROM = 32
 
+#: columns whose factor ``sqrt(d_j) max|x_j|`` is below this are left out of the float32 matrix (their terms'
+#: entries are below 1e-36, next to I's ones; the float64 refinement accounts for them exactly), so that no
+#: subnormal float32 numbers, slow on this hardware, enter the product
+ROOT_FLOOR = 1e-18
+
 #: the most refinement steps of the mixed-precision n x n solve before a chain falls back to float64 (LAPACK's
 #: dsposv allows 30; here a well-conditioned M converges in 2 or 3)
 REFINE_MAX = 30
@@ -79,6 +84,7 @@ class Design:
     n: int = 0
     x32: NDArray[np.float32] | None = None  # X in float32 (the BCM way's mixed precision)
     colnorm2: NDArray[np.float64] | None = None  # the diagonal of X^T X
+    colscale: NDArray[np.float64] | None = None  # x32 = X / colscale, column by column
 
     @property
     def p(self) -> int:
@@ -121,10 +127,12 @@ class Design:
         algorithm = algorithm or choose(n, p)
         if algorithm not in ("precision", "bcm"):
             raise InputError(f"algorithm must be 'precision' or 'bcm', got {algorithm!r}")
-        if algorithm == "bcm":
+        if algorithm == "bcm":  # X in float32, each column scaled by its largest |entry| into float32's range
+            colscale = np.max(np.abs(X), axis=0)
+            colscale[colscale == 0] = 1.0
             return cls(X=X, r=r, gram=None, root=np.empty((0, 0)), xtr=X.T @ r, algorithm=algorithm,
-                       rtr=float(r @ r), n=n, x32=np.asfortranarray(X, dtype=np.float32),  # F: sgemm measured faster
-                       colnorm2=np.einsum("ij,ij->j", X, X))
+                       rtr=float(r @ r), n=n, colnorm2=np.einsum("ij,ij->j", X, X), colscale=colscale,
+                       x32=np.asfortranarray(X / colscale, dtype=np.float32))  # F: sgemm measured faster
         gram = X.T @ X
         evals, evecs = np.linalg.eigh(gram)  # a square root of the PSD Gram matrix (p > n is allowed)
         root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
@@ -232,7 +240,9 @@ def solve_bcm(design: Design, dd: NDArray, rhs: NDArray) -> tuple[NDArray, NDArr
     omega = np.zeros_like(rhs)
     xt = np.empty((chains, rhs.shape[1], X.shape[1]))
     with np.errstate(over="ignore", invalid="ignore"):
-        roots = np.sqrt(dd).astype(np.float32)
+        roots = np.sqrt(dd) * design.colscale  # buf = X diag(sqrt(dd)), entry by entry as in float64
+        roots[roots < ROOT_FLOOR] = 0.0  # below float32's resolution next to I: left to the refinement
+        roots = roots.astype(np.float32)
         for k in range(chains):
             np.multiply(x32, roots[k], out=buf)
             M = buf @ buf.T
