@@ -14,6 +14,9 @@ ESS for both samplers (over-relaxation raises the one and can lower the other). 
 MCSE from ArviZ for both (:mod:`bmnn.laplace.diagnostics`). Posterior means must agree within 4 combined MCSE for
 at least 99% of the coordinates where NUTS finished.
 
+``--repeat 1000x100 5`` instead runs both samplers five times at one size (seeds 0 to 4, alternating) and reports the
+mean and sd of each sampler's ESS/s and of their ratio (``results/laplace_scale_repeats_1000x100.json``).
+
 Needs the optional extra: pip install -e '.[bench]'. Last line: ``ESS/s vs NUTS: Ax Bx Cx; 100 x 10000: D ESS/s``.
 """
 
@@ -126,7 +129,7 @@ def _nuts_child(kind, params, X, y, queue, seed=0, chunk=CHUNK, total=5000):
         queue.put((np.concatenate(draws, axis=1), time.perf_counter() - t0))
 
 
-def run_nuts(kind, params, X, y, cap):
+def run_nuts(kind, params, X, y, cap, seed=0):
     """Minimum bulk ESS per second of NUTS (4 chains, one thread), stopped at ``cap`` seconds; the ESS/s is that of
     the draws finished by then. A run that finishes no draw within the cap gives an upper bound."""
     import multiprocessing as mp
@@ -134,7 +137,7 @@ def run_nuts(kind, params, X, y, cap):
 
     ctx = mp.get_context("spawn")  # a fresh interpreter: JAX is not fork-safe
     q = ctx.Queue()
-    child = ctx.Process(target=_nuts_child, args=(kind, params, X, y, q), daemon=True)
+    child = ctx.Process(target=_nuts_child, args=(kind, params, X, y, q, seed), daemon=True)
     start = time.perf_counter()
     child.start()
     last = None
@@ -160,10 +163,10 @@ def run_nuts(kind, params, X, y, cap):
             "ess_per_s": float(d["ess_bulk"].min()) / secs, "min_ess_tail": float(d["ess_tail"].min()), "summary": d}
 
 
-def ours(X, y, sigma, tau, p, **kw):
+def ours(X, y, sigma, tau, p, seed=0, **kw):
     warm, draws = OURS[p] if p in OURS else (300, 1000)
     t = time.perf_counter()
-    g = gibbs(X, y, sigma, tau, draws=draws, warmup=warm, chains=16, seed=0, **kw)
+    g = gibbs(X, y, sigma, tau, draws=draws, warmup=warm, chains=16, seed=seed, **kw)
     secs = time.perf_counter() - t
     d = summarize(g.draws)
     return {"seconds": secs, "draws": draws, "chains": 16, "algorithm": g.algorithm,
@@ -177,14 +180,46 @@ def agreement(a, b):
     return {"max_abs_z": float(np.max(np.abs(z))), "share_within_4": float(np.mean(np.abs(z) <= 4))}
 
 
+def repeats(size: str, k: int, cap: float) -> None:
+    """Both samplers ``k`` times at one size (seeds 0 .. k-1 for each), alternating, for the spread of the ratio
+    between runs; written to ``results/laplace_scale_repeats_NxP.json``."""
+    n, p = (int(v) for v in size.lower().split("x"))
+    X, y, sigma, tau = problem(n, p)
+    runs = []
+    for seed in range(k):
+        o = ours(X, y, sigma, tau, p, seed=seed)
+        nu = run_nuts("fixed", (sigma, tau), X, y, cap, seed=seed)
+        if not nu["finished"]:
+            raise SystemExit(f"NUTS did not finish a chunk within {cap:.0f} s at {size}: use the main run")
+        runs.append({"seed": seed, "ours": o["ess_per_s"], "nuts": nu["ess_per_s"],
+                     "ratio": o["ess_per_s"] / nu["ess_per_s"]})
+        print(f"{size} seed {seed}: ours {o['ess_per_s']:,.1f}, NUTS {nu['ess_per_s']:,.2f}, "
+              f"ratio {runs[-1]['ratio']:.1f}x", flush=True)
+    stats = {key: {"mean": float(np.mean([r[key] for r in runs])), "sd": float(np.std([r[key] for r in runs],
+                                                                                      ddof=1))}
+             for key in ("ours", "nuts", "ratio")}
+    save(f"laplace_scale_repeats_{n}x{p}", {"machine": f"{platform.machine()}, {os.cpu_count()} cores, one thread "
+                                             "each", "n": n, "p": p, "runs": runs, **stats})
+    print(f"{size}, {k} runs: ratio {stats['ratio']['mean']:.1f}x (sd {stats['ratio']['sd']:.1f}); ours "
+          f"{stats['ours']['mean']:,.0f} (sd {stats['ours']['sd']:,.0f}) ESS/s; NUTS {stats['nuts']['mean']:,.1f} "
+          f"(sd {stats['nuts']['sd']:,.1f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cap", type=float, default=600.0, help="seconds NUTS may run per size (default 600)")
     ap.add_argument("--skip-learned", action="store_true")
+    ap.add_argument("--repeat", nargs=2, metavar=("NxP", "K"),
+                    help="instead of the main run: both samplers K times at one size, for the spread between runs")
     opts = ap.parse_args()
 
     if hasattr(os, "sched_setaffinity"):  # ours on one core too, the same one
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    if opts.repeat:
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            repeats(opts.repeat[0], int(opts.repeat[1]), opts.cap)
+        return
     rows = []
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -648,11 +648,16 @@ def test_sampler_chains_are_independent_draws_of_the_posterior(algorithm, rng):
     assert np.all(np.abs(g.rb_mean.mean(axis=0) - exact.mean()) < 4.5 * sd / np.sqrt(chains))
 
 
-@pytest.mark.parametrize(("n", "p", "algorithm"), [(40, 5, "precision"), (6, 30, "bcm")])
-def test_sampler_refuses_exactly_what_its_documented_memory_exceeds(n, p, algorithm, monkeypatch, rng):
+@pytest.mark.parametrize(("n", "p", "algorithm", "warmup", "steps"),
+                         [(40, 5, "precision", 1, None), (6, 30, "bcm", 1, None), (6, 30, "bcm", 70, 4),
+                          (40, 5, "precision", 300, 2)])
+def test_sampler_refuses_exactly_what_its_documented_memory_exceeds(n, p, algorithm, warmup, steps, monkeypatch,
+                                                                     rng):
     """8 bytes x chains x draws (p + 2) for the kept draws, and the draw's systems: 8 chains (3 p^2 + 8 p) for the
     p x p draw; 4 chains n^2 + 8 (chains 8 (n + p) + n p + n^2) for the n x n one (float32 factors, vectors per chain,
-    X in float32 and a scaled copy, one float64 matrix for a fallback)."""
+    X in float32 and a scaled copy, one float64 matrix for a fallback); with coordinate steps, 8 chains w p for the
+    last w = min(warmup - warmup // 2, 100) warm-up iterations that rank the coordinates and 8 p k for k columns of
+    X^T X."""
     import bmnn._checks
 
     X, y = rng.normal(size=(n, p)), rng.normal(size=n)
@@ -661,12 +666,14 @@ def test_sampler_refuses_exactly_what_its_documented_memory_exceeds(n, p, algori
         systems = 8 * chains * (3 * p * p + 8 * p)
     else:
         systems = 4 * chains * n * n + 8 * (chains * 8 * (n + p) + n * p + n * n)
-    need = 8 * chains * draws * (p + 2) + systems
+    window = 0 if steps is None else min(warmup - warmup // 2, 100)
+    need = 8 * chains * draws * (p + 2) + systems + 8 * chains * window * p + 8 * p * (steps or 0)
+    kw = dict(draws=draws, warmup=warmup, chains=chains, algorithm=algorithm, coordinate_steps=steps or 0)
     monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need))
-    gibbs(X, y, 0.5, 0.5, draws=draws, warmup=1, chains=chains, algorithm=algorithm)
+    assert (gibbs(X, y, 0.5, 0.5, **kw).coordinates is None) == (steps is None)
     monkeypatch.setattr(bmnn._checks, "available_memory", lambda: float(need - 1))
     with pytest.raises(InputError, match="of memory, but"):
-        gibbs(X, y, 0.5, 0.5, draws=draws, warmup=1, chains=chains, algorithm=algorithm)
+        gibbs(X, y, 0.5, 0.5, **kw)
 
 
 @pytest.mark.parametrize("learn_sigma", [False, True])

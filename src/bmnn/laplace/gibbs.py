@@ -391,10 +391,10 @@ def batch_means_ess(x: NDArray) -> NDArray[np.float64]:
 def _choose_coordinates(window: NDArray, k: int, gdiag: NDArray) -> NDArray[np.intp]:
     """The ``k`` coordinates with the smallest batch-means ESS over the warm-up ``window`` (chains, iterations, p),
     among those with a non-zero column (a coefficient whose ESS is undefined, e.g. constant, ranks first)."""
-    ess = np.nan_to_num(batch_means_ess(window), nan=-1.0)
+    ess = np.nan_to_num(batch_means_ess(window), nan=-np.inf)
     ess[gdiag <= 0] = np.inf
     order = np.argsort(ess, kind="stable")[:k]
-    return np.sort(order[np.isfinite(ess[order])])
+    return np.sort(order[ess[order] < np.inf])
 
 
 def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws, warmup, chains, seed,
