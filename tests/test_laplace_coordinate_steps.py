@@ -109,6 +109,27 @@ def test_an_over_relaxed_coordinate_step_keeps_the_conditional_and_correlates_ra
     assert abs(rho - 6 / np.pi * np.arcsin(alpha / 2)) < 0.012
 
 
+@pytest.mark.parametrize("alpha", [-0.5, -0.95])
+def test_a_coordinate_far_outside_its_conditional_comes_back_in_one_step(alpha, rng):
+    """From 1e6 conditional sds away (a bad start), one over-relaxed step lands within 40 sds of the conditional's
+    centre: the old value's normal score is clipped at +-37.5, not carried to the far side; nothing warns."""
+    import warnings
+
+    n, p, k = 9, 3, 2000
+    X = rng.normal(size=(n, p))
+    r = X @ np.array([1.2, 2.5, -0.4]) + 0.3 * rng.normal(size=n)
+    theta0 = np.array([1.2, 2.5, -0.4])
+    m, sd, _ = _conditional_moments(X, r, theta0, 1, 0.3, 0.8)
+    args = ((X.T @ X)[:, [1]], np.sum(X * X, axis=0), X.T @ r, np.full(k, 0.09), np.full(k, 0.8), rng)
+    for start in (m - 1e6 * sd, m + 1e6 * sd):
+        theta = np.tile(theta0, (k, 1))
+        theta[:, 1] = start
+        with warnings.catch_warnings(), np.errstate(all="raise"):
+            warnings.simplefilter("error")
+            coordinate_steps(theta, np.array([1]), *args, alpha=alpha)
+        assert np.all(np.abs(theta[:, 1] - m) < 40 * sd)
+
+
 @pytest.mark.parametrize("algorithm", ["precision", "bcm"])
 def test_the_sampler_with_coordinate_steps_keeps_the_exact_orthonormal_posterior(algorithm, rng):
     n, p = 30, 4

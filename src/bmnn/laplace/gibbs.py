@@ -166,17 +166,15 @@ def coordinate_steps(theta: NDArray, cols: NDArray, gcols: NDArray, gdiag: NDArr
         log_pos, log_neg = log_ndtr(m_pos * root), log_ndtr(-m_neg * root)  # their masses, less a common factor
         odds = -2.0 * lin * inv_b / a + log_pos - log_neg  # log P(theta_j > 0) - log P(theta_j < 0)
         lp_pos, lp_neg = log_expit(odds), log_expit(-odds)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # the old value's normal score, from the side whose tail is the smaller (no 1 - F cancels)
-            below = lp_neg + log_ndtr((old - m_neg) * root) - log_neg  # log F(old), old <= 0
-            above = lp_pos + log_ndtr((m_pos - old) * root) - log_pos  # log (1 - F(old)), old > 0
-            z = np.where(old <= 0, ndtri_exp(np.minimum(below, 0.0)), -ndtri_exp(np.minimum(above, 0.0)))
-            z = np.clip(np.nan_to_num(z), -Z_MAX, Z_MAX)
-        z = np.clip(alpha * z + keep * rng.standard_normal(chains), -Z_MAX, Z_MAX)
+        # the old value's normal score, from the side whose tail is the smaller (no 1 - F cancels); a log-probability
+        # is <= 0, the minimum only catches rounding; scores beyond +-Z_MAX (probability < 1e-300) are clipped
+        below = lp_neg + log_ndtr((old - m_neg) * root) - log_neg  # log F(old), old <= 0
+        above = lp_pos + log_ndtr((m_pos - old) * root) - log_pos  # log (1 - F(old)), old > 0
+        z = np.where(old <= 0, ndtri_exp(np.minimum(below, 0.0)), -ndtri_exp(np.minimum(above, 0.0)))
+        z = np.clip(alpha * np.clip(z, -Z_MAX, Z_MAX) + keep * rng.standard_normal(chains), -Z_MAX, Z_MAX)
         log_u, log_v = log_ndtr(z), log_ndtr(-z)  # log Phi(z') and log (1 - Phi(z'))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            neg = np.minimum(m_neg + ndtri_exp(np.minimum(log_u - lp_neg + log_neg, 0.0)) / root, 0.0)
-            pos = np.maximum(m_pos - ndtri_exp(np.minimum(log_v - lp_pos + log_pos, 0.0)) / root, 0.0)
+        neg = np.minimum(m_neg + ndtri_exp(np.minimum(log_u - lp_neg + log_neg, 0.0)) / root, 0.0)
+        pos = np.maximum(m_pos - ndtri_exp(np.minimum(log_v - lp_pos + log_pos, 0.0)) / root, 0.0)
         new = np.where(log_u < lp_neg, neg, pos)
         theta[:, j] = new
         g += (new - old)[:, None] * gcols[j][None, :]
