@@ -5,6 +5,8 @@ coordinates, the default count's cost model, and bad input."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import integrate
@@ -158,6 +160,18 @@ def test_batch_means_ess_of_ar1_series_and_the_coordinates_chosen(rng):
     ess = batch_means_ess(x) / (chains * iters)
     np.testing.assert_allclose(ess[:5], (1 - phis[:5]) / (1 + phis[:5]), rtol=0.25)
     assert np.isnan(ess[5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the constant column's 0 / 0 is expected, not reported
+        batch_means_ess(x)
+        alternating = np.tile([1.0, -1.0], (2, 10))[..., None]  # every batch mean 0: x / 0, an infinite ESS
+        assert np.isinf(batch_means_ess(alternating)[0])
+    # the documented batches, written out: b = iterations // 10 (30 iterations: ten batches of 3 per chain), at
+    # least 1 (fewer than 20 iterations: batches of one, so the ESS is the number of draws)
+    y = rng.normal(size=(3, 30, 2)).cumsum(axis=1)
+    means = np.array([[y[c, i * 3:(i + 1) * 3].mean(axis=0) for i in range(10)] for c in range(3)])
+    np.testing.assert_allclose(batch_means_ess(y), 90 * y.var(axis=(0, 1)) / (3 * means.var(axis=(0, 1))),
+                               rtol=1e-12)
+    np.testing.assert_allclose(batch_means_ess(y[:, :12]), 36.0, rtol=1e-12)
     gdiag = np.array([1.0, 1.0, 1.0, 0.0, 2.0, 1.0])  # column 3, the slowest, is a zero column
     np.testing.assert_array_equal(_choose_coordinates(x, 2, gdiag), [1, 5])
     np.testing.assert_array_equal(_choose_coordinates(x, 4, gdiag), [1, 2, 4, 5])
@@ -185,4 +199,7 @@ def test_steps_are_taken_only_with_enough_warm_up_and_bad_counts_are_refused(rng
     for bad in (-1, 1.5, True, "3"):
         with pytest.raises(InputError, match="coordinate_steps must be an integer >= 0"):
             gibbs(X, y, 0.8, 0.4, draws=5, chains=2, coordinate_steps=bad)
+    for steps in (None, 2):  # the count is set from the chains, which are checked first
+        with pytest.raises(InputError, match="^chains must be an integer >= 1, got 0$"):
+            gibbs(X, y, 0.8, 0.4, draws=5, chains=0, coordinate_steps=steps)
     assert main(["lasso", "--dataset", "diabetes", "--coordinate-steps", "-2", "--draws", "5"]) == 2

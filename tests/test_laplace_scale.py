@@ -6,6 +6,7 @@ ArviZ InferenceData)."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -864,7 +865,13 @@ def test_the_n_by_n_solve_falls_back_to_float64_where_float32_cannot_serve(rng, 
         assert np.all(omega[3, 1] == 0.0) and np.all(xt[3, 1] == 0.0)
         np.testing.assert_allclose(xt, omega @ X, rtol=1e-12, atol=1e-300)
 
-    check(*gd.solve_bcm(design, dd, rhs))
+    real64, calls64 = gd.dpotrf, []
+    monkeypatch.setattr(gd, "dpotrf", lambda a, **kw: (calls64.append(1), real64(a, **kw))[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overflow of the float32 cast is expected, not reported
+        check(*gd.solve_bcm(design, dd, rhs))
+    assert len(calls64) == 1  # only the chain beyond float32's range; the chains after it go on in float32
+    monkeypatch.setattr(gd, "dpotrf", real64)
     real, calls = gd.spotrf, []
 
     def failing_first(a, **kw):
