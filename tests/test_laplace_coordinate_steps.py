@@ -51,19 +51,24 @@ def _conditional_moments(X, r, theta, j, sigma, b):
     return m1, np.sqrt(m2 - m1 * m1), pos
 
 
+def _one_coordinate(rng, sigma, b, shift, k):
+    """A 9 x 4 problem and k chains all at the same theta, to step coordinate 1: ``(X, r, theta0, theta, args)``
+    with ``args`` the rest of :func:`coordinate_steps`'s arguments after ``cols``."""
+    X = rng.normal(size=(9, 4)) * 1.3
+    r = X @ np.array([0.8, shift, -0.6, 0.3]) + sigma * rng.normal(size=9)
+    theta0 = np.array([0.5, -0.2, 0.1, 0.7])
+    args = ((X.T @ X)[:, [1]], np.sum(X * X, axis=0), X.T @ r, np.full(k, sigma**2), np.full(k, b), rng)
+    return X, r, theta0, np.tile(theta0, (k, 1)), args
+
+
 @pytest.mark.parametrize(("sigma", "b", "shift"), [(0.7, 0.35, 0.0), (1.3, 0.05, 0.4), (0.45, 3.7, -1.1),
                                                   (2.3, 0.004, 0.02)])
 def test_each_coordinate_step_draws_the_exact_conditional(sigma, b, shift, rng):
     """Many chains at the same theta_-j: the draws of theta_j have the conditional's mean, sd and sign
     probability, and the coordinate stepped second sees the first's new value (the kept Gram product)."""
-    n, p, k = 9, 4, 100_000
-    X = rng.normal(size=(n, p)) * 1.3
-    r = X @ np.array([0.8, shift, -0.6, 0.3]) + sigma * rng.normal(size=n)
-    theta0 = np.array([0.5, -0.2, 0.1, 0.7])
-    theta = np.tile(theta0, (k, 1))
-    cols = np.array([1])
-    coordinate_steps(theta, cols, (X.T @ X)[:, cols], np.sum(X * X, axis=0), X.T @ r, np.full(k, sigma**2),
-                     np.full(k, b), rng)
+    k = 100_000
+    X, r, theta0, theta, args = _one_coordinate(rng, sigma, b, shift, k)
+    coordinate_steps(theta, np.array([1]), *args)
     m, sd, pos = _conditional_moments(X, r, theta0, 1, sigma, b)
     got = theta[:, 1]
     assert abs(got.mean() - m) < 4.5 * sd / np.sqrt(k)
@@ -92,13 +97,9 @@ def test_an_over_relaxed_coordinate_step_keeps_the_conditional_and_correlates_ra
     alpha: Spearman's rho = (6 / pi) arcsin(alpha / 2)."""
     from scipy.stats import spearmanr
 
-    n, p, k = 9, 4, 100_000
-    X = rng.normal(size=(n, p)) * 1.3
-    r = X @ np.array([0.8, shift, -0.6, 0.3]) + sigma * rng.normal(size=n)
-    theta0 = np.array([0.5, -0.2, 0.1, 0.7])
-    theta = np.tile(theta0, (k, 1))
+    k = 100_000
+    X, r, theta0, theta, args = _one_coordinate(rng, sigma, b, shift, k)
     cols = np.array([1])
-    args = ((X.T @ X)[:, cols], np.sum(X * X, axis=0), X.T @ r, np.full(k, sigma**2), np.full(k, b), rng)
     coordinate_steps(theta, cols, *args)  # alpha = 0: exact draws of the conditional
     old = theta[:, 1].copy()
     coordinate_steps(theta, cols, *args, alpha=alpha)
