@@ -71,8 +71,9 @@ def choose(n: int, p: int) -> Algorithm:
 
 @dataclass(frozen=True)
 class Design:
-    """What the draw needs from the data, computed once: ``X``, ``r = y - X mu``, ``X^T X`` and its square root,
-    ``X^T r`` (the precision way needs only the last three; the BCM way only ``X`` and ``r``)."""
+    """What the draw needs from the data, computed once: ``X``, ``r = y - X mu``, ``X^T r``; for the precision way
+    ``X^T X`` and its square root; for the BCM way (no p x p matrix) X in float32 with its columns scaled by
+    ``colscale`` and the squared column norms."""
 
     X: NDArray[np.float64] | None
     r: NDArray[np.float64] | None
