@@ -801,7 +801,8 @@ def test_a_chain_whose_cholesky_factorisation_fails_is_solved_by_lu(rng, monkeyp
         calls.append(1)
         low, x, info = real(a, b, **kw)
         if len(calls) == 2:
-            a[...] = np.nan  # what a failed factorisation in place may leave
+            a[...] = np.nan  # what a failed factorisation in place may leave, right-hand sides included
+            b[...] = np.nan
             return low, np.full_like(x, np.nan), 1
         return low, x, info
 
@@ -810,6 +811,27 @@ def test_a_chain_whose_cholesky_factorisation_fails_is_solved_by_lu(rng, monkeyp
     assert len(calls) == chains
     for a, b in zip(got, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [12, 40])  # both branches of the precision draw: batched LU and per-chain Cholesky
+def test_a_workspace_kept_between_draws_changes_no_draw(p, rng):
+    """The buffers and the scaled Gram matrix one sampler keeps between draws: draws with one workspace across
+    changing sigmas and chain counts equal draws each made without one (the same random numbers)."""
+    from bmnn.laplace.gaussian_draw import Workspace
+
+    X = rng.normal(size=(90, p))
+    design = Design.build(X, rng.normal(size=90), "precision")
+    work = Workspace()
+    for chains, sigma in [(3, 0.7), (3, 0.7), (3, 1.9), (5, 1.9), (5, 0.7)]:
+        d = rng.uniform(0.1, 3.0, size=(chains, p))
+        s = np.full(chains, sigma)
+        s[-1] *= 1.3  # chains with different sigmas
+        ref = draw(design, d, s, np.random.default_rng(chains))
+        got = draw(design, d, s, np.random.default_rng(chains), work)
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+        mean, _ = _exact_conditional(X, design.r, d[-1], s[-1])
+        np.testing.assert_allclose(got[1][-1], mean, rtol=1e-9, atol=1e-12)
 
 
 def _backward_error(X, dd, rhs, omega):

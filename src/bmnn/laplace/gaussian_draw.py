@@ -150,7 +150,8 @@ class Design:
 
 
 
-def draw(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator) -> tuple[NDArray, NDArray]:
+def draw(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator,
+         work: Workspace | None = None) -> tuple[NDArray, NDArray]:
     """One exact draw of ``theta`` per chain, and the conditional mean ``A^-1 c`` (for Rao-Blackwellisation).
 
     Parameters
@@ -159,40 +160,68 @@ def draw(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator) -
         Prior variances of ``theta`` given the mixing variables (``> 0``).
     sigma : array (chains,)
         Noise sd per chain.
+    work : Workspace, optional
+        Buffers kept between draws of one sampler (a sampler makes one and passes it to every draw).
     """
     if design.algorithm == "precision":
-        return _draw_precision(design, d, sigma, rng)
+        return _draw_precision(design, d, sigma, rng, work or Workspace())
     return _draw_bcm(design, d, sigma, rng)
 
 
-def _draw_precision(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator):
+class Workspace:
+    """What one sampler's successive draws can share: the p x p matrices' buffer (LAPACK factorises in place, so
+    each draw writes it afresh) and ``X^T X / sigma^2`` for the last sigma (fixed sigma: computed once). Not shared
+    between samplers running at the same time."""
+
+    def __init__(self) -> None:
+        self.systems: NDArray | None = None
+        self.sigma: NDArray | None = None
+        self.scaled: NDArray | None = None
+
+    def scaled_gram(self, gram: NDArray, sigma: NDArray) -> NDArray:
+        """``gram / sigma[k]^2`` for every chain, (chains, p, p), recomputed only when sigma changed."""
+        if self.sigma is None or not np.array_equal(self.sigma, sigma):
+            self.scaled = gram[None] / (sigma * sigma)[:, None, None]
+            self.sigma = sigma.copy()
+        return self.scaled
+
+    def buffer(self, shape: tuple[int, ...]) -> NDArray:
+        if self.systems is None or self.systems.shape != shape:
+            self.systems = np.empty(shape)
+        return self.systems
+
+
+def _draw_precision(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator, work: Workspace):
     chains, p = d.shape
     s2 = (sigma * sigma)[:, None]
-    A = design.gram[None] / s2[..., None]
-    idx = np.arange(p)
-    A[:, idx, idx] += 1.0 / d
-    z1 = rng.standard_normal((chains, p))
-    z2 = rng.standard_normal((chains, p))
+    z = rng.standard_normal((2, chains, p))
     c = design.xtr[None] / s2
-    rhs = np.empty((chains, p, 2))
-    rhs[..., 1] = c
-    rhs[..., 0] = c + (z1 @ design.root.T) / sigma[:, None] + z2 / np.sqrt(d)
+    xi = (z[0] @ design.root.T) / sigma[:, None] + z[1] / np.sqrt(d)  # ~ N(0, A)
+    idx = np.arange(p)
     if p < CHOLESKY_FROM:
+        A = work.scaled_gram(design.gram, sigma).copy()
+        A[:, idx, idx] += 1.0 / d
+        rhs = np.empty((chains, p, 2))
+        rhs[..., 1] = c
+        rhs[..., 0] = c + xi
         sol = np.linalg.solve(A, rhs)
-    else:
-        sol = np.empty((chains, 2, p))
-        rows = np.ascontiguousarray(rhs.transpose(0, 2, 1))  # rows[k].T is in Fortran order: passed without a copy
-        for k in range(chains):  # LAPACK's Cholesky factorisation and solve (dposv), one chain at a time
-            # A[k] is symmetric, so its transpose is the same matrix in Fortran order: factorised in place, no copy
-            _, x, info = dposv(A[k].T, rows[k].T, lower=1, overwrite_a=1)
-            if info != 0:  # not positive definite to working precision: LU instead, on the matrix rebuilt
-                a = design.gram / s2[k, 0]
-                a[idx, idx] += 1.0 / d[k]
-                sol[k] = np.linalg.solve(a, rhs[k]).T
-                continue
-            sol[k] = x.T
-        return sol[:, 0], sol[:, 1]
-    return sol[..., 0], sol[..., 1]
+        return sol[..., 0], sol[..., 1]
+    A = work.buffer((chains, p, p))
+    np.copyto(A, work.scaled_gram(design.gram, sigma))
+    A[:, idx, idx] += 1.0 / d
+    rows = np.empty((chains, 2, p))  # rows[k].T is in Fortran order: passed without a copy, solved in place
+    rows[:, 1] = c
+    rows[:, 0] = c + xi
+    for k in range(chains):  # LAPACK's Cholesky factorisation and solve (dposv), one chain at a time
+        # A[k] is symmetric, so its transpose is the same matrix in Fortran order: factorised in place, no copy
+        _, x, info = dposv(A[k].T, rows[k].T, lower=1, overwrite_a=1, overwrite_b=1)
+        if info == 0 and not np.may_share_memory(x, rows):  # solved in place unless the wrapper had to copy
+            rows[k] = x.T
+        elif info != 0:  # not positive definite to working precision: LU instead, on the matrix rebuilt
+            a = design.gram / s2[k, 0]
+            a[idx, idx] += 1.0 / d[k]
+            rows[k] = np.linalg.solve(a, np.stack([c[k] + xi[k], c[k]], axis=1)).T
+    return rows[:, 0], rows[:, 1]
 
 
 def _draw_bcm(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator):

@@ -107,8 +107,15 @@ def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Gener
     a = np.asarray(inv_mean, dtype=np.float64)
     lam = np.asarray(shape, dtype=np.float64)
     size = np.broadcast(a, lam).shape
-    q = rng.standard_normal(size) ** 2 / (2 * lam)
-    x = 1.0 / (a + q + np.sqrt(q * (q + 2 * a)))
+    q = rng.standard_normal(size)
+    q *= q
+    q /= 2 * lam
+    root = q + 2 * a  # in place from here: x = 1 / (a + q + sqrt(q (q + 2 a))), in that order
+    root *= q
+    np.sqrt(root, out=root)
+    q += a
+    q += root
+    x = np.divide(1.0, q, out=q)
     accept = rng.random(size) * (1.0 + a * x) <= 1.0
     with np.errstate(divide="ignore", over="ignore"):
         other = 1.0 / (a * a * x)
@@ -424,10 +431,12 @@ def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws,
     keep = np.sqrt(1.0 - alpha * alpha)  # the fresh draw's weight in the over-relaxed move
     recent = np.empty((chains, window, p)) if window else None
     cols, gcols, gdiag = None, None, design.gram_diagonal()
+    work = gaussian_draw.Workspace()
     for it in range(warmup + draws):
         if learn_s:  # 1-2. (sigma^2, theta) | s, y as one block: sigma^2 with theta integrated out, then theta
             mix = np.maximum(mix, 1.0 / U_MAX)
-            unit, cond_mean = gaussian_draw.draw(design, mix, np.ones(chains), rng)  # N(m, A1^-1), A1 = X^T X + S^-1
+            # N(m, A1^-1), A1 = X^T X + S^-1
+            unit, cond_mean = gaussian_draw.draw(design, mix, np.ones(chains), rng, work)
             quad = design.marginal_quad(cond_mean, mix)  # r^T (I + X S X^T)^-1 r
             step = unit - cond_mean  # N(0, A1^-1)
             if alpha != 0.0 and theta is not None:  # over-relax the standardised offset, free of sigma
@@ -437,16 +446,15 @@ def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws,
             theta = cond_mean + sigma[:, None] * step  # N(m, sigma^2 A1^-1)
         else:  # 1. theta | s, y
             d = np.maximum(k[:, None] ** 2 * mix, 1.0 / U_MAX)  # prior variances of theta given the mixing variables
-            fresh, cond_mean = gaussian_draw.draw(design, d, sigma, rng)
+            fresh, cond_mean = gaussian_draw.draw(design, d, sigma, rng, work)
             if alpha != 0.0 and theta is not None:
                 theta = cond_mean + alpha * (theta - cond_mean) + keep * (fresh - cond_mean)
             else:
                 theta = fresh
         if cols is not None:  # collapsed coordinate steps on theta alone; step 4 below redraws s given them
             coordinate_steps(theta, cols, gcols, gdiag, design.xtr, sigma * sigma, tau * k, rng, alpha)
-        l1 = np.sum(np.abs(theta), axis=1)
         if learn_t:  # 3. 1 / tau | theta, sigma (s integrated out)
-            tau = 1.0 / rng.gamma(a_t + p, 1.0 / (b_t + l1 / k))
+            tau = 1.0 / rng.gamma(a_t + p, 1.0 / (b_t + np.sum(np.abs(theta), axis=1) / k))
         # 4. 1 / s | theta, sigma, tau
         mix = 1.0 / np.minimum(inverse_gaussian(tau[:, None] * np.abs(theta) / k[:, None], 1.0 / tau[:, None] ** 2,
                                                 rng), U_MAX)
