@@ -492,6 +492,53 @@ def test_statistics_sampler_refuses_each_non_finite_statistic(bad):
         gibbs_from_statistics(G, q, yty, 10, 0.5, 0.5, draws=5, chains=2)
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"noise_sd": -1.0}, "noise_sd (sigma, the known noise sd) must be a finite number > 0, got -1.0"),
+    ({"scale": 0.0}, "scale (tau, the Laplace prior's scale) must be a finite number > 0, got 0.0"),
+    ({"n": 0}, "n must be an integer >= 1, got 0"),
+    ({"scale_prior": (1, 0)}, "scale_prior (the Gamma prior on 1 / tau) must have shape > 0 and rate > 0 (a flat "
+                              "prior on 1 / tau gives an improper posterior), both finite, got (1, 0)"),
+    ({"noise_prior": (0, 1)}, "noise_prior (the inverse-gamma prior on sigma^2) must have shape > 0 and rate >= 0, "
+                              "both finite, got (0, 1)"),
+    ({"gram": np.eye(3)}, "gram must be a finite (2, 2) matrix matching xty, got shape (3, 3)"),
+])
+def test_statistics_sampler_names_the_bad_parameter_and_what_it_is(change, message):
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    args = {"gram": np.eye(2), "xty": np.ones(2), "yty": 3.0, "n": 10, "noise_sd": 0.5, "scale": 0.5} | change
+    with pytest.raises(InputError) as err:
+        gibbs_from_statistics(args.pop("gram"), args.pop("xty"), args.pop("yty"), args.pop("n"), args.pop("noise_sd"),
+                              args.pop("scale"), draws=5, chains=2, **args)
+    assert str(err.value) == message
+
+
+def test_statistics_sampler_works_in_float64_whatever_the_statistics_dtype(rng):
+    """float32 statistics (a user's accumulated X^T X, say) give the same draws as the same numbers in float64."""
+    from bmnn.laplace.gibbs import gibbs_from_statistics
+
+    X = rng.normal(size=(60, 5))
+    y = X @ rng.normal(size=5) + rng.normal(size=60)
+    G, q = (X.T @ X).astype(np.float32), (X.T @ y).astype(np.float32)
+    kw = {"draws": 40, "warmup": 5, "chains": 3, "seed": 11}
+    single = gibbs_from_statistics(G, q, float(y @ y), 60, 0.9, 0.4, **kw)
+    double = gibbs_from_statistics(G.astype(np.float64), q.astype(np.float64), float(y @ y), 60, 0.9, 0.4, **kw)
+    np.testing.assert_array_equal(single.draws, double.draws)
+
+
+def test_a_workspace_scales_the_gram_matrix_once_per_sigma(rng):
+    """The workspace's cache: the same sigma gives back the same array (no recomputation), another sigma a new one."""
+    from bmnn.laplace.gaussian_draw import Workspace
+
+    G = rng.normal(size=(4, 4))
+    work = Workspace()
+    first = work.scaled_gram(G, np.array([0.7, 1.3]))
+    assert work.scaled_gram(G, np.array([0.7, 1.3])) is first
+    other = work.scaled_gram(G, np.array([0.7, 1.4]))
+    assert other is not first
+    np.testing.assert_array_equal(other[1], G / 1.4**2)
+    assert work.scaled_gram(G, np.array([0.7, 1.4])) is other
+
+
 def test_statistics_sampler_learns_a_small_sigma_and_an_informative_noise_prior_like_the_rows(rng):
     """Learned sigma from the statistics alone against the rows: a residual sum of squares well below 1, and an
     inverse-gamma prior on sigma^2 strong enough to pull sigma far from the data's value."""
