@@ -881,6 +881,26 @@ def test_a_workspace_kept_between_draws_changes_no_draw(p, rng):
         np.testing.assert_allclose(got[1][-1], mean, rtol=1e-9, atol=1e-12)
 
 
+def test_a_solution_lapack_returns_in_a_new_array_is_taken_from_it(rng, monkeypatch):
+    """The p x p draw solves in place; where the LAPACK wrapper hands back its solution in a new array (as it does
+    when it must copy), that array is used: the same draws either way."""
+    import bmnn.laplace.gaussian_draw as gd
+
+    X = rng.normal(size=(70, 36))
+    design = Design.build(X, rng.normal(size=70), "precision")
+    d, sigma = rng.uniform(0.2, 2.0, size=(3, 36)), np.array([0.8, 1.1, 1.7])
+    ref = draw(design, d, sigma, np.random.default_rng(5))
+    real = gd.dposv
+
+    def copying(a, b, **kw):
+        return real(a, b.copy(), **(kw | {"overwrite_b": 0}))
+
+    monkeypatch.setattr(gd, "dposv", copying)
+    got = draw(design, d, sigma, np.random.default_rng(5))
+    for a, b in zip(got, ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _backward_error(X, dd, rhs, omega):
     """max |rhs - M omega| / (||M||_inf max |omega|) per chain and row, M = I + X diag(dd) X^T, in long double."""
     out = []
