@@ -492,14 +492,19 @@ def test_statistics_sampler_refuses_each_non_finite_statistic(bad):
         gibbs_from_statistics(G, q, yty, 10, 0.5, 0.5, draws=5, chains=2)
 
 
-@pytest.mark.parametrize(("change", "message"), [
+_SAMPLER_MESSAGES = [
     ({"noise_sd": -1.0}, "noise_sd (sigma, the known noise sd) must be a finite number > 0, got -1.0"),
     ({"scale": 0.0}, "scale (tau, the Laplace prior's scale) must be a finite number > 0, got 0.0"),
-    ({"n": 0}, "n must be an integer >= 1, got 0"),
     ({"scale_prior": (1, 0)}, "scale_prior (the Gamma prior on 1 / tau) must have shape > 0 and rate > 0 (a flat "
                               "prior on 1 / tau gives an improper posterior), both finite, got (1, 0)"),
     ({"noise_prior": (0, 1)}, "noise_prior (the inverse-gamma prior on sigma^2) must have shape > 0 and rate >= 0, "
                               "both finite, got (0, 1)"),
+    ({"coordinate_steps": -1}, "coordinate_steps must be an integer >= 0, got -1"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), _SAMPLER_MESSAGES + [
+    ({"n": 0}, "n must be an integer >= 1, got 0"),
     ({"gram": np.eye(3)}, "gram must be a finite (2, 2) matrix matching xty, got shape (3, 3)"),
 ])
 def test_statistics_sampler_names_the_bad_parameter_and_what_it_is(change, message):
@@ -509,6 +514,14 @@ def test_statistics_sampler_names_the_bad_parameter_and_what_it_is(change, messa
     with pytest.raises(InputError) as err:
         gibbs_from_statistics(args.pop("gram"), args.pop("xty"), args.pop("yty"), args.pop("n"), args.pop("noise_sd"),
                               args.pop("scale"), draws=5, chains=2, **args)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(("change", "message"), _SAMPLER_MESSAGES)
+def test_sampler_names_the_bad_parameter_and_what_it_is(change, message):
+    args = {"noise_sd": 0.5, "scale": 0.5} | change
+    with pytest.raises(InputError) as err:
+        gibbs(np.ones((3, 2)), np.arange(3.0), args.pop("noise_sd"), args.pop("scale"), draws=5, chains=2, **args)
     assert str(err.value) == message
 
 
