@@ -6,6 +6,7 @@ ArviZ InferenceData)."""
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -523,6 +524,20 @@ def test_sampler_names_the_bad_parameter_and_what_it_is(change, message):
     with pytest.raises(InputError) as err:
         gibbs(np.ones((3, 2)), np.arange(3.0), args.pop("noise_sd"), args.pop("scale"), draws=5, chains=2, **args)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(("noise_sd", "scale", "what"), [(1e-160, 0.5, "sigma^2"), (0.5, 1e160, "tau^2"),
+                                                        (0.5, 1e-160, "tau^2")])
+def test_sampler_refuses_a_given_scale_whose_square_leaves_float64(noise_sd, scale, what):
+    with pytest.raises(InputError, match=re.escape(f"{what} or 1/{what} is beyond float64's range")):
+        gibbs(np.ones((3, 2)), np.arange(3.0), noise_sd, scale, draws=5, chains=2)
+
+
+@pytest.mark.parametrize("scale", [0.5, None])
+def test_sampler_with_learned_sigma_refuses_data_too_large_at_sigma_one(scale):
+    """With sigma learned the data are checked at sigma = 1: sums of products of 2e300 are refused."""
+    with pytest.raises(InputError, match="can reach 2e[+]300"):
+        gibbs(np.full((2, 1), 1e150), np.ones(2), None, scale, draws=5, chains=2)
 
 
 def test_statistics_sampler_works_in_float64_whatever_the_statistics_dtype(rng):
