@@ -8,8 +8,9 @@ chain), the conditional is ``theta | d, sigma, y ~ N(A^-1 c, A^-1)`` with ``A = 
 * **precision** (the p x p system; Rue 2001), cost O(p^3) per chain: by perturbation,
   ``xi = S z_1 / sigma + z_2 / sqrt(d) ~ N(0, A)`` (``S S^T = X^T X``, computed once), ``theta = A^-1 (c + xi)``;
   ``A`` is factorised once and both right-hand sides (``c + xi`` and ``c``, the Rao-Blackwellised mean) are solved
-  with it, by Cholesky (LAPACK's ``dposv``, factor and solve in one call) from p = 32 on and by numpy's batched LU
-  solve below (see ``CHOLESKY_FROM``).
+  with it, by Cholesky (LAPACK's ``dposv``, factor and solve in one call, in place) from p = 32 on and by numpy's
+  batched LU solve below (see ``CHOLESKY_FROM``). A sampler's successive draws share a :class:`Workspace`: the
+  buffer LAPACK factorises in place and ``X^T X / sigma^2``, computed once while sigma stays the same.
 * **Bhattacharya, Chakraborty & Mallick** (2016, Biometrika), cost O(n^2 p) per chain: with ``Phi = X / sigma``,
   ``u ~ N(0, diag(d))``, ``delta ~ N(0, I_n)``, ``v = Phi u + delta``, solve
   ``(Phi diag(d) Phi^T + I_n) omega = r / sigma - v``; then ``theta = u + diag(d) Phi^T omega``, and the same
