@@ -274,6 +274,7 @@ def solve_bcm(design: Design, dd: NDArray, rhs: NDArray) -> tuple[NDArray, NDArr
     with np.errstate(over="ignore", invalid="ignore"):
         roots = np.sqrt(dd) * design.colscale  # buf = X diag(sqrt(dd)), entry by entry as in float64
         roots[roots < ROOT_FLOOR] = 0.0  # below float32's resolution next to I: left to the refinement
+        roots[:, design.colnorm2 == 0] = 0.0  # a column of zeros adds nothing, whatever its variance (no inf * 0)
         roots = roots.astype(np.float32)
         for k in range(chains):
             np.multiply(x32, roots[k], out=buf)
