@@ -161,12 +161,26 @@ def test_inverse_gaussian_matches_scipy():
 
 
 def test_inverse_gaussian_stays_correct_at_huge_means():
-    """Where the mean 1/(tau |w_j - mu_j|) explodes, the draw tends to the Levy law shape / Z^2."""
+    """Where the mean 1/(tau |w_j - mu_j|) explodes, the draw tends to the Levy law shape / Z^2, without a warning
+    (the rejected branch's 1 / (a^2 x) is inf there and never taken)."""
     rng = np.random.default_rng(1)
     for inv_mean in (1e-16, 1e-300, 0.0):
-        x = inverse_gaussian(np.full(200_000, inv_mean), 2.0, rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            x = inverse_gaussian(np.full(200_000, inv_mean), 2.0, rng)
         assert np.all(np.isfinite(x)) and np.all(x > 0)
         assert stats.kstest(x, stats.levy(scale=2.0).cdf).pvalue > 1e-3
+
+
+def test_inverse_gaussian_works_in_float64_whatever_the_input_dtype():
+    """float32 inverse means and shapes give the draws of the same numbers in float64 (a^2 is not rounded to
+    float32)."""
+    inv = np.random.default_rng(2).uniform(0.01, 30.0, size=5000).astype(np.float32)
+    shape = np.float32(3.7)
+    single = inverse_gaussian(inv, shape, np.random.default_rng(3))
+    double = inverse_gaussian(inv.astype(np.float64), np.float64(shape), np.random.default_rng(3))
+    assert single.dtype == np.float64
+    np.testing.assert_array_equal(single, double)
 
 
 def test_gibbs_survives_a_chain_sitting_on_the_location(rng):
