@@ -501,6 +501,7 @@ _SAMPLER_MESSAGES = [
     ({"noise_prior": (0, 1)}, "noise_prior (the inverse-gamma prior on sigma^2) must have shape > 0 and rate >= 0, "
                               "both finite, got (0, 1)"),
     ({"coordinate_steps": -1}, "coordinate_steps must be an integer >= 0, got -1"),
+    ({"draws": 0}, "draws must be an integer >= 1, got 0"),
 ]
 
 
@@ -514,7 +515,7 @@ def test_statistics_sampler_names_the_bad_parameter_and_what_it_is(change, messa
     args = {"gram": np.eye(2), "xty": np.ones(2), "yty": 3.0, "n": 10, "noise_sd": 0.5, "scale": 0.5} | change
     with pytest.raises(InputError) as err:
         gibbs_from_statistics(args.pop("gram"), args.pop("xty"), args.pop("yty"), args.pop("n"), args.pop("noise_sd"),
-                              args.pop("scale"), draws=5, chains=2, **args)
+                              args.pop("scale"), draws=args.pop("draws", 5), chains=2, **args)
     assert str(err.value) == message
 
 
@@ -522,7 +523,8 @@ def test_statistics_sampler_names_the_bad_parameter_and_what_it_is(change, messa
 def test_sampler_names_the_bad_parameter_and_what_it_is(change, message):
     args = {"noise_sd": 0.5, "scale": 0.5} | change
     with pytest.raises(InputError) as err:
-        gibbs(np.ones((3, 2)), np.arange(3.0), args.pop("noise_sd"), args.pop("scale"), draws=5, chains=2, **args)
+        gibbs(np.ones((3, 2)), np.arange(3.0), args.pop("noise_sd"), args.pop("scale"), draws=args.pop("draws", 5),
+              chains=2, **args)
     assert str(err.value) == message
 
 
