@@ -164,7 +164,7 @@ def test_inverse_gaussian_stays_correct_at_huge_means():
     """Where the mean 1/(tau |w_j - mu_j|) explodes, the draw tends to the Levy law shape / Z^2, without a warning
     (the rejected branch's 1 / (a^2 x) is inf there and never taken)."""
     rng = np.random.default_rng(1)
-    for inv_mean in (1e-16, 1e-300, 0.0):
+    for inv_mean in (1e-16, 1e-160, 1e-300, 0.0):  # 1e-160: a^2 x is subnormal, 1 / (a^2 x) overflows
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             x = inverse_gaussian(np.full(200_000, inv_mean), 2.0, rng)
