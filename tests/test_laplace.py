@@ -183,6 +183,13 @@ def test_inverse_gaussian_works_in_float64_whatever_the_input_dtype():
     np.testing.assert_array_equal(single, double)
 
 
+def test_inverse_gaussian_of_scalars_is_the_draw_of_one_element_arrays():
+    for inv_mean in (0.5, 0.0):
+        one = inverse_gaussian(inv_mean, 2.0, np.random.default_rng(4))
+        arr = inverse_gaussian(np.array([inv_mean]), np.array([2.0]), np.random.default_rng(4))
+        assert np.shape(one) == () and float(one) == arr[0]
+
+
 def test_gibbs_survives_a_chain_sitting_on_the_location(rng):
     """Tiny tau pins w_j within a hair of mu_j: the sampler must keep valid draws, matching the exact posterior."""
     X, y = orthonormal_problem(rng)

@@ -110,8 +110,8 @@ def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Gener
     q = rng.standard_normal(size)
     q *= q
     q /= 2 * lam
-    root = q + 2 * a  # in place from here: x = 1 / (a + q + sqrt(q (q + 2 a))), in that order
-    root *= q
+    root = np.add(q, 2 * a, out=np.empty_like(q))  # in place from here (0-d arrays too): x = 1 / (a + q +
+    root *= q  # sqrt(q (q + 2 a))), in that order
     np.sqrt(root, out=root)
     q += a
     q += root
