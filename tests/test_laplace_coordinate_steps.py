@@ -116,8 +116,6 @@ def test_an_over_relaxed_coordinate_step_keeps_the_conditional_and_correlates_ra
 def test_a_coordinate_far_outside_its_conditional_comes_back_in_one_step(alpha, rng):
     """From 1e6 conditional sds away (a bad start), one over-relaxed step lands within 40 sds of the conditional's
     centre: the old value's normal score is clipped at +-37.5, not carried to the far side; nothing warns."""
-    import warnings
-
     n, p, k = 9, 3, 2000
     X = rng.normal(size=(n, p))
     r = X @ np.array([1.2, 2.5, -0.4]) + 0.3 * rng.normal(size=n)
