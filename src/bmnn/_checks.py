@@ -47,6 +47,8 @@ def _describe(value: Any) -> str:
 def as_float_array(name: str, value: ArrayLike, *, what: str = "") -> NDArray[np.float64]:
     """``value`` as a float64 array whose entries are all finite."""
     label = f"{name} ({what})" if what else name
+    if np.iscomplexobj(value):  # numpy would drop the imaginary parts with only a warning
+        raise InputError(f"{label} must be real numbers, got complex values")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -84,6 +86,17 @@ def finite_scalar(name: str, value: Any, *, what: str = "") -> float:
     if arr.ndim != 0:
         raise InputError(f"{name} must be a single number, got {_describe(value)}")
     return float(arr)
+
+
+def check_level(value: Any, name: str = "level") -> float:
+    """A probability level strictly between 0 and 1 (an interval's coverage), as a float."""
+    try:
+        lv = float(value) if _is_numeric(value) else float("nan")
+    except (TypeError, ValueError):
+        lv = float("nan")
+    if not 0.0 < lv < 1.0:
+        raise InputError(f"{name} must be in (0, 1), got {value!r:.80}")
+    return lv
 
 
 def count(name: str, value: Any, *, minimum: int = 1) -> int:

@@ -35,6 +35,7 @@ from bmnn._checks import (
     NotFittedError,
     as_float_array,
     as_generator,
+    check_level,
     finite_scalar,
     positive,
     positive_scalar,
@@ -90,9 +91,7 @@ class Normal:
 
     def interval(self, level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The central interval holding probability ``level``: ``(lower, upper)``."""
-        if not 0.0 < float(level) < 1.0:
-            raise InputError(f"level must be in (0, 1), got {level!r}")
-        return self._frozen().interval(level)
+        return self._frozen().interval(check_level(level))
 
     def sample(self, size: int | tuple[int, ...] = (), seed: int | np.random.Generator | None = None):
         """Draws of shape ``size + batch shape``."""
@@ -272,9 +271,7 @@ def predictive_coverage(
     nf = _check_n(n)
     if np.any(nf < 1):
         raise InputError("predictive_coverage needs n >= 1 (the MLE plug-in is undefined without data)")
-    lv = float(level)
-    if not 0.0 < lv < 1.0:
-        raise InputError(f"level must be in (0, 1), got {level!r}")
+    lv = check_level(level)
     s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
     v_n = posterior(nf, 0.0, s, prior_sd).var
     z = ndtri(0.5 + lv / 2)

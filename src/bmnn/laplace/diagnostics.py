@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 from numpy.typing import NDArray
 
-from bmnn._checks import InputError
+from bmnn._checks import check_level
 
 
 def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
@@ -26,12 +26,17 @@ def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
     log = getattr(az, "_log", None) or logging.getLogger("arviz")
     with np.errstate(all="ignore"), warnings.catch_warnings(), _quiet(log):
         warnings.simplefilter("ignore")
-        ds = az.convert_to_dataset({"x": draws})
+        # each coordinate in units of a power of two near its size (exact), so that squares neither overflow
+        # (draws beyond 1e154) nor underflow; ESS and R-hat do not depend on the units
+        size = np.max(np.abs(draws), axis=(0, 1), initial=0.0)
+        e = np.where(np.isfinite(size) & (size > 0), np.frexp(np.where(size > 0, size, 1.0))[1], 0)
+        x = np.ldexp(draws, -e)
+        ds = az.convert_to_dataset({"x": x})
+        sd = x.std(axis=(0, 1), ddof=1) if draws.shape[0] * draws.shape[1] > 1 else np.full(draws.shape[2:], np.nan)
         return {
-            "mean": draws.mean(axis=(0, 1)),
-            "sd": draws.std(axis=(0, 1), ddof=1) if draws.shape[0] * draws.shape[1] > 1
-            else np.full(draws.shape[2:], np.nan),
-            "mcse": np.asarray(az.mcse(ds, method="mean")["x"].values),
+            "mean": np.ldexp(x.mean(axis=(0, 1)), e),
+            "sd": np.ldexp(sd, e),
+            "mcse": np.ldexp(np.asarray(az.mcse(ds, method="mean")["x"].values), e),
             "ess_bulk": np.asarray(az.ess(ds, method="bulk")["x"].values),
             "ess_tail": np.asarray(az.ess(ds, method="tail")["x"].values),
             "rhat": np.asarray(az.rhat(ds)["x"].values),
@@ -40,8 +45,7 @@ def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
 
 def interval(draws: NDArray[np.float64], level: float = 0.9) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The equal-tailed credible interval holding ``level`` of the draws, over the first two axes."""
-    if not 0.0 < float(level) < 1.0:
-        raise InputError(f"level must be in (0, 1), got {level!r}")
+    level = check_level(level)
     draws = np.asarray(draws, dtype=np.float64)
     flat = draws.reshape(-1, *draws.shape[2:])
     lo, hi = np.quantile(flat, [(1 - level) / 2, (1 + level) / 2], axis=0)

@@ -103,8 +103,12 @@ class LaplaceRegression:
                          algorithm=self.algorithm, overrelax=self.overrelax,
                          coordinate_steps=self.coordinate_steps)
 
-        self._fit(X.shape[1], mu, feature_names, sample, lambda s, b: map_estimate(X, y, s, b, mu),
-                  lambda s: tau_star(X, y, s, mu))
+        def map_at(s, b, e):  # the data, sigma, b and mu in units of 2^-e (exact), back in the data's units
+            res = map_estimate(X, np.ldexp(y, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
+            return np.ldexp(res.coef, -e), res.kkt_violation
+
+        self._fit(X.shape[1], mu, feature_names, sample, map_at,
+                  lambda s, e: float(np.ldexp(tau_star(X, np.ldexp(y, e), np.ldexp(s, e), np.ldexp(mu, e)), -e)))
         self._Xy = (X, y)
         return self
 
@@ -131,11 +135,15 @@ class LaplaceRegression:
                                          scale_prior=self.scale_prior, noise_prior=self.noise_prior,
                                          overrelax=self.overrelax, coordinate_steps=self.coordinate_steps)
 
-        def star(s):
-            g = float(np.max(np.abs(q - G @ mu)))
-            return np.inf if g == 0 else s**2 / g
+        def map_at(s, b, e):  # X^T y, sigma, b and mu in units of 2^-e, as in fit
+            res = map_from_statistics(G, np.ldexp(q, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
+            return np.ldexp(res.coef, -e), res.kkt_violation
 
-        self._fit(q.shape[0], mu, feature_names, sample, lambda s, b: map_from_statistics(G, q, s, b, mu), star)
+        def star(s, e):
+            g = float(np.max(np.abs(np.ldexp(q, e) - G @ np.ldexp(mu, e))))
+            return np.inf if g == 0 else float(np.ldexp(np.ldexp(s, e) ** 2 / g, -e))
+
+        self._fit(q.shape[0], mu, feature_names, sample, map_at, star)
         self.__dict__.pop("_Xy", None)
         return self
 
@@ -148,7 +156,7 @@ class LaplaceRegression:
         for attr in self._SAMPLED:
             self.__dict__.pop(attr, None)
         self.n_features_in_ = p
-        self.feature_names_in_ = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(p)]
+        self.feature_names_in_ = _feature_names(feature_names, p)
         self.location_ = mu
         s, t = self.noise_sd, self.scale
         if draws > 0:
@@ -166,15 +174,16 @@ class LaplaceRegression:
                 t = self.scale_summary_["median"]
         # the MAP's Laplace scale b: tau, or sigma tau under the scaled prior of learned sigma
         b = t if self.noise_sd is not None else s * t
-        res = map_at(s, b)
+        # learned sigma: the MAP problem is solved in units where sigma is near 1 (it is equivariant under scaling
+        # y, mu, sigma and b together; a power of two, so exact), whatever the scale of y
+        e = 0 if self.noise_sd is not None else -2 * round(float(np.log2(s)) / 2)
+        self.coef_map_, self.kkt_violation_ = map_at(s, b, e)
         self.map_at_ = {"noise_sd": s, "scale": t,
                         "noise_sd_from": "given" if self.noise_sd is not None else "posterior median",
                         "scale_from": "given" if self.scale is not None else "posterior median"}
-        self.lambda_ = lambda_from_tau(s, b)
-        ts = tau_star_at(s)  # the threshold on b; in units of tau it is b* / sigma under the scaled prior
+        self.lambda_ = lambda_from_tau(s, b) if self.noise_sd is not None else s / t  # sigma^2 / (sigma tau)
+        ts = tau_star_at(s, e)  # the threshold on b; in units of tau it is b* / sigma under the scaled prior
         self.tau_star_ = ts if self.noise_sd is not None else ts / s
-        self.coef_map_ = res.coef
-        self.kkt_violation_ = res.kkt_violation
 
     def _require(self, attr: str) -> None:
         if not hasattr(self, attr):
@@ -261,3 +270,15 @@ def _summary(draws: NDArray) -> dict[str, float]:
     lo, hi = interval(draws, 0.9)
     return {"mean": float(d["mean"]), "sd": float(d["sd"]), "median": float(np.median(draws)), "q05": float(lo),
             "q95": float(hi), "mcse": float(d["mcse"]), "ess_bulk": float(d["ess_bulk"]), "rhat": float(d["rhat"])}
+
+
+def _feature_names(names, p: int) -> list[str]:
+    """``names`` checked: one string per column (``x0``, ``x1``, ... when ``None``)."""
+    if names is None:
+        return [f"x{j}" for j in range(p)]
+    if isinstance(names, str) or not hasattr(names, "__len__"):
+        raise InputError(f"feature_names must be a list of p = {p} names, got {names!r:.80}")
+    names = [str(v) for v in names]
+    if len(names) != p:
+        raise InputError(f"feature_names must have one name per column of X (p = {p}), got {len(names)}")
+    return names

@@ -133,12 +133,12 @@ class Design:
             colscale = np.max(np.abs(X), axis=0)
             colscale[colscale == 0] = 1.0
             return cls(X=X, r=r, gram=None, root=np.empty((0, 0)), xtr=X.T @ r, algorithm=algorithm,
-                       rtr=float(r @ r), n=n, colnorm2=np.einsum("ij,ij->j", X, X), colscale=colscale,
+                       rtr=_sum_squares(r), n=n, colnorm2=np.einsum("ij,ij->j", X, X), colscale=colscale,
                        x32=np.asfortranarray(X / colscale, dtype=np.float32))  # F: sgemm measured faster
         gram = X.T @ X
         evals, evecs = np.linalg.eigh(gram)  # a square root of the PSD Gram matrix (p > n is allowed)
         root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
-        return cls(X=X, r=r, gram=gram, root=root, xtr=X.T @ r, algorithm=algorithm, rtr=float(r @ r), n=n)
+        return cls(X=X, r=r, gram=gram, root=root, xtr=X.T @ r, algorithm=algorithm, rtr=_sum_squares(r), n=n)
 
     def memory(self, chains: int) -> float:
         """Bytes one draw for ``chains`` chains needs: ``8 chains (3 p^2 + 8 p)`` for the p x p way; for the n x n
@@ -149,6 +149,13 @@ class Design:
             return 8.0 * chains * (3 * p * p + 8 * p)
         return 4.0 * chains * n * n + 8.0 * (chains * 8 * (n + p) + n * p + n * n)
 
+
+
+def _sum_squares(r: NDArray) -> float:
+    """``r^T r``; ``inf`` without a warning where it leaves float64 (it is used only when sigma is learned, and the
+    sampler then scales r to size 1 first)."""
+    with np.errstate(over="ignore"):
+        return float(r @ r)
 
 
 def draw(design: Design, d: NDArray, sigma: NDArray, rng: np.random.Generator,

@@ -67,6 +67,14 @@ probability ``1 / (1 + a x)``, else ``1 / (a^2 x)``. Nothing cancels, and ``a = 
 law ``shape / Z^2``). The textbook form ``m + m^2 y / (2 shape) - ...`` loses every digit when the mean ``m`` is
 huge; numpy's ``Generator.wald`` was seen to return zero or negative values at a mean of 1e16.
 
+Units. With sigma learned the model is exactly equivariant under a rescaling of y (and mu): w - mu and sigma scale
+with it, tau does not, and Jeffreys' prior is scale-free (an inverse-gamma rate scales with sigma^2). The sampler
+therefore runs on ``r = y - X mu`` multiplied by the power of four that brings its largest entry near 1 (its norm,
+from the statistics), and multiplies the draws back: a power of two, so the draws are exactly those in the data's
+units, and y of size 1e200 or 1e-200 is served as y of size 1. ``r = 0`` under Jeffreys' prior is refused (the
+posterior of sigma is improper). A state that still leaves float64's range (e.g. sigma given, tau learned, y of
+size 1e200: tau^2 overflows) is refused with a message, not returned as NaN draws.
+
 Draws are shaped ``(chains, draws, ...)``; ESS, R-hat and MCSE come from ArviZ (:mod:`bmnn.laplace.diagnostics`).
 """
 
@@ -78,10 +86,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import log_expit, log_ndtr, ndtri_exp
 
-from bmnn._checks import InputError, as_generator, check_memory, count, positive_scalar
+from bmnn._checks import (
+    InputError,
+    as_generator,
+    check_memory,
+    count,
+    finite_scalar,
+    positive_scalar,
+)
 from bmnn.laplace import gaussian_draw
 from bmnn.laplace.diagnostics import summarize
-from bmnn.laplace.posterior import validate_design, validate_location, validate_problem
+from bmnn.laplace.posterior import validate_design, validate_location, validate_problem, validate_statistics
 
 #: the default Gamma(shape, rate) prior on 1 / tau when tau is learned: Exponential with mean 1. Weak where 1 / tau
 #: is well below a few units (standardised X, y in sigma units; or, with sigma given, coefficients of size 1 or
@@ -111,8 +126,8 @@ def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Gener
     q *= q
     q /= 2 * lam
     root = np.add(q, 2 * a, out=np.empty_like(q))  # in place from here (0-d arrays too): x = 1 / (a + q +
-    root *= q  # sqrt(q (q + 2 a))), in that order
-    np.sqrt(root, out=root)
+    np.sqrt(root, out=root)  # sqrt(q) sqrt(q + 2 a)), the root as a product of roots: q (q + 2 a) would overflow
+    root *= np.sqrt(q)  # from q ~ 1e154 on (tau ~ 1e77)
     q += a
     q += root
     x = np.divide(1.0, q, out=q)
@@ -320,15 +335,46 @@ def gibbs(
     mu = validate_location(location, p)
     s_fixed = None if noise_sd is None else positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
     t_fixed = None if scale is None else positive_scalar("scale", scale, what="tau, the Laplace prior's scale")
-    validate_problem(X, y, s_fixed if s_fixed is not None else 1.0, t_fixed if t_fixed is not None else 1.0, mu)
     a_t, b_t = _prior_pair("scale_prior", scale_prior, "the Gamma prior on 1 / tau")
     a_s, b_s = (0.0, 0.0) if noise_prior is None else _prior_pair("noise_prior", noise_prior,
                                                                   "the inverse-gamma prior on sigma^2")
+    t_check = t_fixed if t_fixed is not None else 1.0
+    if s_fixed is None:  # learned sigma: the sampler runs on r = y - X mu in units of its size (module docstring)
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = y - X @ mu
+        exponent = _unit_exponent(float(np.max(np.abs(r))), b_s)
+        r = np.ldexp(r, exponent)
+        validate_problem(X, r, 1.0, t_check, 0.0)
+    else:
+        validate_problem(X, y, s_fixed, t_check, mu)
+        r, exponent = y - X @ mu, 0
     alpha = _overrelax(overrelax)
     steps = _steps(coordinate_steps, n, p, chains)
-    design = gaussian_draw.Design.build(X, y - X @ mu, algorithm)
+    design = gaussian_draw.Design.build(X, r, algorithm)
     return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed, alpha,
-                   steps)
+                   steps, exponent)
+
+
+def _unit_exponent(size: float, b_s: float) -> int:
+    """The even ``e`` for which ``2^e size`` is near 1: with sigma learned, the sampler runs on ``r = y - X mu``
+    scaled by ``2^e`` (``size``: its largest entry or its norm), exactly (module docstring). Refuses ``r = 0`` under
+    Jeffreys' prior, where the posterior of sigma is improper, and a noise prior whose rate leaves float64's range
+    on that scale."""
+    if not np.isfinite(size):
+        raise InputError("the data are too large for float64: y - X location overflows; rescale X and y")
+    if size == 0.0:
+        if b_s == 0.0:
+            raise InputError("y - X location is all zeros: with noise_sd learned under Jeffreys' prior 1 / sigma^2 "
+                             "the posterior of sigma is improper (it piles up at 0); give noise_sd, or a "
+                             "noise_prior with rate > 0", param="noise_sd")
+        return 0
+    e = -2 * round(float(np.log2(size)) / 2)
+    with np.errstate(over="ignore", under="ignore"):
+        scaled_rate = float(np.ldexp(b_s, 2 * e))
+    if b_s > 0 and not 0.0 < scaled_rate < np.inf:
+        raise InputError(f"noise_prior's rate {b_s:g} is beyond float64's range on the scale of the data (largest "
+                         f"|y - X location| {size:.3g}); rescale y or the prior", param="noise_prior")
+    return e
 
 
 def gibbs_from_statistics(
@@ -341,11 +387,14 @@ def gibbs_from_statistics(
     """:func:`gibbs` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and ``n`` (data bigger than
     memory, n >= p): the p x p precision draw needs nothing else, and learned sigma's
     ``||r - X m||^2 = r^T r - 2 m^T X^T r + m^T X^T X m``."""
-    G = np.asarray(gram, dtype=np.float64)
-    q0 = np.asarray(xty, dtype=np.float64)
+    G, q0 = _numbers("gram", gram), _numbers("xty", xty)
+    yty = finite_scalar("yty", yty, what="y^T y")
+    if q0.ndim != 1:
+        raise InputError(f"xty must be a vector (p,), got shape {q0.shape}")
     p = q0.shape[0]
     if G.shape != (p, p) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(q0)) and np.isfinite(yty)):
         raise InputError(f"gram must be a finite ({p}, {p}) matrix matching xty, got shape {G.shape}")
+    G = validate_statistics(G, q0, float(yty))
     n = count("n", n)
     mu = validate_location(location, p)
     s_fixed = None if noise_sd is None else positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
@@ -355,11 +404,25 @@ def gibbs_from_statistics(
                                                                   "the inverse-gamma prior on sigma^2")
     q = q0 - G @ mu
     rtr = max(float(yty) - 2.0 * float(mu @ q0) + float(mu @ G @ mu), 0.0)
+    exponent = 0
+    if s_fixed is None:  # r = y - X mu in units of its norm, as in gibbs
+        exponent = _unit_exponent(np.sqrt(rtr), b_s)
+        q, rtr = np.ldexp(q, exponent), float(np.ldexp(rtr, 2 * exponent))
     alpha = _overrelax(overrelax)
     steps = _steps(coordinate_steps, n, p, chains)
     design = gaussian_draw.Design.from_gram(G, q, rtr, n)
     return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed, alpha,
-                   steps)
+                   steps, exponent)
+
+
+def _numbers(name: str, value) -> NDArray[np.float64]:
+    """``value`` as a float64 array (finiteness is checked with the shapes, by the caller)."""
+    if np.iscomplexobj(value):
+        raise InputError(f"{name} must be real numbers, got complex values")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numbers, got {value!r:.80}") from None
 
 
 def _overrelax(value) -> float:
@@ -403,10 +466,31 @@ def _choose_coordinates(window: NDArray, k: int, gdiag: NDArray) -> NDArray[np.i
     return np.sort(order[ess[order] < np.inf])
 
 
+#: how often (in sweeps) the sampler checks that theta, sigma and tau are still finite
+CHECK_EVERY = 64
+
+
+def _check_range(theta: NDArray, sigma: NDArray, tau: NDArray, exponent: int) -> None:
+    """Refuse a run whose state left float64's range (a posterior far out of scale: e.g. tau learned with
+    coefficients of size 1e150), rather than return NaN draws."""
+    if np.all(np.isfinite(theta)) and np.all(np.isfinite(sigma) & (sigma > 0) & np.isfinite(tau) & (tau > 0)):
+        return
+    w = np.abs(np.ldexp(theta, -exponent))
+    seen = f"largest finite |w - location| drawn {np.max(w[np.isfinite(w)]):.3g}" if np.any(np.isfinite(w)) else (
+        "no finite w drawn")
+    taus = tau[np.isfinite(tau)]
+    seen += f", tau up to {np.max(taus):.3g}" if taus.size else ""
+    raise InputError(f"the posterior leaves float64's range ({seen}): rescale X and y (standardised columns, y of "
+                     "size about 1), or give noise_sd and scale")
+
+
 def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws, warmup, chains, seed,
-            alpha=0.0, steps=0) -> GibbsResult:
-    """The sweep of the module docstring, on a :class:`~bmnn.laplace.gaussian_draw.Design`."""
+            alpha=0.0, steps=0, exponent=0) -> GibbsResult:
+    """The sweep of the module docstring, on a :class:`~bmnn.laplace.gaussian_draw.Design` whose ``r = y - X mu``
+    was multiplied by ``2^exponent`` (learned sigma only): theta and sigma are then drawn in those units and
+    returned in the data's."""
     (a_t, b_t), (a_s, b_s) = scale_prior, noise_prior
+    b_s = float(np.ldexp(b_s, 2 * exponent))  # the inverse-gamma rate is in units of sigma^2
     draws, chains = count("draws", draws), count("chains", chains)
     warmup = count("warmup", warmup, minimum=0)
     rng = as_generator(seed)
@@ -432,44 +516,56 @@ def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws,
     recent = np.empty((chains, window, p)) if window else None
     cols, gcols, gdiag = None, None, design.gram_diagonal()
     work = gaussian_draw.Workspace()
-    for it in range(warmup + draws):
-        if learn_s:  # 1-2. (sigma^2, theta) | s, y as one block: sigma^2 with theta integrated out, then theta
-            mix = np.maximum(mix, 1.0 / U_MAX)
-            # N(m, A1^-1), A1 = X^T X + S^-1
-            unit, cond_mean = gaussian_draw.draw(design, mix, np.ones(chains), rng, work)
-            quad = design.marginal_quad(cond_mean, mix)  # r^T (I + X S X^T)^-1 r
-            step = unit - cond_mean  # N(0, A1^-1)
-            if alpha != 0.0 and theta is not None:  # over-relax the standardised offset, free of sigma
-                step = alpha * (theta - cond_mean) / sigma[:, None] + keep * step
-            sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * n, size=chains))
-            k = sigma
-            theta = cond_mean + sigma[:, None] * step  # N(m, sigma^2 A1^-1)
-        else:  # 1. theta | s, y
-            d = np.maximum(k[:, None] ** 2 * mix, 1.0 / U_MAX)  # prior variances of theta given the mixing variables
-            fresh, cond_mean = gaussian_draw.draw(design, d, sigma, rng, work)
-            if alpha != 0.0 and theta is not None:
-                theta = cond_mean + alpha * (theta - cond_mean) + keep * (fresh - cond_mean)
-            else:
-                theta = fresh
-        if cols is not None:  # collapsed coordinate steps on theta alone; step 4 below redraws s given them
-            coordinate_steps(theta, cols, gcols, gdiag, design.xtr, sigma * sigma, tau * k, rng, alpha)
-        if learn_t:  # 3. 1 / tau | theta, sigma (s integrated out)
-            tau = 1.0 / rng.gamma(a_t + p, 1.0 / (b_t + np.sum(np.abs(theta), axis=1) / k))
-        # 4. 1 / s | theta, sigma, tau
-        mix = 1.0 / np.minimum(inverse_gaussian(tau[:, None] * np.abs(theta) / k[:, None], 1.0 / tau[:, None] ** 2,
-                                                rng), U_MAX)
-        if recent is not None and it >= warmup - window:
-            recent[:, it - (warmup - window)] = theta
-            if it == warmup - 1:
-                cols = _choose_coordinates(recent, steps, gdiag)
-                gcols, recent = design.gram_columns(cols), None
-        if it >= warmup:
-            j = it - warmup
-            out[:, j] = theta + mu
-            rb += cond_mean
-            if learn_s:
-                out_s[:, j] = sigma
-            if learn_t:
-                out_t[:, j] = tau
+    # overflow inside a sweep is either harmless (a prior variance of inf, whose precision 0 enters the system) or
+    # reaches theta, sigma or tau, which are checked every CHECK_EVERY sweeps: a clear error, not NaN draws
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for it in range(warmup + draws):
+            if learn_s:  # 1-2. (sigma^2, theta) | s, y as one block: sigma^2 with theta integrated out, then theta
+                mix = np.maximum(mix, 1.0 / U_MAX)
+                # N(m, A1^-1), A1 = X^T X + S^-1
+                unit, cond_mean = gaussian_draw.draw(design, mix, np.ones(chains), rng, work)
+                quad = design.marginal_quad(cond_mean, mix)  # r^T (I + X S X^T)^-1 r
+                step = unit - cond_mean  # N(0, A1^-1)
+                if alpha != 0.0 and theta is not None:  # over-relax the standardised offset, free of sigma
+                    step = alpha * (theta - cond_mean) / sigma[:, None] + keep * step
+                sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * n, size=chains))
+                k = sigma
+                theta = cond_mean + sigma[:, None] * step  # N(m, sigma^2 A1^-1)
+            else:  # 1. theta | s, y
+                # prior variances of theta given the mixing variables
+                d = np.maximum(k[:, None] ** 2 * mix, 1.0 / U_MAX)
+                fresh, cond_mean = gaussian_draw.draw(design, d, sigma, rng, work)
+                if alpha != 0.0 and theta is not None:
+                    theta = cond_mean + alpha * (theta - cond_mean) + keep * (fresh - cond_mean)
+                else:
+                    theta = fresh
+            if cols is not None:  # collapsed coordinate steps on theta alone; step 4 below redraws s given them
+                coordinate_steps(theta, cols, gcols, gdiag, design.xtr, sigma * sigma, tau * k, rng, alpha)
+            if learn_t:  # 3. 1 / tau | theta, sigma (s integrated out)
+                tau = 1.0 / rng.gamma(a_t + p, 1.0 / (b_t + np.sum(np.abs(theta), axis=1) / k))
+            # 4. 1 / s | theta, sigma, tau
+            mix = 1.0 / np.minimum(inverse_gaussian(tau[:, None] * np.abs(theta) / k[:, None], 1.0 / tau[:, None] ** 2,
+                                                    rng), U_MAX)
+            if recent is not None and it >= warmup - window:
+                recent[:, it - (warmup - window)] = theta
+                if it == warmup - 1:
+                    cols = _choose_coordinates(recent, steps, gdiag)
+                    gcols, recent = design.gram_columns(cols), None
+            if it >= warmup:
+                j = it - warmup
+                out[:, j] = theta if exponent else theta + mu
+                rb += cond_mean
+                if learn_s:
+                    out_s[:, j] = sigma
+                if learn_t:
+                    out_t[:, j] = tau
+            if it % CHECK_EVERY == CHECK_EVERY - 1 or it == warmup + draws - 1:
+                _check_range(theta, sigma, tau, exponent)
+
+    if exponent:  # back to the data's units (exact: a power of two)
+        out = np.ldexp(out, -exponent, out=out)
+        out += mu
+        rb = np.ldexp(rb, -exponent)
+        out_s = np.ldexp(out_s, -exponent, out=out_s)
     return GibbsResult(draws=out, rb_mean=rb / draws + mu, noise_sd=out_s, scale=out_t, algorithm=design.algorithm,
                        overrelax=alpha, coordinates=cols)

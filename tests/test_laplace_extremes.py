@@ -1,0 +1,209 @@
+"""Job 2 far from unit scale and on inconsistent input: learned sigma is exactly equivariant under a rescaling of y
+(the sampler works in units of r's size), summaries survive values beyond 1e154, a posterior that leaves float64's
+range is refused in one line, and sufficient statistics that no data set could have produced are refused."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from bmnn._checks import InputError
+from bmnn.cli import main
+from bmnn.gaussian import posterior_predictive
+from bmnn.laplace import LaplaceRegression, gibbs
+from bmnn.laplace.diagnostics import summarize
+from bmnn.laplace.gibbs import gibbs_from_statistics, inverse_gaussian
+from bmnn.laplace.map import map_from_statistics
+
+
+def _data(rng, n=40, p=5):
+    X = rng.standard_normal((n, p))
+    w = np.array([1.3, 0.0, -0.7, 0.0, 0.45])[:p]
+    return X, X @ w + 0.37 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("k", [600, -600, 2])
+def test_learned_sigma_is_exactly_equivariant_under_a_power_of_two_rescaling_of_y(k, rng):
+    X, y = _data(rng)
+    mu = np.array([0.25, 0.0, -0.5, 0.125, 0.0])
+    kw = dict(draws=60, warmup=20, chains=3, seed=5)
+    base = gibbs(X, y, None, None, mu, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or underflow warning on the way
+        big = gibbs(X, np.ldexp(y, k), None, None, np.ldexp(mu, k), **kw)
+    np.testing.assert_array_equal(big.draws, np.ldexp(base.draws, k))
+    np.testing.assert_array_equal(big.noise_sd, np.ldexp(base.noise_sd, k))
+    np.testing.assert_array_equal(big.scale, base.scale)  # tau is unit-free under the scaled prior
+    np.testing.assert_array_equal(big.rb_mean, np.ldexp(base.rb_mean, k))
+
+
+@pytest.mark.parametrize("c", [3.1e200, 2.7e-200])
+def test_learned_sigma_at_any_scale_of_y_gives_the_rescaled_posterior(c, rng):
+    """A factor that is not a power of two: other chains, the same posterior (means within MCSE, the MAP and tau*
+    to rounding)."""
+    X, y = _data(rng)
+    kw = dict(draws=1500, warmup=200, chains=4, seed=2)
+    unit = LaplaceRegression(None, None, **kw).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaled = LaplaceRegression(None, None, **kw).fit(X, y * c)
+    for attr in ("coef_mean_", "coef_sd_", "mcse_"):
+        assert np.all(np.isfinite(getattr(scaled, attr))), attr
+    z = (scaled.coef_mean_ / c - unit.coef_mean_) / np.hypot(scaled.mcse_ / c, unit.mcse_)
+    assert np.max(np.abs(z)) < 4.5, z
+    np.testing.assert_allclose(scaled.coef_sd_ / c, unit.coef_sd_, rtol=0.15)
+    s_unit, s_big = unit.noise_sd_summary_, scaled.noise_sd_summary_
+    assert abs(s_big["mean"] / c - s_unit["mean"]) < 4.5 * np.hypot(s_big["mcse"] / c, s_unit["mcse"])
+    assert abs(scaled.scale_summary_["mean"] - unit.scale_summary_["mean"]) < 4.5 * np.hypot(
+        scaled.scale_summary_["mcse"], unit.scale_summary_["mcse"])
+    # the MAP at the posterior medians: the same problem up to the factor, whatever the medians drawn
+    s, t = scaled.map_at_["noise_sd"], scaled.map_at_["scale"]
+    ref = LaplaceRegression(s / c, s / c * t, draws=0).fit(X, y)  # sigma given: b = sigma tau, the same MAP
+    np.testing.assert_allclose(scaled.coef_map_ / c, ref.coef_map_, rtol=1e-9, atol=1e-12 * np.abs(ref.coef_map_).max())
+    assert scaled.tau_star_ == pytest.approx(ref.tau_star_ / (s / c), rel=1e-12)
+    assert scaled.lambda_ == pytest.approx(ref.lambda_ * c, rel=1e-12)
+
+
+def test_learned_sigma_from_statistics_at_a_huge_scale_is_the_rescaled_run(rng):
+    X, y = _data(rng)
+    kw = dict(draws=40, warmup=10, chains=2, seed=1)
+    k = 500
+    base = gibbs_from_statistics(X.T @ X, X.T @ y, y @ y, 40, None, 0.6, **kw)
+    yb = np.ldexp(y, k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = gibbs_from_statistics(X.T @ X, X.T @ yb, float(np.ldexp(y @ y, 2 * k)), 40, None, 0.6, **kw)
+    np.testing.assert_array_equal(big.draws, np.ldexp(base.draws, k))
+    np.testing.assert_array_equal(big.noise_sd, np.ldexp(base.noise_sd, k))
+
+
+def test_y_equal_to_x_mu_with_sigma_learned_under_jeffreys_is_refused_and_runs_with_a_proper_prior(rng):
+    X, _ = _data(rng)
+    mu = np.array([0.5, -1.0, 0.0, 0.25, 2.0])
+    with pytest.raises(InputError, match="posterior of sigma is improper") as err:
+        gibbs(X, X @ mu, None, 0.5, mu, draws=5, chains=2)
+    assert err.value.param == "noise_sd"
+    g = gibbs(X, X @ mu, None, 0.5, mu, noise_prior=(3.0, 0.02), draws=200, warmup=50, chains=2, seed=0)
+    # with r = 0 the data say nothing against sigma -> 0; the prior keeps it off 0: sigma^2 stays below the
+    # prior's scale and well above 0
+    assert np.all(np.isfinite(g.draws)) and 0 < np.min(g.noise_sd) and np.median(g.noise_sd) < np.sqrt(0.02)
+
+
+def test_a_noise_prior_rate_out_of_range_on_the_datas_scale_is_refused(rng):
+    X, y = _data(rng)
+    with pytest.raises(InputError, match="noise_prior's rate") as err:
+        gibbs(X, y * 1e-300, None, 0.5, noise_prior=(2.0, 1e10), draws=5, chains=2)
+    assert err.value.param == "noise_prior"
+
+
+def test_tiny_columns_with_sigma_and_tau_learned_give_finite_huge_coefficients(rng):
+    X, y = _data(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = LaplaceRegression(None, None, draws=300, warmup=100, chains=2, seed=0).fit(X * 1e-150, y)
+    assert np.all(np.isfinite(m.coef_mean_)) and np.all(np.isfinite(m.coef_sd_))
+    # X w is on the scale of y: the coefficients are the unit-scale ones times 1e150, to within the posterior's sd
+    fit = X @ (m.coef_mean_ * 1e-150)
+    assert np.corrcoef(fit, y)[0, 1] > 0.9
+
+
+def test_a_posterior_that_leaves_float64_is_refused_in_one_line(rng):
+    X, y = _data(rng)  # sigma = 1 given, y of size 1e200: w and tau of size 1e200, 1 / tau^2 = 0
+    with pytest.raises(InputError, match="leaves float64's range"):
+        gibbs(X, y * 1e200, 1.0, None, draws=100, warmup=20, chains=2, seed=0)
+
+
+def test_the_inverse_gaussian_draw_is_exactly_scale_equivariant_where_squares_overflow():
+    """IG(m, lam) scaled by c is IG(c m, c lam); with c = 4^k the draw is the same number times c, bit for bit,
+    also where q (q + 2 a) alone would overflow (shape ~ 1e-241, q ~ 1e241)."""
+    a, lam = np.array([0.3, 2.0, 0.0, 7.5]), 1.7
+    base = inverse_gaussian(a, lam, np.random.default_rng(4))
+    c = 4.0**-400
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        small = inverse_gaussian(a / c, lam * c, np.random.default_rng(4))
+    np.testing.assert_array_equal(small, base * c)
+
+
+def test_summaries_of_draws_beyond_1e154_are_finite_and_scale_exactly(rng):
+    d = rng.standard_normal((4, 200, 3)) * np.array([0.3, 1.0, 2.0]) + np.array([1.0, -2.0, 0.5])
+    ref = summarize(d)
+    for k in (700, -700):
+        got = summarize(np.ldexp(d, k))
+        for key in ("mean", "sd", "mcse"):
+            np.testing.assert_array_equal(got[key], np.ldexp(ref[key], k), err_msg=key)
+        for key in ("ess_bulk", "ess_tail", "rhat"):
+            np.testing.assert_allclose(got[key], ref[key], rtol=1e-12, err_msg=key)
+    mixed = summarize(np.stack([np.ldexp(d[..., 0], 700), np.ldexp(d[..., 1], -700)], axis=-1))
+    np.testing.assert_array_equal(mixed["sd"], [np.ldexp(ref["sd"][0], 700), np.ldexp(ref["sd"][1], -700)])
+
+
+@pytest.mark.parametrize(("gram", "xty", "yty", "message"), [
+    (np.array([[2.0, 1.0], [0.0, 2.0]]), [1.0, 1.0], 5.0, "symmetric with a non-negative diagonal"),
+    (np.array([[-1.0, 0.0], [0.0, 2.0]]), [1.0, 1.0], 5.0, "symmetric with a non-negative diagonal"),
+    (np.array([[1.0, 2.0], [2.0, 1.0]]), [1.0, 1.0], 5.0, "positive semi-definite; its smallest eigenvalue is -1"),
+    (np.array([[2.0, 0.0], [0.0, 3.0]]), [1.0, 1.0], -0.5, "yty must be y^T y >= 0, got -0.5"),
+    (np.array([[2.0, 0.0], [0.0, 3.0]]), [4.0, 1.0], 5.0, "explain 8.33333 of it"),
+])
+def test_statistics_no_data_could_give_are_refused(gram, xty, yty, message):
+    with pytest.raises(InputError, match=message.replace("^", r"\^")):
+        gibbs_from_statistics(gram, xty, yty, 10, 0.5, 0.5, draws=5, chains=2)
+    with pytest.raises(InputError, match=message.replace("^", r"\^")):
+        LaplaceRegression(None, 0.5, draws=5, chains=2).fit_statistics(gram, xty, yty, 10)
+    if "yty" not in message and "explain" not in message:  # the MAP needs no y^T y
+        with pytest.raises(InputError, match=message.replace("^", r"\^")):
+            map_from_statistics(gram, xty, 0.5, 0.5)
+
+
+def test_statistics_of_real_data_pass_however_they_were_summed(rng):
+    X, y = _data(rng, n=500, p=5)
+    chunks = np.array_split(np.arange(500), 7)  # summed chunk by chunk, as table_moments does: rounding differs
+    G = sum(X[i].T @ X[i] for i in chunks)
+    q = sum(X[i].T @ y[i] for i in chunks)
+    yty = float(sum(y[i] @ y[i] for i in chunks))
+    g = gibbs_from_statistics(G, q, yty, 500, None, None, draws=20, chains=2, seed=0)
+    assert np.all(np.isfinite(g.draws))
+    exact = X[:, :2] @ [1.0, -2.0]  # y in the columns' span exactly: explained = y^T y up to rounding
+    gibbs_from_statistics(X.T @ X, X.T @ exact, float(exact @ exact), 500, 0.5, 0.5, draws=5, chains=2)
+
+
+def test_bad_levels_names_and_complex_data_are_refused_in_one_line(rng):
+    X, y = _data(rng)
+    m = LaplaceRegression(0.4, 0.5, draws=20, warmup=5, chains=2, seed=0).fit(X, y)
+    for bad in ("wide", None, [0.5, 0.9], True, 1.0):
+        with pytest.raises(InputError, match="level must be in"):
+            m.coef_interval(bad)
+        with pytest.raises(InputError, match="level must be in"):
+            m.predict_interval(X, level=bad)
+        with pytest.raises(InputError, match="level must be in"):
+            posterior_predictive(3, 4.5, 1.3, 2.1).interval(bad)
+    with pytest.raises(InputError, match="feature_names must have one name per column of X"):
+        LaplaceRegression(0.4, 0.5, draws=5, chains=2).fit(X, y, feature_names=["a", "b"])
+    with pytest.raises(InputError, match="feature_names must be a list"):
+        LaplaceRegression(0.4, 0.5, draws=5, chains=2).fit(X, y, feature_names="abcde")
+    with pytest.raises(InputError, match="X .the design matrix. must be real numbers, got complex"):
+        LaplaceRegression(0.4, 0.5, draws=5, chains=2).fit(X + 0j, y)
+    with pytest.raises(InputError, match="gram must be real numbers"):
+        gibbs_from_statistics(X.T @ X + 0j, X.T @ y, y @ y, 40, 0.4, 0.5, draws=5, chains=2)
+
+
+def test_cli_refuses_y_equal_to_x_mu_with_sigma_learned_and_serves_y_near_1e200(tmp_path, capsys):
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((30, 2))
+    zero = tmp_path / "zero.csv"
+    zero.write_text("a,b,y\n" + "".join(f"{a!r},{b!r},0\n" for a, b in X.tolist()))
+    assert main(["lasso", "--csv", str(zero), "--target", "y", "--draws", "20", "--chains", "2"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "posterior of sigma is improper" in err
+    big = tmp_path / "big.csv"
+    y = (X @ [1.0, -0.5] + 0.3 * rng.standard_normal(30)) * 1e200
+    big.write_text("a,b,y\n" + "".join(f"{a!r},{b!r},{v!r}\n" for (a, b), v in zip(X.tolist(), y.tolist(), strict=True)))
+    assert main(["lasso", "--csv", str(big), "--target", "y", "--draws", "200", "--chains", "2", "--json"]) == 0
+    import json
+
+    out, err = capsys.readouterr()
+    d = json.loads(out)
+    assert err == "" and None not in d["posterior_sd"] and None not in d["mcse"]
+    assert 0.5e200 < d["posterior_mean"][0] < 1.5e200 and 1e199 < d["noise_sd"]["mean"] < 1e201
