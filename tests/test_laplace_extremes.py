@@ -4,6 +4,7 @@ range is refused in one line, and sufficient statistics that no data set could h
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -199,10 +200,9 @@ def test_cli_refuses_y_equal_to_x_mu_with_sigma_learned_and_serves_y_near_1e200(
     assert len(err.splitlines()) == 1 and "posterior of sigma is improper" in err
     big = tmp_path / "big.csv"
     y = (X @ [1.0, -0.5] + 0.3 * rng.standard_normal(30)) * 1e200
-    big.write_text("a,b,y\n" + "".join(f"{a!r},{b!r},{v!r}\n" for (a, b), v in zip(X.tolist(), y.tolist(), strict=True)))
+    rows = zip(X.tolist(), y.tolist(), strict=True)
+    big.write_text("a,b,y\n" + "".join(f"{a!r},{b!r},{v!r}\n" for (a, b), v in rows))
     assert main(["lasso", "--csv", str(big), "--target", "y", "--draws", "200", "--chains", "2", "--json"]) == 0
-    import json
-
     out, err = capsys.readouterr()
     d = json.loads(out)
     assert err == "" and None not in d["posterior_sd"] and None not in d["mcse"]
