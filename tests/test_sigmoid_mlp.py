@@ -251,3 +251,53 @@ def test_per_point_gradients_refuse_a_batch_cache(rng):
     _, cache = model.forward(rng.normal(size=(4, 2)))
     with pytest.raises(InputError, match="one data point, got 4"):
         sm.dL_db2(cache, 1.0)
+
+
+def test_training_refuses_bad_data_and_settings_and_accepts_lists(rng):
+    X = rng.standard_normal((24, 3))
+    y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
+    cfg = sm.TrainConfig(n_hidden=4, epochs=2, batch_size=5, lr=0.3, seed=1)
+    bad = [
+        ((X, y, X, y, sm.TrainConfig(lr=-0.5)), "lr (the step size) must be a finite number > 0, got -0.5"),
+        ((X, y, X, y, sm.TrainConfig(lr=float("nan"))), "lr (the step size) must be a finite number > 0, got nan"),
+        ((X, y, X, y, sm.TrainConfig(batch_size=0)), "batch_size must be an integer >= 1, got 0"),
+        ((X, y, X, y, sm.TrainConfig(epochs=-1)), "epochs must be an integer >= 0, got -1"),
+        ((X, y[:-1], X, y, cfg), "y_train must hold one label per row of x_train (24), got shape (23,)"),
+        ((X[:0], y[:0], X, y, cfg), "x_train must be N x M with N, M >= 1, got shape (0, 3)"),
+        ((X[:, 0], y, X, y, cfg), "x_train must be N x M with N, M >= 1, got shape (24,)"),
+        ((X, y, X[:, :2], y, cfg), "x_test must have the 3 columns of x_train, got 2"),
+        ((X, y, X, y + 1, cfg), "y must hold labels 0 or 1"),
+    ]
+    for args, message in bad:
+        with pytest.raises(InputError) as err:
+            sm.train(*args)
+        assert str(err.value) == message
+    model, hist = sm.train(X.tolist(), y.tolist(), X.tolist(), y.tolist(), cfg)  # lists are arrays too
+    ref_model, ref = sm.train(X, y, X, y, cfg)
+    assert hist == ref and all(np.array_equal(model.params[k], ref_model.params[k]) for k in sm.PARAMS)
+
+
+def test_parameters_labels_and_steps_given_by_hand_are_checked(rng):
+    m = sm.SigmoidMLP(3, 4, seed=0)
+    x = rng.standard_normal((5, 3))
+    with pytest.raises(InputError, match=r"params must be a dict with keys \['W1', 'b1', 'W2', 'b2'\], got \['W1'\]"):
+        m.forward(x, params={"W1": np.ones((4, 3))})
+    wrong = {k: v.copy() for k, v in m.params.items()} | {"W2": np.ones((4, 1))}
+    with pytest.raises(InputError, match=r"params\['W2'\] must have shape \(1, 4\), got \(4, 1\)"):
+        m.loss(x, [0, 1, 0, 1, 1], params=wrong)
+    _, cache = m.forward(x[0])
+    with pytest.raises(InputError, match="params"):
+        m.backward(cache, 1, params={k: np.full_like(v, np.nan) for k, v in m.params.items()})
+    same = {k: v.tolist() for k, v in m.params.items()}  # nested lists: the same parameters
+    assert m.loss(x, [0, 1, 0, 1, 1], params=same) == m.loss(x, [0, 1, 0, 1, 1])
+    with pytest.raises(InputError, match="y must hold labels 0 or 1"):
+        sm.point_gradients(m, x[0], 3)
+    with pytest.raises(InputError, match="y must hold labels 0 or 1"):
+        sm.output_gradient_table(np.array([0.3, -2.0]), 2)
+    with pytest.raises(InputError, match="a must be numbers"):
+        sm.sigmoid("large")
+    from bmnn.gradcheck import numerical_gradient
+
+    for eps in (0.0, -1e-3, float("nan"), "small"):
+        with pytest.raises(InputError, match="eps must be a finite number > 0"):
+            numerical_gradient(lambda p: float(np.sum(p["a"] ** 2)), {"a": np.ones(2)}, eps=eps)

@@ -15,11 +15,15 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from bmnn._checks import InputError
+
 Params = Mapping[str, NDArray[np.float64]]
 
 
 def numerical_gradient(f: Callable[[Params], float], params: Params, eps: float = 1e-3) -> dict[str, NDArray]:
     """The five-point central difference for every entry of every array (float64 copies are used)."""
+    if not (isinstance(eps, (int, float, np.floating, np.integer)) and np.isfinite(eps) and eps > 0):
+        raise InputError(f"eps must be a finite number > 0 (the finite-difference step), got {eps!r}", param="eps")
     work = {k: np.array(v, dtype=np.float64, copy=True) for k, v in params.items()}
     out = {}
     for key, arr in work.items():
@@ -41,7 +45,7 @@ def relative_error(a: NDArray, b: NDArray, floor: float = 1e-12) -> float:
     """Normwise relative difference ``max |a - b| / max(max |a|, max |b|, floor)``."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {a.shape} and {b.shape}")
+        raise InputError(f"shapes differ: {a.shape} and {b.shape}")
     scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)), floor)
     return float(np.max(np.abs(a - b), initial=0.0)) / scale
 
@@ -50,6 +54,6 @@ def check_gradients(f: Callable[[Params], float], params: Params, grads: Params,
     """The largest relative error per key between ``grads`` and central finite differences of ``f``."""
     missing = set(params) ^ set(grads)
     if missing:
-        raise ValueError(f"grads must have the same keys as params; these differ: {sorted(missing)}")
+        raise InputError(f"grads must have the same keys as params; these differ: {sorted(missing)}")
     num = numerical_gradient(f, params, eps)
     return {k: relative_error(grads[k], num[k]) for k in params}

@@ -27,13 +27,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit
 
-from bmnn._checks import InputError, as_float_array, as_generator, count
+from bmnn._checks import InputError, as_float_array, as_generator, count, positive_scalar
 
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
 def sigmoid(a: ArrayLike) -> NDArray[np.float64]:
     """The logistic function, without overflow (scipy's ``expit``)."""
+    try:
+        a = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"a must be numbers, got {a!r:.80}") from None
     return expit(a)
 
 
@@ -73,6 +77,7 @@ def output_gradient_table(a2: ArrayLike, y: int) -> dict[str, NDArray]:
     """``dL/da2`` at each logit ``a2`` for label ``y``: the expanded and the simplified ``y_hat - y``, each in float64
     and in float32 (the sigmoid, too, computed in that precision)."""
     a2 = np.asarray(a2, dtype=np.float64)
+    y = int(_labels(y, 1)[0])
     out = {"a2": a2}
     for dt, tag in ((np.float64, "64"), (np.float32, "32")):
         y_hat = expit(a2.astype(dt))
@@ -149,9 +154,24 @@ class SigmoidMLP:
             return x[:, None], True
         raise InputError(f"x must be a column vector ({m} x 1) or a batch (N x {m}), got shape {x.shape}")
 
+    def _params(self, params: dict | None) -> dict:
+        """``params`` checked against the model's own (the same keys and shapes, finite numbers); None: the model's."""
+        if params is None:
+            return self.params
+        if not isinstance(params, dict) or set(params) != set(PARAMS):
+            got = sorted(params) if isinstance(params, dict) else type(params).__name__
+            raise InputError(f"params must be a dict with keys {list(PARAMS)}, got {got}", param="params")
+        out = {}
+        for k in PARAMS:
+            out[k] = as_float_array(f"params[{k!r}]", params[k])
+            if out[k].shape != self.params[k].shape:
+                raise InputError(f"params[{k!r}] must have shape {self.params[k].shape}, got {out[k].shape}",
+                                 param="params")
+        return out
+
     def forward(self, x: ArrayLike, params: dict | None = None) -> tuple[NDArray[np.float64], Cache]:
         """``y_hat`` and the cache: for a column vector x (M x 1) y_hat is 1 x 1; for a batch (N x M), shape (N,)."""
-        p = self.params if params is None else params
+        p = self._params(params)
         xc, single = self._columns(x)
         a1 = p["W1"] @ xc
         a1 += p["b1"]
@@ -168,7 +188,7 @@ class SigmoidMLP:
 
     def backward(self, cache: Cache, y: ArrayLike, params: dict | None = None) -> dict[str, NDArray[np.float64]]:
         """All four gradients of the mean loss over the batch, vectorised, keyed like :attr:`params`."""
-        p = self.params if params is None else params
+        p = self._params(params)
         n = cache.x.shape[1]
         delta2 = (cache.z2 - _labels(y, n)[None, :]) / n  # dL/da2 = y_hat - y, averaged: (1, N)
         delta1 = np.subtract(1.0, cache.z1)  # dL/da1 = W2^T delta2 * z1 * (1 - z1), in place: (H, N)
@@ -198,7 +218,7 @@ def _labels(y: ArrayLike, n: int) -> NDArray[np.float64]:
 def _point(cache: Cache, y: float) -> tuple[Cache, float]:
     if cache.x.shape[1] != 1:
         raise InputError(f"the per-point gradients take the cache of one data point, got {cache.x.shape[1]}")
-    return cache, float(y)
+    return cache, float(_labels(y, 1)[0])
 
 
 def dL_db2(cache: Cache, y: float) -> float:
@@ -251,6 +271,11 @@ class TrainConfig:
 def train(x_train: NDArray, y_train: NDArray, x_test: NDArray, y_test: NDArray,
           cfg: TrainConfig = TrainConfig()) -> tuple[SigmoidMLP, dict[str, list[float]]]:
     """Train with the hand-written backward (no autograd); history of loss and accuracy per epoch."""
+    x_train, y_train, x_test, y_test = _training_data(x_train, y_train, x_test, y_test)
+    count("n_hidden", cfg.n_hidden)
+    count("epochs", cfg.epochs, minimum=0)
+    count("batch_size", cfg.batch_size)
+    positive_scalar("lr", cfg.lr, what="the step size")
     rng = as_generator(cfg.seed)
     model = SigmoidMLP(x_train.shape[1], cfg.n_hidden, seed=rng)
     hist: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
@@ -266,3 +291,21 @@ def train(x_train: NDArray, y_train: NDArray, x_test: NDArray, y_test: NDArray,
             hist[f"{split}_loss"].append(model.loss(xs, ys))
             hist[f"{split}_acc"].append(float(np.mean(model.predict(xs) == ys)))
     return model, hist
+
+
+def _training_data(x_train, y_train, x_test, y_test):
+    """The training and test sets checked: N x M inputs with the same M, at least one row each, labels 0 or 1."""
+    out = []
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        x = as_float_array(f"x_{split}", x, what=f"the {split} inputs")
+        if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+            raise InputError(f"x_{split} must be N x M with N, M >= 1, got shape {x.shape}", param=f"x_{split}")
+        y = as_float_array(f"y_{split}", y, what=f"the {split} labels")
+        if y.ndim != 1 or y.size != x.shape[0]:
+            raise InputError(f"y_{split} must hold one label per row of x_{split} ({x.shape[0]}), got shape "
+                             f"{y.shape}", param=f"y_{split}")
+        out += [x, _labels(y, x.shape[0])]
+    if out[2].shape[1] != out[0].shape[1]:
+        raise InputError(f"x_test must have the {out[0].shape[1]} columns of x_train, got {out[2].shape[1]}",
+                         param="x_test")
+    return out
