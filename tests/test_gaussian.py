@@ -328,3 +328,29 @@ def test_no_data_gives_the_prior_whatever_sum_is_passed():
     both = g.posterior(np.array([0, 4]), np.array([2.5, 2.5]), 1.3, 0.6, prior_mean=-0.45)
     assert both.mean[0] == -0.45
     assert both.mean[1] == pytest.approx((0.36 * 2.5 + 1.69 * -0.45) / (4 * 0.36 + 1.69), rel=1e-14)
+
+
+def test_batches_that_do_not_broadcast_sizes_axes_and_points_that_are_not_numbers_are_refused():
+    with pytest.raises(InputError, match=r"must broadcast against each other .* n \(2,\), x_sum \(3,\)"):
+        g.posterior([1, 2], [1.0, 2.0, 3.0], 1.3, 2.1)
+    with pytest.raises(InputError, match=r"noise_sd \(2,\), prior_sd \(3,\)"):
+        g.shrinkage(4, [1.3, 0.7], [2.1, 1.0, 3.0])
+    with pytest.raises(InputError, match=r"mu_star \(3,\), noise_sd \(2,\)"):
+        g.plugin_predictive([0.1, 0.2, 0.3], [1.3, 0.7])
+    with pytest.raises(InputError, match=r"n \(2,\), x_sum \(3,\)"):
+        g.mle([1, 2], [1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match=r"must broadcast"):
+        g.predictive_coverage([3, 4], [1.3, 0.7, 0.2], 2.1)
+    ok = g.posterior([[1], [2]], [0.5, 1.5, 2.5], 1.3, 2.1)  # (2, 1) against (3,): a 2 x 3 batch
+    assert ok.mean.shape == (2, 3)
+    with pytest.raises(InputError, match=r"axis must be a whole number in \[-2, 1\] for data of shape \(2, 3\)"):
+        g.sufficient_stats(np.ones((2, 3)), axis=2)
+    post = g.posterior(3, 4.5, 1.3, 2.1)
+    for bad in (-1, (2, -1), 2.5, "3", (True,)):
+        with pytest.raises(InputError, match="size must be a whole number >= 0"):
+            post.sample(bad, seed=0)
+    assert post.sample([2, 3], seed=0).shape == (2, 3) and post.sample(0, seed=0).shape == (0,)
+    for method in (post.pdf, post.logpdf, post.cdf):
+        with pytest.raises(InputError, match="x must be numbers, got 'a'"):
+            method("a")
+    np.testing.assert_array_equal(post.cdf([-np.inf, np.inf]), [0.0, 1.0])  # infinities are legitimate points

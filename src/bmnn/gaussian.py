@@ -79,15 +79,15 @@ class Normal:
 
     def pdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Density at ``x`` (broadcast against the batch)."""
-        return self._frozen().pdf(x)
+        return self._frozen().pdf(_points(x))
 
     def logpdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Log density at ``x``, computed in log space (no underflow in the tails)."""
-        return self._frozen().logpdf(x)
+        return self._frozen().logpdf(_points(x))
 
     def cdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Cumulative distribution function at ``x``."""
-        return self._frozen().cdf(x)
+        return self._frozen().cdf(_points(x))
 
     def interval(self, level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The central interval holding probability ``level``: ``(lower, upper)``."""
@@ -96,9 +96,22 @@ class Normal:
     def sample(self, size: int | tuple[int, ...] = (), seed: int | np.random.Generator | None = None):
         """Draws of shape ``size + batch shape``."""
         rng = as_generator(seed)
-        size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+        size = (size,) if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, list) else size
+        if not (isinstance(size, tuple) and all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                                                 and k >= 0 for k in size)):
+            raise InputError(f"size must be a whole number >= 0 or a tuple of them, got {size!r:.80}", param="size")
         shape = size + np.broadcast_shapes(np.shape(self.mean), np.shape(self.var))
         return rng.normal(self.mean, self.sd, size=shape)
+
+
+def _points(x: ArrayLike) -> NDArray[np.float64]:
+    """Where a density or CDF is evaluated: real numbers (infinities allowed: the CDF is 0 or 1 there)."""
+    if np.iscomplexobj(x):
+        raise InputError("x must be real numbers, got complex values", param="x")
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"x must be numbers, got {x!r:.80}", param="x") from None
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,9 @@ def sufficient_stats(x: ArrayLike, axis: int = -1) -> SufficientStats:
     arr = as_float_array("x", x, what="the data")
     if arr.ndim == 0:
         arr = arr[None]
+    if not (isinstance(axis, (int, np.integer)) and -arr.ndim <= axis < arr.ndim):
+        raise InputError(f"axis must be a whole number in [{-arr.ndim}, {arr.ndim - 1}] for data of shape "
+                         f"{arr.shape}, got {axis!r}", param="axis")
     arr = np.moveaxis(arr, axis, -1)
     n = np.full(arr.shape[:-1], arr.shape[-1], dtype=np.int64)
     if arr.shape[-1] == 0:
@@ -140,6 +156,16 @@ def _hyper(noise_sd: ArrayLike, prior_sd: ArrayLike, prior_mean: ArrayLike):
     t = positive("prior_sd", prior_sd, what="tau, the prior sd of mu")
     m0 = as_float_array("prior_mean", prior_mean, what="m0, the prior mean of mu")
     return s, t, m0
+
+
+def _agree(**arrays: ArrayLike) -> None:
+    """The inputs broadcast against each other (a batch of problems), or an error naming their shapes."""
+    try:
+        np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
+        raise InputError(f"the inputs must broadcast against each other (one problem per entry), got shapes "
+                         f"{shapes}") from None
 
 
 def _finite(value: NDArray[np.float64], what: str) -> NDArray[np.float64]:
@@ -190,6 +216,7 @@ def posterior(
     nf = _check_n(n)
     total = as_float_array("x_sum", x_sum, what="the sum of the data")
     s, t, m0 = _hyper(noise_sd, prior_sd, prior_mean)
+    _agree(n=nf, x_sum=total, noise_sd=s, prior_sd=t, prior_mean=m0)
     a, b, c, sd1 = _weights(nf, s, t)
     with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
         none = nf == 0  # no data: the prior itself (also where (sigma/tau)^2 underflowed and c is 0)
@@ -216,6 +243,7 @@ def mle(n: ArrayLike, x_sum: ArrayLike) -> NDArray[np.float64]:
     """Maximum-likelihood estimate ``sum x / n``; raises for ``n = 0``, where the likelihood is flat."""
     nf = _check_n(n)
     total = as_float_array("x_sum", x_sum, what="the sum of the data")
+    _agree(n=nf, x_sum=total)
     if np.any(nf == 0):
         raise InputError("the MLE of mu is undefined for n = 0: with no data the likelihood is flat")
     return total / nf
@@ -235,6 +263,7 @@ def plugin_predictive(mu_star: ArrayLike, noise_sd: ArrayLike) -> Normal:
     """Predictive with mu fixed at a point estimate: ``x | mu* ~ N(mu*, sigma^2)``."""
     mu = as_float_array("mu_star", mu_star, what="the point estimate of mu")
     s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
+    _agree(mu_star=mu, noise_sd=s)
     with np.errstate(over="ignore", under="ignore"):
         var = _finite(s * s + 0.0 * mu, "the noise variance sigma^2")
     return Normal(mean=mu + 0.0 * s, var=var)
@@ -245,6 +274,7 @@ def shrinkage(n: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike) -> NDArray
     nf = _check_n(n)
     s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
     t = positive("prior_sd", prior_sd, what="tau, the prior sd of mu")
+    _agree(n=nf, noise_sd=s, prior_sd=t)
     a, _, c, _ = _weights(nf, s, t)
     return nf * a / c
 
@@ -273,6 +303,7 @@ def predictive_coverage(
         raise InputError("predictive_coverage needs n >= 1 (the MLE plug-in is undefined without data)")
     lv = check_level(level)
     s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
+    _agree(n=nf, noise_sd=s, prior_sd=np.asarray(prior_sd))
     v_n = posterior(nf, 0.0, s, prior_sd).var
     z = ndtri(0.5 + lv / 2)
     # sigma / sqrt(sigma^2 + v_n) = 1 / sqrt(1 + v_n / sigma^2), v_n / sigma^2 = 1 / (n + sigma^2 / tau^2)
