@@ -207,3 +207,86 @@ def test_cli_refuses_y_equal_to_x_mu_with_sigma_learned_and_serves_y_near_1e200(
     d = json.loads(out)
     assert err == "" and None not in d["posterior_sd"] and None not in d["mcse"]
     assert 0.5e200 < d["posterior_mean"][0] < 1.5e200 and 1e199 < d["noise_sd"]["mean"] < 1e201
+
+
+def test_with_y_equal_to_x_mu_sigma_squared_has_its_exact_inverse_gamma_posterior(rng):
+    """r = 0: the marginal likelihood of sigma is proportional to sigma^-n (substitute theta = sigma u), so
+    sigma^2 | y ~ InvGamma(a0 + n / 2, b0) exactly, whatever X and tau."""
+    X, _ = _data(rng, n=12)
+    mu = np.array([0.5, -1.0, 0.0, 0.25, 2.0])
+    a0, b0 = 3.0, 0.37
+    g = gibbs(X, X @ mu, None, 0.8, mu, noise_prior=(a0, b0), draws=2000, warmup=100, chains=4, seed=3)
+    s2 = g.noise_sd**2
+    d = summarize(s2)
+    shape = a0 + 12 / 2
+    assert abs(d["mean"] - b0 / (shape - 1)) < 4 * d["mcse"]
+    np.testing.assert_allclose(g.draws.mean(axis=(0, 1)), mu, atol=5 * np.max(summarize(g.draws)["mcse"]))
+
+
+@pytest.mark.parametrize("k", [400, -400])
+def test_an_inverse_gamma_noise_prior_rescales_with_the_data_exactly(k, rng):
+    X, y = _data(rng)
+    kw = dict(draws=40, warmup=10, chains=2, seed=7)
+    base = gibbs(X, y, None, 0.6, noise_prior=(2.5, 0.3), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = gibbs(X, np.ldexp(y, k), None, 0.6, noise_prior=(2.5, float(np.ldexp(0.3, 2 * k))), **kw)
+    np.testing.assert_array_equal(big.noise_sd, np.ldexp(base.noise_sd, k))
+    np.testing.assert_array_equal(big.draws, np.ldexp(base.draws, k))
+
+
+@pytest.mark.parametrize(("y_scale", "rate"), [(1e-300, 0.5), (1e-300, 1e10), (1e200, 1e-300)])
+def test_a_noise_prior_rate_that_leaves_float64_on_the_datas_scale_is_refused_without_a_warning(y_scale, rate, rng):
+    X, y = _data(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError) as err:
+            gibbs(X, y * y_scale, None, 0.5, noise_prior=(2.0, rate), draws=5, chains=2)
+    assert str(err.value).startswith(f"noise_prior's rate {rate:g} is beyond float64's range on the scale of the data")
+    assert err.value.param == "noise_prior"
+
+
+def test_y_minus_x_mu_that_overflows_is_refused_in_one_line(rng):
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError) as err:
+            gibbs(X, np.array([1.5e308, 0.0, 1.0]), None, 0.5, [-1.5e308, 0.0], draws=5, chains=2)
+    assert str(err.value) == "the data are too large for float64: y - X location overflows; rescale X and y"
+
+
+def test_the_refusals_of_y_equal_to_x_mu_and_of_statistics_name_everything():
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(InputError) as err:
+        gibbs(X, X @ [0.5, 0.25], None, 0.5, [0.5, 0.25], draws=5, chains=2)
+    assert str(err.value) == ("y - X location is all zeros: with noise_sd learned under Jeffreys' prior 1 / sigma^2 "
+                              "the posterior of sigma is improper (it piles up at 0); give noise_sd, or a noise_prior "
+                              "with rate > 0")
+    cases = [
+        (np.array([[2.0, 1.0], [0.0, 2.0]]), [1.0, 1.0], 5.0, "gram",
+         "gram must be X^T X: symmetric with a non-negative diagonal, got a matrix that is not"),
+        (np.array([[1.0, 2.0], [2.0, 1.0]]), [1.0, 1.0], 5.0, "gram",
+         "gram must be X^T X, positive semi-definite; its smallest eigenvalue is -1 (largest 3)"),
+        (np.array([[2.0, 0.0], [0.0, 3.0]]), [1.0, 1.0], -0.5, "yty", "yty must be y^T y >= 0, got -0.5"),
+        (np.array([[2.0, 0.0], [0.0, 3.0]]), [4.0, 1.0], 5.0, "yty",
+         "the statistics do not fit together: y^T y = 5, but X^T y and X^T X say the columns of X alone explain "
+         "8.33333 of it"),
+        (np.zeros((0, 0)), np.zeros(0), 1.0, "gram", "gram and xty must describe at least one column of X, got none"),
+    ]
+    for gram, xty, yty, param, message in cases:
+        with pytest.raises(InputError) as err:
+            gibbs_from_statistics(gram, xty, yty, 10, 0.5, 0.5, draws=5, chains=2)
+        assert (str(err.value), err.value.param) == (message, param)
+
+
+@pytest.mark.parametrize("scale", [1e6, 1e-6])
+def test_statistics_are_judged_symmetric_relative_to_their_own_size(scale):
+    G = np.array([[2.0, 1.0], [1.0, 3.0]]) * scale
+    xty, yty = np.array([1.0, 1.0]) * scale, 10.0 * scale
+    near = G.copy()
+    near[0, 1] *= 1 + 1e-12  # rounding of sums over many rows: accepted at any scale
+    gibbs_from_statistics(near, xty, yty, 10, 0.5, 0.5, draws=2, chains=2)
+    far = G.copy()
+    far[0, 1] *= 1 + 1e-6  # not a Gram matrix at any scale
+    with pytest.raises(InputError, match="symmetric"):
+        gibbs_from_statistics(far, xty, yty, 10, 0.5, 0.5, draws=2, chains=2)

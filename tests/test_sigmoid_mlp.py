@@ -301,3 +301,51 @@ def test_parameters_labels_and_steps_given_by_hand_are_checked(rng):
     for eps in (0.0, -1e-3, float("nan"), "small"):
         with pytest.raises(InputError, match="eps must be a finite number > 0"):
             numerical_gradient(lambda p: float(np.sum(p["a"] ** 2)), {"a": np.ones(2)}, eps=eps)
+
+
+def test_training_set_refusals_name_the_argument_and_one_row_or_one_column_is_enough(rng):
+    X = rng.standard_normal((6, 2))
+    y = np.array([0, 1, 1, 0, 1, 0])
+    cfg = sm.TrainConfig(n_hidden=3, epochs=1, batch_size=2)
+    cases = [
+        ((X[:, 0], y, X, y), "x_train", "x_train must be N x M with N, M >= 1, got shape (6,)"),
+        ((X, y, X[:0], y[:0]), "x_test", "x_test must be N x M with N, M >= 1, got shape (0, 2)"),
+        ((X, y, X, y[:3]), "y_test", "y_test must hold one label per row of x_test (6), got shape (3,)"),
+        ((X, y[:, None], X, y), "y_train", "y_train must hold one label per row of x_train (6), got shape (6, 1)"),
+        ((X, y, X[:, :1], y), "x_test", "x_test must have the 2 columns of x_train, got 1"),
+        ((X, y, np.where(X > 0, np.inf, X), y), "x_test", "x_test (the test inputs) must be finite, got inf among "
+                                                          "its values"),
+        ((X, [0, 1, "a", 0, 1, 0], X, y), "y_train", "y_train (the train labels) must be numbers, got [0, 1, 'a', "
+                                                     "0, 1, 0]"),
+    ]
+    for args, param, message in cases:
+        with pytest.raises(InputError) as err:
+            sm.train(*args, cfg)
+        assert (str(err.value), err.value.param) == (message, param)
+    with pytest.raises(InputError) as err:
+        sm.train(X, y, X, y, sm.TrainConfig(n_hidden=0))
+    assert str(err.value) == "n_hidden must be an integer >= 1, got 0"
+    model, hist = sm.train(X[:1], y[:1], X[:1], y[:1], cfg)  # one training row
+    assert len(hist["train_loss"]) == 1 and np.isfinite(hist["train_loss"][0])
+    model, hist = sm.train(X[:, :1], y, X[:, :1], y, cfg)  # one input column
+    assert model.n_inputs == 1 and np.isfinite(hist["test_loss"][0])
+
+
+def test_parameter_and_step_refusals_name_the_argument(rng):
+    m = sm.SigmoidMLP(3, 4, seed=0)
+    x = rng.standard_normal((2, 3))
+    for bad, got in (([1, 2], "list"), ({"W1": 1}, "['W1']")):
+        with pytest.raises(InputError) as err:
+            m.forward(x, params=bad)
+        assert (str(err.value), err.value.param) == (
+            f"params must be a dict with keys ['W1', 'b1', 'W2', 'b2'], got {got}", "params")
+    wrong = {k: v.copy() for k, v in m.params.items()} | {"b1": np.zeros((1, 4))}
+    with pytest.raises(InputError) as err:
+        m.forward(x, params=wrong)
+    assert (str(err.value), err.value.param) == ("params['b1'] must have shape (4, 1), got (1, 4)", "params")
+    from bmnn.gradcheck import numerical_gradient
+
+    with pytest.raises(InputError) as err:
+        numerical_gradient(lambda p: 0.0, {"a": np.ones(2)}, eps=-0.5)
+    assert (str(err.value), err.value.param) == (
+        "eps must be a finite number > 0 (the finite-difference step), got -0.5", "eps")

@@ -44,18 +44,24 @@ def _describe(value: Any) -> str:
     return f"an array of shape {arr.shape}"
 
 
+def as_real_array(name: str, value: ArrayLike, *, what: str = "") -> NDArray[np.float64]:
+    """``value`` as a float64 array of real numbers (infinities and NaN pass: the caller decides)."""
+    label = f"{name} ({what})" if what else name
+    if np.iscomplexobj(value):  # numpy would drop the imaginary parts with only a warning
+        raise InputError(f"{label} must be real numbers, got complex values", param=name)
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{label} must be numbers, got {value!r:.80}", param=name) from exc
+
+
 def as_float_array(name: str, value: ArrayLike, *, what: str = "") -> NDArray[np.float64]:
     """``value`` as a float64 array whose entries are all finite."""
     label = f"{name} ({what})" if what else name
-    if np.iscomplexobj(value):  # numpy would drop the imaginary parts with only a warning
-        raise InputError(f"{label} must be real numbers, got complex values")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{label} must be numbers, got {value!r:.80}") from exc
+    arr = as_real_array(name, value, what=what)
     if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)].flat[0]
-        raise InputError(f"{label} must be finite, got {bad} among its values")
+        raise InputError(f"{label} must be finite, got {bad} among its values", param=name)
     return arr
 
 

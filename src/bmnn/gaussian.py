@@ -35,6 +35,7 @@ from bmnn._checks import (
     NotFittedError,
     as_float_array,
     as_generator,
+    as_real_array,
     check_level,
     finite_scalar,
     positive,
@@ -79,15 +80,15 @@ class Normal:
 
     def pdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Density at ``x`` (broadcast against the batch)."""
-        return self._frozen().pdf(_points(x))
+        return self._frozen().pdf(as_real_array("x", x))
 
     def logpdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Log density at ``x``, computed in log space (no underflow in the tails)."""
-        return self._frozen().logpdf(_points(x))
+        return self._frozen().logpdf(as_real_array("x", x))
 
     def cdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Cumulative distribution function at ``x``."""
-        return self._frozen().cdf(_points(x))
+        return self._frozen().cdf(as_real_array("x", x))
 
     def interval(self, level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The central interval holding probability ``level``: ``(lower, upper)``."""
@@ -102,16 +103,6 @@ class Normal:
             raise InputError(f"size must be a whole number >= 0 or a tuple of them, got {size!r:.80}", param="size")
         shape = size + np.broadcast_shapes(np.shape(self.mean), np.shape(self.var))
         return rng.normal(self.mean, self.sd, size=shape)
-
-
-def _points(x: ArrayLike) -> NDArray[np.float64]:
-    """Where a density or CDF is evaluated: real numbers (infinities allowed: the CDF is 0 or 1 there)."""
-    if np.iscomplexobj(x):
-        raise InputError("x must be real numbers, got complex values", param="x")
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"x must be numbers, got {x!r:.80}", param="x") from None
 
 
 @dataclass(frozen=True)

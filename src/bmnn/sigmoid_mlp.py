@@ -27,18 +27,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit
 
-from bmnn._checks import InputError, as_float_array, as_generator, count, positive_scalar
+from bmnn._checks import InputError, as_float_array, as_generator, as_real_array, count, positive_scalar
 
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
 def sigmoid(a: ArrayLike) -> NDArray[np.float64]:
     """The logistic function, without overflow (scipy's ``expit``)."""
-    try:
-        a = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"a must be numbers, got {a!r:.80}") from None
-    return expit(a)
+    return expit(as_real_array("a", a))
 
 
 def _sigmoid_hidden(a: NDArray[np.float64]) -> NDArray[np.float64]:

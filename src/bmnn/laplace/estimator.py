@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bmnn._checks import InputError, NotFittedError, as_float_array, as_generator, count
 from bmnn.laplace.diagnostics import interval, summarize
-from bmnn.laplace.gibbs import DEFAULT_OVERRELAX, DEFAULT_SCALE_PRIOR, gibbs
+from bmnn.laplace.gibbs import DEFAULT_OVERRELAX, DEFAULT_SCALE_PRIOR, gibbs, power_of_four
 from bmnn.laplace.map import map_estimate
 from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_design, validate_location
 
@@ -176,7 +176,7 @@ class LaplaceRegression:
         b = t if self.noise_sd is not None else s * t
         # learned sigma: the MAP problem is solved in units where sigma is near 1 (it is equivariant under scaling
         # y, mu, sigma and b together; a power of two, so exact), whatever the scale of y
-        e = 0 if self.noise_sd is not None else -2 * round(float(np.log2(s)) / 2)
+        e = 0 if self.noise_sd is not None else power_of_four(s)
         self.coef_map_, self.kkt_violation_ = map_at(s, b, e)
         self.map_at_ = {"noise_sd": s, "scale": t,
                         "noise_sd_from": "given" if self.noise_sd is not None else "posterior median",

@@ -105,9 +105,10 @@ class Design:
         return np.diag(self.gram).copy()
 
     @classmethod
-    def from_gram(cls, gram: NDArray, xtr: NDArray, rtr: float, n: int) -> Design:
-        """The precision draw's design from the statistics alone (no rows of X)."""
-        evals, evecs = np.linalg.eigh(gram)
+    def from_gram(cls, gram: NDArray, xtr: NDArray, rtr: float, n: int, eig: tuple | None = None) -> Design:
+        """The precision draw's design from the statistics alone (no rows of X); ``eig``: ``gram``'s eigenvalues
+        and eigenvectors where already computed."""
+        evals, evecs = np.linalg.eigh(gram) if eig is None else eig
         root = evecs * np.sqrt(np.clip(evals, 0.0, None))[None, :]
         return cls(X=None, r=None, gram=gram, root=root, xtr=xtr, algorithm="precision", rtr=rtr, n=n)
 

@@ -89,6 +89,7 @@ from scipy.special import log_expit, log_ndtr, ndtri_exp
 from bmnn._checks import (
     InputError,
     as_generator,
+    as_real_array,
     check_memory,
     count,
     finite_scalar,
@@ -355,6 +356,12 @@ def gibbs(
                    steps, exponent)
 
 
+def power_of_four(size: float) -> int:
+    """The even ``e`` that brings ``2^e size`` nearest 1 (``size > 0``, finite): scaling by ``2^e`` is exact, and
+    even so that square roots stay exact."""
+    return -2 * round(float(np.log2(size)) / 2)
+
+
 def _unit_exponent(size: float, b_s: float) -> int:
     """The even ``e`` for which ``2^e size`` is near 1: with sigma learned, the sampler runs on ``r = y - X mu``
     scaled by ``2^e`` (``size``: its largest entry or its norm), exactly (module docstring). Refuses ``r = 0`` under
@@ -368,7 +375,7 @@ def _unit_exponent(size: float, b_s: float) -> int:
                              "the posterior of sigma is improper (it piles up at 0); give noise_sd, or a "
                              "noise_prior with rate > 0", param="noise_sd")
         return 0
-    e = -2 * round(float(np.log2(size)) / 2)
+    e = power_of_four(size)
     with np.errstate(over="ignore", under="ignore"):
         scaled_rate = float(np.ldexp(b_s, 2 * e))
     if b_s > 0 and not 0.0 < scaled_rate < np.inf:
@@ -387,14 +394,14 @@ def gibbs_from_statistics(
     """:func:`gibbs` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and ``n`` (data bigger than
     memory, n >= p): the p x p precision draw needs nothing else, and learned sigma's
     ``||r - X m||^2 = r^T r - 2 m^T X^T r + m^T X^T X m``."""
-    G, q0 = _numbers("gram", gram), _numbers("xty", xty)
+    G, q0 = as_real_array("gram", gram), as_real_array("xty", xty)
     yty = finite_scalar("yty", yty, what="y^T y")
     if q0.ndim != 1:
         raise InputError(f"xty must be a vector (p,), got shape {q0.shape}")
     p = q0.shape[0]
     if G.shape != (p, p) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(q0)) and np.isfinite(yty)):
         raise InputError(f"gram must be a finite ({p}, {p}) matrix matching xty, got shape {G.shape}")
-    G = validate_statistics(G, q0, float(yty))
+    G, evals, evecs = validate_statistics(G, q0, float(yty))
     n = count("n", n)
     mu = validate_location(location, p)
     s_fixed = None if noise_sd is None else positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
@@ -410,19 +417,9 @@ def gibbs_from_statistics(
         q, rtr = np.ldexp(q, exponent), float(np.ldexp(rtr, 2 * exponent))
     alpha = _overrelax(overrelax)
     steps = _steps(coordinate_steps, n, p, chains)
-    design = gaussian_draw.Design.from_gram(G, q, rtr, n)
+    design = gaussian_draw.Design.from_gram(G, q, rtr, n, (evals, evecs))
     return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed, alpha,
                    steps, exponent)
-
-
-def _numbers(name: str, value) -> NDArray[np.float64]:
-    """``value`` as a float64 array (finiteness is checked with the shapes, by the caller)."""
-    if np.iscomplexobj(value):
-        raise InputError(f"{name} must be real numbers, got complex values")
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be numbers, got {value!r:.80}") from None
 
 
 def _overrelax(value) -> float:

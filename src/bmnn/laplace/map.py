@@ -132,7 +132,7 @@ def map_from_statistics(gram: ArrayLike, xty: ArrayLike, noise_sd: float, scale:
     p = q0.shape[0]
     if G.shape != (p, p) or not (np.all(np.isfinite(G)) and np.all(np.isfinite(q0))):
         raise InputError(f"gram must be a finite ({p}, {p}) matrix matching xty, got shape {G.shape}")
-    G = validate_statistics(G, q0)
+    G = validate_statistics(G, q0)[0]
     s = positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
     t = positive_scalar("scale", scale, what="tau, the Laplace prior's scale")
     mu = validate_location(location, p)

@@ -73,25 +73,28 @@ def validate_problem(X: ArrayLike, y: ArrayLike, noise_sd: float, scale: float, 
     return X, y, s, t, mu
 
 
-def validate_statistics(gram: NDArray, xty: NDArray, yty: float | None = None) -> NDArray[np.float64]:
-    """The sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` (finite, of matching shapes) checked for what they
-    must be, whatever X and y were: ``X^T X`` symmetric and positive semi-definite, ``y^T y >= 0`` and at least the
-    part of ``y^T y`` that the columns explain, ``(X^T y)^T (X^T X)^+ X^T y`` (Cauchy-Schwarz). Tolerances allow
-    the rounding of sums over many rows (``yty = None``: the checks of ``X^T X`` alone). Returns ``X^T X`` made
-    exactly symmetric."""
-    G = np.asarray(gram, dtype=np.float64)
-    top = float(np.max(np.abs(np.diag(G)))) if G.size else 0.0
-    if np.any(np.diag(G) < 0) or float(np.max(np.abs(G - G.T), initial=0.0)) > 1e-9 * top:
+def validate_statistics(gram: NDArray[np.float64], xty: NDArray[np.float64], yty: float | None = None
+                        ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` (finite float64, of matching shapes) checked for
+    what they must be, whatever X and y were: ``X^T X`` symmetric and positive semi-definite, ``y^T y >= 0`` and
+    at least the part of ``y^T y`` that the columns explain, ``(X^T y)^T (X^T X)^+ X^T y`` (Cauchy-Schwarz).
+    Tolerances allow the rounding of sums over many rows (``yty = None``: the checks of ``X^T X`` alone). Returns
+    ``X^T X`` made exactly symmetric, and its eigenvalues and eigenvectors (``numpy.linalg.eigh``)."""
+    G = gram
+    if G.shape[0] == 0:
+        raise InputError("gram and xty must describe at least one column of X, got none", param="gram")
+    top = float(np.max(np.abs(np.diag(G))))
+    if np.any(np.diag(G) < 0) or float(np.max(np.abs(G - G.T))) > 1e-9 * top:
         raise InputError("gram must be X^T X: symmetric with a non-negative diagonal, got a matrix that is not",
                          param="gram")
     G = (G + G.T) / 2
     evals, evecs = np.linalg.eigh(G)
-    big = float(evals[-1]) if evals.size else 0.0
-    if evals.size and evals[0] < -1e-8 * max(big, 0.0):
+    big = float(evals[-1])
+    if evals[0] < -1e-8 * max(big, 0.0):
         raise InputError(f"gram must be X^T X, positive semi-definite; its smallest eigenvalue is {evals[0]:.3g} "
                          f"(largest {big:.3g})", param="gram")
     if yty is None:
-        return G
+        return G, evals, evecs
     if not yty >= 0:
         raise InputError(f"yty must be y^T y >= 0, got {yty:g}", param="yty")
     keep = evals > 1e-8 * big
@@ -99,7 +102,7 @@ def validate_statistics(gram: NDArray, xty: NDArray, yty: float | None = None) -
     if explained > yty * (1 + 1e-6) + 1e-300:
         raise InputError(f"the statistics do not fit together: y^T y = {yty:.6g}, but X^T y and X^T X say the "
                          f"columns of X alone explain {explained:.6g} of it", param="yty")
-    return G
+    return G, evals, evecs
 
 
 def lambda_from_tau(noise_sd: float, scale: float) -> float:
