@@ -290,3 +290,38 @@ def test_statistics_are_judged_symmetric_relative_to_their_own_size(scale):
     far[0, 1] *= 1 + 1e-6  # not a Gram matrix at any scale
     with pytest.raises(InputError, match="symmetric"):
         gibbs_from_statistics(far, xty, yty, 10, 0.5, 0.5, draws=2, chains=2)
+
+
+def test_the_range_check_refuses_every_way_of_leaving_float64_and_passes_a_finite_state():
+    from bmnn.laplace.gibbs import _check_range
+
+    theta, one = np.array([[0.5, -2.0], [1.0, 3.0]]), np.ones(2)
+    assert _check_range(theta, one, one, 0) is None
+    assert _check_range(theta, np.array([1e-300, 2.0]), np.array([1e300, 1.0]), 0) is None  # tiny, huge: finite
+    for sigma, tau in ((np.array([1.0, np.inf]), one), (np.array([0.0, 1.0]), one), (one, np.array([np.inf, 1.0])),
+                       (one, np.array([1.0, 0.0])), (np.array([np.nan, 1.0]), one), (one, np.array([1.0, np.nan]))):
+        with pytest.raises(InputError, match="leaves float64's range"):
+            _check_range(theta, sigma, tau, 0)
+    bad = np.array([[0.5, np.inf], [np.nan, -48.0]])
+    with pytest.raises(InputError) as err:
+        _check_range(bad, one, np.array([2.0, 7.0]), 4)  # theta in units of 2^-4: |w - location| up to 48 / 16
+    assert str(err.value) == ("the posterior leaves float64's range (largest finite |w - location| drawn 3, tau up "
+                              "to 7): rescale X and y (standardised columns, y of size about 1), or give noise_sd "
+                              "and scale")
+    with pytest.raises(InputError) as err:
+        _check_range(np.full((2, 2), np.nan), one, np.array([np.inf, np.nan]), 0)
+    assert str(err.value).startswith("the posterior leaves float64's range (no finite w drawn): rescale")
+
+
+def test_summaries_of_one_draw_or_none_keep_their_shapes_and_say_nothing(caplog, capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = summarize(np.array([[[0.5, -1.0, 2.0]]]))  # one chain, one draw: sd, ESS, R-hat undefined
+        none = summarize(np.zeros((2, 0, 3)))
+    for d in (one, none):
+        for key in ("mean", "sd", "mcse", "ess_bulk", "ess_tail", "rhat"):
+            assert d[key].shape == (3,), key
+    np.testing.assert_array_equal(one["mean"], [0.5, -1.0, 2.0])
+    assert np.all(np.isnan(one["sd"])) and np.all(np.isnan(none["mean"]))
+    assert not [r for r in caplog.records if "arviz" in r.name.lower()]
+    assert capfd.readouterr().err == ""  # ArviZ's own handler writes shape warnings to stderr unless filtered
