@@ -325,3 +325,29 @@ def test_summaries_of_one_draw_or_none_keep_their_shapes_and_say_nothing(caplog,
     assert np.all(np.isnan(one["sd"])) and np.all(np.isnan(none["mean"]))
     assert not [r for r in caplog.records if "arviz" in r.name.lower()]
     assert capfd.readouterr().err == ""  # ArviZ's own handler writes shape warnings to stderr unless filtered
+
+
+@pytest.mark.parametrize("scale", [1e6, 1e-6])
+def test_statistics_are_judged_positive_semi_definite_and_consistent_relative_to_their_own_size(scale):
+    evecs = np.array([[0.6, -0.8], [0.8, 0.6]])
+    kw = dict(draws=2, chains=2)
+
+    def gram(small):
+        return evecs @ np.diag([2.0 * scale, small]) @ evecs.T
+
+    xty = evecs @ np.array([1.0, 0.0]) * scale
+    gibbs_from_statistics(gram(-1e-12 * scale), xty, scale, 10, 0.5, 0.5, **kw)  # rounding below 0: accepted
+    with pytest.raises(InputError, match="positive semi-definite"):
+        gibbs_from_statistics(gram(-1e-4 * scale), xty, scale, 10, 0.5, 0.5, **kw)
+    # explained = (X^T y)^T G^+ X^T y = scale / 2: y^T y must be at least that, up to rounding
+    gibbs_from_statistics(gram(0.0), xty, 0.5 * scale * (1 + 1e-9), 10, 0.5, 0.5, **kw)
+    with pytest.raises(InputError, match="do not fit together"):
+        gibbs_from_statistics(gram(0.0), xty, 0.49 * scale, 10, 0.5, 0.5, **kw)
+
+
+def test_all_zero_targets_and_near_null_directions_are_accepted_from_statistics():
+    kw = dict(draws=2, chains=2)
+    g = gibbs_from_statistics(np.array([[2.0, 0.5], [0.5, 1.0]]), np.zeros(2), 0.0, 10, 0.5, 0.5, **kw)
+    assert np.all(np.isfinite(g.draws))  # y = 0: y^T y = 0 explains nothing and needs nothing
+    # a direction with eigenvalue below 1e-8 of the largest is rounding noise of the sums: not judged
+    gibbs_from_statistics(np.diag([1e6, 1e-6]), np.array([0.0, 1e-3]), 0.5, 10, 0.5, 0.5, **kw)
