@@ -173,7 +173,7 @@ def test_statistics_of_real_data_pass_however_they_were_summed(rng):
 def test_bad_levels_names_and_complex_data_are_refused_in_one_line(rng):
     X, y = _data(rng)
     m = LaplaceRegression(0.4, 0.5, draws=20, warmup=5, chains=2, seed=0).fit(X, y)
-    for bad in ("wide", None, [0.5, 0.9], True, 1.0):
+    for bad in ("wide", "0.9", None, [0.5, 0.9], True, 1.0):
         with pytest.raises(InputError, match="level must be in"):
             m.coef_interval(bad)
         with pytest.raises(InputError, match="level must be in"):

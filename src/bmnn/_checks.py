@@ -97,7 +97,7 @@ def finite_scalar(name: str, value: Any, *, what: str = "") -> float:
 def check_level(value: Any, name: str = "level") -> float:
     """A probability level strictly between 0 and 1 (an interval's coverage), as a float."""
     try:
-        lv = float(value) if _is_numeric(value) else float("nan")
+        lv = float("nan") if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
         lv = float("nan")
     if not 0.0 < lv < 1.0:

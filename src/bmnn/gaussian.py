@@ -294,7 +294,6 @@ def predictive_coverage(
         raise InputError("predictive_coverage needs n >= 1 (the MLE plug-in is undefined without data)")
     lv = check_level(level)
     s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
-    _agree(n=nf, noise_sd=s, prior_sd=np.asarray(prior_sd))
     v_n = posterior(nf, 0.0, s, prior_sd).var
     z = ndtri(0.5 + lv / 2)
     # sigma / sqrt(sigma^2 + v_n) = 1 / sqrt(1 + v_n / sigma^2), v_n / sigma^2 = 1 / (n + sigma^2 / tau^2)
