@@ -60,5 +60,10 @@ mutation: setup
 	$(VENV)/bin/mutmut export-cicd-stats 2>/dev/null || true
 	$(VENV)/bin/mutmut results
 
+# Only what the Makefile and bmnn made: report/index.html is removed only when bmnn wrote it (its generator mark),
+# and the folder only when nothing else is left in it; runs/ holds trained runs and is never cleaned.
 clean:
-	rm -rf $(VENV) report .pytest_cache .ruff_cache .hypothesis mutants
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis mutants
+	@if [ -f report/index.html ] && [ ! -L report/index.html ] && head -c 4096 report/index.html | \
+	  grep -qE '<meta name="generator" content="bmnn|<title>bmnn report: '; then rm -f report/index.html; fi
+	@rmdir report 2>/dev/null || true

@@ -7,10 +7,33 @@ Every message names the parameter, what was expected and what was given, e.g.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+#: the one reading of a number, for every file, flag and setting: a plain ASCII decimal (no ``_`` separators, no
+#: ``nan``/``inf`` words, no hexadecimal, no other scripts' digits)
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+#: no number needs more characters than this; a longer token is refused before it is converted
+MAX_NUMBER_CHARS = 1000
+
+
+def plain_float(text: str) -> float:
+    """``text`` read as a plain decimal number (:data:`NUMBER`); ``ValueError`` for anything else."""
+    if len(text) > MAX_NUMBER_CHARS or not NUMBER.fullmatch(text):
+        raise ValueError(text)
+    return float(text)
+
+
+def plain_int(text: str) -> int:
+    """``text`` read as a whole number of at most 30 digits; ``ValueError`` for anything else."""
+    if len(text) > 31 or not WHOLE_NUMBER.fullmatch(text):
+        raise ValueError(text)
+    return int(text)
+
 
 
 class BmnnError(Exception):

@@ -9,17 +9,22 @@ captured, never printed. ``--json`` output is strict JSON (RFC 8259): an undefin
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import math
+import os
 import re
+import signal
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
-from bmnn._checks import BmnnError, InputError
+from bmnn._checks import BmnnError, InputError, plain_float, plain_int
 
 
 class FlagError(InputError):
@@ -38,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 def _positive_float():
     def parse(text: str) -> float:
         try:
-            v = float(text)
+            v = plain_float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
         if not (math.isfinite(v) and v > 0):
@@ -51,7 +56,7 @@ def _positive_float():
 def _finite_float():
     def parse(text: str) -> float:
         try:
-            v = float(text)
+            v = plain_float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         if not math.isfinite(v):
@@ -63,7 +68,7 @@ def _finite_float():
 
 def _overrelax(text: str) -> float:
     try:
-        v = float(text)
+        v = plain_float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number in (-1, 0], got {text!r}") from None
     if not (math.isfinite(v) and -1.0 < v <= 0.0):
@@ -74,7 +79,7 @@ def _overrelax(text: str) -> float:
 def _count(minimum: int = 1):
     def parse(text: str) -> int:
         try:
-            v = int(text)
+            v = plain_int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}") from None
         if v < minimum:
@@ -84,28 +89,53 @@ def _count(minimum: int = 1):
     return parse
 
 
-def _read_text(path: str, flag: str = "FILE") -> tuple[str, str]:
-    if path == "-":
-        source = "<stdin>"
-        if not hasattr(sys.stdin, "buffer"):  # a text stream handed in by a caller
-            return sys.stdin.read(), source
-        data = sys.stdin.buffer.read()
-    else:
-        p = Path(path)
-        source = str(p)
-        try:
-            data = p.read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"{flag} {path!r} does not exist") from None
-        except IsADirectoryError:
-            raise InputError(f"{flag} {path!r} is a folder, expected a file of numbers") from None
-        except OSError as exc:
-            raise InputError(f"{flag} {path!r} cannot be read: {exc.strerror or exc}") from None
+def _address(text: str) -> str:
+    from bmnn.cluster import check_address
+
     try:
-        return data.decode("utf-8"), source
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{flag} {source!r} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})") \
-            from None
+        return check_address(text, "the address")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _check_cluster_flags(args: argparse.Namespace) -> None:
+    """``--scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``, which stands for it) and ``--workers`` exclude each other;
+    both are checked before any work."""
+    from bmnn.cluster import scheduler_address
+
+    address = scheduler_address(args.scheduler)
+    if address is not None and args.workers is not None:
+        where = "--scheduler" if args.scheduler is not None else "$DASK_SCHEDULER_ADDRESS"
+        raise InputError(f"--workers sizes an embedded cluster, but {where} names the cluster {address!r}, whose "
+                         "own workers run the tasks; give one or the other")
+
+
+def _text_chunks(path: str, flag: str, stack: contextlib.ExitStack) -> tuple[Iterator[str], str]:
+    """The text of ``path`` (``-``: stdin) as UTF-8 chunks, and the name to show for it; the file is closed with
+    ``stack``."""
+    from bmnn.datasets import decode_stream
+
+    if path == "-":
+        if sys.stdin is None:
+            raise InputError(f"{flag}: standard input is closed; give a file, or pipe the numbers in")
+        if not hasattr(sys.stdin, "buffer"):  # a text stream handed in by a caller
+            return iter([sys.stdin.read()]), "<stdin>"
+        return decode_stream(sys.stdin.buffer, "<stdin>"), "<stdin>"
+    try:
+        fh = stack.enter_context(open(path, "rb"))  # noqa: SIM115 - closed by the stack
+    except FileNotFoundError:
+        raise InputError(f"{flag} {path!r} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{flag} {path!r} is a folder, expected a file of numbers") from None
+    except OSError as exc:
+        raise InputError(f"{flag} {path!r} cannot be read: {exc.strerror or exc}") from None
+    return decode_stream(fh, path), path
+
+
+def _read_text(path: str, flag: str = "FILE") -> tuple[str, str]:
+    with contextlib.ExitStack() as stack:
+        chunks, source = _text_chunks(path, flag, stack)
+        return "".join(chunks), source
 
 
 def _strict_json(value: Any, nullable: tuple[str, ...] = (), path: str = "") -> Any:
@@ -134,16 +164,18 @@ def _normal(dist: Any) -> dict[str, float]:
 
 
 def cmd_gaussian(args: argparse.Namespace) -> int:
-    from bmnn.datasets import parse_numbers
+    from bmnn.datasets import iter_numbers
     from bmnn.gaussian import NormalKnownVariance
 
-    text, source = _read_text(args.file)
-    x = parse_numbers(text, source, header=args.header)
-    m = NormalKnownVariance(args.noise_sd, args.prior_sd, args.prior_mean).fit(x)
+    m = NormalKnownVariance(args.noise_sd, args.prior_sd, args.prior_mean).fit([])
+    with contextlib.ExitStack() as stack:  # streamed: memory stays bounded whatever the input's length
+        chunks, source = _text_chunks(args.file, "FILE", stack)
+        for batch in iter_numbers(chunks, source, header=args.header):
+            m.update(batch)
     n = int(m.n_)
     out = {
         "n": n,
-        "sum": float(m.sum_),
+        "sum": float(m.sum_) if math.isfinite(m.sum_) else None,
         "mle": float(m.mle()) if n else None,
         "map": float(m.map()),
         "posterior": _normal(m.posterior()),
@@ -151,13 +183,17 @@ def cmd_gaussian(args: argparse.Namespace) -> int:
         "plugin_mle": _normal(m.plugin_predictive("mle")) if n else None,
         "plugin_map": _normal(m.plugin_predictive("map")),
     }
+    if out["sum"] is None:  # beyond float64, with a finite mean: given as decimal text
+        out["sum_text"] = str(m.sum_text(10))
     out = _strict_json(out)
     if args.json:
         _print_json(out)
         return 0
     if n == 0:
         print("note: no data; the posterior is the prior and the predictive is the prior predictive")
-    rows = [("n", f"{n}"), ("sum x", f"{out['sum']:.10g}"),
+    total = (f"{out['sum']:.10g}" if out["sum"] is not None
+             else f"{out['sum_text']} (beyond float64's range; the mean is within it)")
+    rows = [("n", f"{n}"), ("sum x", total),
             ("mu_MLE", "undefined (n = 0)" if out["mle"] is None else f"{out['mle']:.10g}"),
             ("mu_MAP", f"{out['map']:.10g}")]
     for key, label in (("posterior", "mu | D"), ("predictive", "x | D"), ("plugin_mle", "x | mu_MLE"),
@@ -236,10 +272,13 @@ def cmd_lasso(args: argparse.Namespace) -> int:
             out[key] = getattr(m, attr)
     out = _strict_json(out, nullable=UNDEFINED_IN_LASSO)
     if args.save is not None:
+        import io
+
         from bmnn._files import atomic_write
 
-        idata = m.to_inference_data()
-        atomic_write(args.save, lambda tmp: idata.to_netcdf(str(tmp), engine="h5netcdf"))
+        buf = io.BytesIO()  # HDF5 writes to memory; the disk is written by atomic_write alone
+        m.to_inference_data().to_datatree().to_netcdf(buf, engine="h5netcdf")
+        atomic_write(args.save, buf.getbuffer())
     if args.json:
         _print_json(out)
         return 0
@@ -281,14 +320,14 @@ def _fmt(v, spec: str) -> str:
 
 def _table_statistics(args: argparse.Namespace):
     """``((X^T X, X^T y, y^T y, n), names)`` of the files of ``--csv GLOB`` or ``--parquet GLOB``, on Dask."""
+    from bmnn import cluster
     from bmnn.datasets import table_moments
 
     flag, kind = ("--parquet", "parquet") if args.parquet else ("--csv", "csv")
+    address = cluster.scheduler_address(args.scheduler)
     try:
-        if args.scheduler:
-            from bmnn import cluster
-
-            with cluster.client(args.scheduler) as c:
+        if address is not None:
+            with cluster.client(address) as c:
                 moments, cols, t = table_moments(getattr(args, kind), args.target, kind, client=c)
         else:
             moments, cols, t = table_moments(getattr(args, kind), args.target, kind)
@@ -360,6 +399,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise _flag("--set", exc) from None
         if key in flags:
             raise InputError(f"--set {key}: use --{key.replace('_', '-')} instead")
+        if key in extra:
+            raise InputError(f"--set {key} is given twice ({extra[key]!r} and {value!r}); give it once")
         extra[key] = value
     if args.resume and args.overwrite:
         raise InputError("--resume and --overwrite exclude each other: --resume continues the run in --out, "
@@ -378,6 +419,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"training recipe {cfg.recipe!r} for {cfg.epochs} epochs into {out}")
             ck = train(cfg, arrays, out, resume=args.resume, overwrite=args.overwrite)
             metrics = _write_training_figures(ck, arrays, out, f"recipe {cfg.recipe}")
+    except InputError as exc:
+        if exc.param != "out":
+            raise
+        raise _flag("--out", exc) from None
     except runs.RunExists as exc:
         raise FlagError(f"--out {str(exc.folder)!r} already holds {exc.state}: add --resume to continue it, choose "
                         "another --out, or add --overwrite to replace it") from None
@@ -398,6 +443,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from bmnn.experiments.sweep import parse_grid, parse_seeds, sweep
 
+    _check_cluster_flags(args)
     try:
         seeds = parse_seeds(args.seeds)
     except InputError as exc:
@@ -412,6 +458,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except InputError as exc:
         if str(exc).startswith("sweep folder"):
             raise _flag("--out", exc) from None
+        if exc.param == "set":
+            raise _flag("--set", exc) from None
         raise
     for s in doc["summary"]:
         sd = "n/a (one seed)" if s["sd"] is None else f"{s['sd']:.4f}"
@@ -457,6 +505,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bmnn._files import writable_folder
     from bmnn.report.build import build_report
 
+    _check_cluster_flags(args)
     try:
         out = writable_folder(args.out, "folder")
     except InputError as exc:
@@ -465,8 +514,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         writable_folder(args.runs, "folder")
     except InputError as exc:
         raise _flag("--runs", exc) from None
-    path, held, total = build_report(out, quick=args.quick, data_dir=args.data_dir, runs_dir=args.runs, log=print,
-                                     replicates=args.replicates, scheduler=args.scheduler, workers=args.workers)
+    try:
+        path, held, total = build_report(out, quick=args.quick, data_dir=args.data_dir, runs_dir=args.runs,
+                                         log=print, replicates=args.replicates, scheduler=args.scheduler,
+                                         workers=args.workers)
+    except InputError as exc:
+        if exc.param != "out":
+            raise
+        raise _flag("--out", exc) from None
     print(f"wrote {path}: {held} of {total} checks held")
     if held < total:
         print(f"{total - held} check(s) did not hold: they are listed at the top of the report", file=sys.stderr)
@@ -494,7 +549,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "when interrupted; a folder holding another run is never written over (default runs)")
     r.add_argument("--replicates", type=_count(2), metavar="N",
                    help="replicates of the 2.5 simulation study at n = p (the curve over n gets N/3 each)")
-    r.add_argument("--scheduler", metavar="ADDR", help="run the simulation study's blocks on this Dask scheduler")
+    r.add_argument("--scheduler", metavar="ADDR", type=_address,
+                   help="run the simulation study's blocks on this Dask scheduler")
     r.add_argument("--workers", type=_count(), help="run them on an embedded Dask cluster of this many workers")
     r.set_defaults(func=cmd_report)
 
@@ -536,7 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="collapsed coordinate steps per sweep after warm-up, for the K coordinates that mixed "
                          "slowest in it (default: by a cost model, about a tenth of the Gaussian draw's cost; 0: none)")
     lz.add_argument("--save", metavar="FILE.nc", help="write the draws as ArviZ InferenceData (netCDF)")
-    lz.add_argument("--scheduler", metavar="ADDR", help="with a glob: read the partitions on this Dask scheduler")
+    lz.add_argument("--scheduler", metavar="ADDR", type=_address,
+                    help="with a glob: read the partitions on this Dask scheduler")
     loc = lz.add_mutually_exclusive_group()
     loc.add_argument("--location", metavar="V", help="mu: one number, or p numbers separated by commas")
     loc.add_argument("--location-file", metavar="F", help="mu: a file of p numbers")
@@ -586,8 +643,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a setting and its values to sweep (repeatable: every combination is run)")
     sw.add_argument("--out", default="runs/sweep", help="the sweep's folder (default runs/sweep); finished runs "
                     "in it are reused and interrupted ones resumed")
-    sw.add_argument("--scheduler", metavar="ADDR", help="an existing Dask scheduler, e.g. tcp://host:8786 (default: "
-                    "$DASK_SCHEDULER_ADDRESS, else an embedded cluster with one worker per core)")
+    sw.add_argument("--scheduler", metavar="ADDR", type=_address,
+                    help="an existing Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, else an "
+                    "embedded cluster with one worker per core)")
     sw.add_argument("--workers", type=_count(), help="workers of the embedded cluster (default: one per core)")
     sw.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search); "
                     "on a real cluster, a path every worker can read")
@@ -611,14 +669,117 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def _one_line(text: str) -> str:
-    """A message as one printable line: no ANSI escapes, no line breaks or other control characters."""
+    """A message as one printable line: no ANSI escapes, no line breaks or other control characters; the bytes of a
+    file name that is not UTF-8 shown as ``\\xNN``, not lost."""
     text = _ANSI.sub("", text)
+    text = "".join(f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else ch for ch in text)
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: the command stops, with one line and exit code 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_ERR: Any = None  # where messages go once a signal has silenced everything else on stderr
+
+
+def _stderr() -> Any:
+    return _ERR if _ERR is not None else sys.stderr
+
+
+def _silence_stderr() -> None:
+    """From now on, nothing but bmnn's own last line reaches stderr: fd 2 goes to /dev/null (what a library prints
+    while it shuts down after an interrupt is noise), and bmnn writes to a copy of the old fd 2."""
+    global _ERR
+    if _ERR is not None or sys.stderr is None:
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        _ERR = os.fdopen(saved, "w", encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
+                         errors="backslashreplace")
+    except OSError:
+        pass
+
+
+def _on_signal(signum: int, frame: Any) -> NoReturn:
+    _silence_stderr()
+    raise Interrupted(signum)
+
+
+def _say(message: str) -> None:
+    """One line on stderr; nothing (and no exception) when stderr is closed."""
+    stream = _stderr()
+    if stream is None:
+        return
+    try:
+        stream.write(message + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+#: caches and configuration that libraries write at import: (environment variable, default folder)
+_CACHES = (("XDG_CACHE_HOME", "~/.cache"), ("MPLCONFIGDIR", "~/.config/matplotlib"))
+
+
+def _writable_caches() -> None:
+    """Where the home folder (or the cache a variable names) cannot be written, point the libraries' caches at a
+    private temporary folder instead, so that a read-only home neither stops a command nor prints warnings."""
+    import tempfile
+
+    for var, default in _CACHES:
+        path = Path(os.path.expanduser(os.environ.get(var) or default))
+        probe = path
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
+            continue
+        tmp = Path(tempfile.gettempdir()) / f"bmnn-{os.getuid() if hasattr(os, 'getuid') else 0}" / var.lower()
+        try:
+            tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            continue
+        os.environ[var] = str(tmp)
+
+
+#: the commands that start Dask, vl-convert or torch, and how many open files they need
+_FILES_NEEDED = {"report": 512, "sweep": 512, "lasso": 256, "train": 128, "evaluate": 128}
+
+
+def _check_open_files(command: str) -> None:
+    """Raise the soft limit on open files towards what ``command`` needs; refuse in one line, before any work, when
+    the hard limit is below it."""
+    need = _FILES_NEEDED.get(command)
+    try:
+        import resource
+    except ImportError:  # not POSIX: no such limit to check
+        return
+    if need is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    if hard == resource.RLIM_INFINITY or hard >= need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+        return
+    raise InputError(f"bmnn {command} needs to open up to {need} files at once, but this process may open only "
+                     f"{hard} (ulimit -n); raise the limit")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: returns the exit code (0 success, 1 a failed check where the command promises it, 2 a usage or
-    input error)."""
+    """Entry point: returns the exit code (0 success, 1 a failed check where the command promises it, or a fault of
+    the machine such as a full disk; 2 a usage or input error; 128 + N for signal N)."""
+    if sys.stdout is None:
+        _say("bmnn: error: standard output is closed; nothing could be printed (run it with an open stdout)")
+        return 1
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -627,9 +788,13 @@ def main(argv: list[str] | None = None) -> int:
     where = f"bmnn {args.command}" + (f" {args.data_command}" if getattr(args, "data_command", None) else "")
     numeric = args.command in ("gaussian", "lasso", "gradcheck")
     try:
+        _writable_caches()
+        _check_open_files(args.command)
         with warnings.catch_warnings(), np.errstate(**(_RAISE if numeric else {})):
             warnings.simplefilter("ignore")  # library warnings never reach the terminal; results carry the facts
-            return int(args.func(args))
+            code = int(args.func(args))
+        sys.stdout.flush()
+        return code
     except BmnnError as exc:
         message = str(exc)
     except (FloatingPointError, OverflowError, ZeroDivisionError) as exc:
@@ -637,19 +802,42 @@ def main(argv: list[str] | None = None) -> int:
                    "extreme settings")
     except MemoryError:
         message = "not enough memory for this request; ask for fewer draws, chains or a smaller batch"
-    except KeyboardInterrupt:
-        print(f"{where}: interrupted", file=sys.stderr)
-        return 130
-    except OSError as exc:  # the environment, not the user: a full disk, a vanished folder
-        print(f"{where}: error: {_one_line(exc.strerror or str(exc))}"
-              + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        _say(f"{where}: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
+        return 128 + int(signum)
+    except OSError as exc:  # the environment, not the user: a full disk, a vanished folder, a closed stream
+        _say(f"{where}: error: {_one_line(_os_message(exc))}")
         return 1
-    print(f"{where}: error: {_one_line(message)}", file=sys.stderr)
+    _say(f"{where}: error: {_one_line(message)}")
     return 2
+
+
+def _os_message(exc: OSError) -> str:
+    if exc.errno in (errno.EPIPE, errno.EBADF) and exc.filename is None:
+        return f"standard output is closed or its reader has gone ({exc.strerror}); the output was not delivered"
+    text = exc.strerror or str(exc)
+    return f"{text}: {exc.filename}" if exc.filename else text
 
 
 _RAISE = {"divide": "raise", "over": "raise", "invalid": "raise", "under": "ignore"}
 
 
+def entry() -> NoReturn:
+    """The ``bmnn`` console script: :func:`main`, with SIGINT and SIGTERM ending in one line (exit 130 or 143) and,
+    after any failure, nothing more on stderr than bmnn's own line."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+    code = main()
+    if code:
+        _silence_stderr()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.stdout = None  # nothing left to flush at exit: its failure was reported above, once
+    os._exit(code) if code >= 128 else sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -11,7 +11,9 @@ Dask is imported inside the functions, so ``import bmnn`` stays light.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +25,36 @@ ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 
 class ClusterError(BmnnError):
     """The cluster could not be reached or a task failed for good."""
+
+
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)"
+                      r"(?::(?P<port>[0-9]{1,5}))?", re.ASCII)
+
+
+def check_address(address: str, source: str = "scheduler") -> str:
+    """``address`` if it is a Dask scheduler address (``[scheme://]host[:port]``, scheme one of :data:`SCHEMES`,
+    port 1 to 65535), checked before anything connects; else :class:`InputError` naming ``source``."""
+    m = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    if m is None:
+        raise InputError(f"{source} must be a Dask scheduler address such as tcp://host:8786, got {address!r:.200}",
+                         param="scheduler")
+    if m["scheme"] is not None and m["scheme"].lower() not in SCHEMES:
+        raise InputError(f"{source} {address!r:.200} has the scheme {m['scheme']!r}; Dask's are "
+                         f"{', '.join(SCHEMES)}", param="scheduler")
+    if m["port"] is not None and not 1 <= int(m["port"]) <= 65535:
+        raise InputError(f"{source} {address!r:.200} has the port {m['port']}, expected 1 to 65535",
+                         param="scheduler")
+    return address
+
+
+def scheduler_address(scheduler: str | None = None) -> str | None:
+    """The scheduler to connect to: ``scheduler`` if given, else ``$DASK_SCHEDULER_ADDRESS`` if set (each checked
+    by :func:`check_address`), else ``None`` (an embedded cluster)."""
+    if scheduler is not None:
+        return check_address(scheduler)
+    env = os.environ.get(ADDRESS_ENV)
+    return None if env is None else check_address(env, f"${ADDRESS_ENV}")
 
 
 def default_workers() -> int:
@@ -41,12 +73,16 @@ def client(scheduler: str | None = None, workers: int | None = None, threads_per
     threads each, closed on exit."""
     from distributed import Client, LocalCluster
 
-    address = scheduler or os.environ.get(ADDRESS_ENV) or None
+    address = scheduler_address(scheduler)
     if address is not None:
+        if workers is not None:
+            raise InputError(f"workers sizes an embedded cluster; with the scheduler {address!r} the cluster's own "
+                             "workers run the tasks (give one or the other)", param="workers")
         try:
             c = Client(address, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"no Dask scheduler answered at {address!r} ({exc})") from None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(f"no Dask scheduler answered at {address!r} ({' '.join(str(exc).split())[:200]})") \
+                from None
         try:
             yield c
         finally:
@@ -56,7 +92,7 @@ def client(scheduler: str | None = None, workers: int | None = None, threads_per
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InputError(f"workers must be a whole number >= 1, got {workers!r}")
     cluster = LocalCluster(n_workers=n, threads_per_worker=threads_per_worker, processes=True,
-                           memory_limit=memory_limit, dashboard_address=None, silence_logs=40)
+                           memory_limit=memory_limit, dashboard_address=None, silence_logs=logging.CRITICAL)
     c = Client(cluster)
     try:
         yield c
@@ -74,11 +110,11 @@ def seed_streams(seed: int, n: int) -> list[int]:
             for s in np.random.SeedSequence(seed).spawn(n)]
 
 
-def map_ordered(c: Any, fn: Callable[..., Any], items: Sequence[Any], *, retries: int = 2,
-                **kwargs: Any) -> list[Any]:
-    """``[fn(item, **kwargs) for item in items]`` as Dask tasks (``pure=False``: each runs once per call; a task
-    whose worker dies is retried up to ``retries`` times), gathered in the order of ``items``."""
-    futures = [c.submit(fn, item, pure=False, retries=retries, key=f"bmnn-{i}-{os.getpid()}-{id(items)}",
+def map_ordered(c: Any, fn: Callable[..., Any], items: Sequence[Any], **kwargs: Any) -> list[Any]:
+    """``[fn(item, **kwargs) for item in items]`` as Dask tasks (``pure=False``: each runs once per call), gathered
+    in the order of ``items``. A task is never retried for its own error (a user's mistake fails once, with its own
+    message); a task whose worker died is rescheduled by Dask itself (``distributed.scheduler.allowed-failures``)."""
+    futures = [c.submit(fn, item, pure=False, key=f"bmnn-{i}-{os.getpid()}-{id(items)}",
                         **kwargs) for i, item in enumerate(items)]
     try:
         return c.gather(futures)

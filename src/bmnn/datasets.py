@@ -6,6 +6,7 @@ IDX files: Fashion-MNIST, found on disk and verified by the SHA-256 of its decom
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -13,22 +14,26 @@ import math
 import os
 import re
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bmnn._checks import DataFileError, InputError
+from bmnn._checks import MAX_NUMBER_CHARS, NUMBER, DataFileError, InputError
 from bmnn._files import atomic_write, writable_folder
 
 _SEP = re.compile(r"\s*[,;]\s*|\s+")
-#: a plain decimal number: no ``_`` separators, no ``nan`` / ``inf`` words, no hexadecimal
-NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def parse_number(token: str, where: str) -> float:
-    """One token as a finite float, or :class:`InputError` naming ``where`` and the token."""
+    """One token as a finite float (:data:`bmnn._checks.NUMBER`), or :class:`InputError` naming ``where`` and the
+    token."""
+    if len(token) > MAX_NUMBER_CHARS:
+        raise InputError(f"{where}: a token of {len(token)} characters ({_shown(token)}); no number is longer than "
+                         f"{MAX_NUMBER_CHARS}")
     if not NUMBER.fullmatch(token):
         if token.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
             raise InputError(f"{where}: {token!r} is not a finite number (NaN and infinities are refused)")
@@ -51,21 +56,107 @@ def parse_numbers(text: str, source: str = "<input>", header: bool = False) -> N
     InputError
         Naming ``source``, the line and the token: for a token that is not a finite number, or an empty field.
     """
-    values: list[float] = []
-    skip_header = header
-    for lineno, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+    parts = list(iter_numbers([text], source, header))
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # str.splitlines' line breaks
+_BATCH = 1 << 16  # numbers per array yielded
+_HOLD = 1 << 16  # characters of an unfinished line kept before its complete tokens are parsed
+
+
+def decode_stream(stream: Any, source: str, chunk: int = 1 << 20) -> Iterator[str]:
+    """The UTF-8 text of a binary stream, chunk by chunk (a byte-order mark at the start dropped); a byte that is not
+    UTF-8 is an :class:`InputError` naming ``source`` and the byte's offset."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    consumed, first = 0, True
+    while True:
+        try:
+            raw = stream.read(chunk)
+        except OSError as exc:
+            raise InputError(f"{source!r} cannot be read: {exc.strerror or exc}") from None
+        held = len(decoder.getstate()[0])
+        try:
+            text = decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{source!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                             f"{consumed - held + exc.start})") from None
+        consumed += len(raw)
+        if first and text:
+            text, first = text.removeprefix("\ufeff"), False
+        if text or not raw:
+            yield text
+        if not raw:
+            return
+
+
+def iter_numbers(chunks: Iterable[str], source: str = "<input>", header: bool = False) -> Iterator[NDArray[np.float64]]:
+    """The numbers of :func:`parse_numbers`, read from text arriving in ``chunks``, as float64 arrays of up to
+    65,536 values: memory stays bounded however long the input (and however long one line of it) is. A token
+    longer than any number could be is refused as soon as it is seen."""
+    out: list[float] = []
+    buf, lineno, mode, skip_header = "", 1, None, header  # mode: None at a line's start, "data", or "skip"
+
+    def line_done(line: str) -> None:
+        nonlocal skip_header
+        if mode == "skip":
+            return
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
+        if mode is None:
+            if not stripped or stripped.startswith("#"):
+                return
+            if skip_header:
+                skip_header = False
+                return
+        _tokens(stripped, f"{source}, line {lineno}", out)
+
+    def line_start(rest: str) -> tuple[str | None, str]:  # the kind of a long unfinished line, from its start
+        nonlocal skip_header
+        lead = rest.lstrip()
+        if not lead:
+            return None, ""
+        if lead.startswith("#"):
+            return "skip", ""
         if skip_header:
             skip_header = False
-            continue
-        where = f"{source}, line {lineno}"
-        for tok in _SEP.split(stripped):
-            if not tok:
-                raise InputError(f"{where}: an empty field between two separators in {_shown(stripped)}")
-            values.append(parse_number(tok, where))
-    return np.asarray(values, dtype=np.float64)
+            return "skip", ""
+        return "data", lead
+
+    for text in chunks:
+        buf += text
+        end = len(buf) - 1 if buf.endswith("\r") else len(buf)  # a \r may be the first half of \r\n
+        pos = 0
+        for m in _BREAK.finditer(buf, 0, end):
+            line_done(buf[pos:m.start()])
+            pos, lineno, mode = m.end(), lineno + 1, None
+        buf = buf[pos:]
+        if len(buf) > _HOLD:
+            if mode is None:
+                mode, buf = line_start(buf)
+            if mode == "skip":
+                buf = ""
+            elif mode == "data":
+                cut = [m for m in _SEP.finditer(buf) if 0 < m.start() and m.end() < len(buf)]
+                if cut:
+                    _tokens(buf[:cut[-1].start()].strip(), f"{source}, line {lineno}", out)
+                    buf = buf[cut[-1].end():]
+                if len(buf) > MAX_NUMBER_CHARS:
+                    parse_number(buf, f"{source}, line {lineno}")  # refuses the over-long token
+        while len(out) >= _BATCH:
+            yield np.asarray(out[:_BATCH], dtype=np.float64)
+            del out[:_BATCH]
+    line_done(buf)
+    if out:
+        yield np.asarray(out, dtype=np.float64)
+
+
+def _tokens(stripped: str, where: str, out: list[float]) -> None:
+    if not stripped:
+        return
+    for tok in _SEP.split(stripped):
+        if not tok:
+            raise InputError(f"{where}: an empty field between two separators in {_shown(stripped)}")
+        out.append(parse_number(tok, where))
 
 
 def _shown(text: str, limit: int = 60) -> str:

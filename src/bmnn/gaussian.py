@@ -23,6 +23,8 @@ written here, because that algebra is the subject of the material.
 
 from __future__ import annotations
 
+import decimal
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,8 +118,10 @@ class SufficientStats:
 def sufficient_stats(x: ArrayLike, axis: int = -1) -> SufficientStats:
     """Reduce data to ``(n, sum x)`` along ``axis``; leading axes index independent data sets.
 
-    The sum is shifted by each data set's first value: the deviations are summed (pairwise, by numpy) and
-    ``n * shift`` is added once, so data far from zero keep full relative precision.
+    The sum is exact: :func:`exact_sums` adds the values without any rounding and ``total`` is that exact sum
+    rounded once to the nearest float64, whatever the order and magnitude of the values. A sum beyond float64's
+    range is refused here (``total`` must be a float); :class:`NormalKnownVariance` serves such data when their mean
+    is finite.
     """
     arr = as_float_array("x", x, what="the data")
     if arr.ndim == 0:
@@ -127,12 +131,64 @@ def sufficient_stats(x: ArrayLike, axis: int = -1) -> SufficientStats:
                          f"{arr.shape}, got {axis!r}", param="axis")
     arr = np.moveaxis(arr, axis, -1)
     n = np.full(arr.shape[:-1], arr.shape[-1], dtype=np.int64)
-    if arr.shape[-1] == 0:
-        return SufficientStats(n=n, total=np.zeros(arr.shape[:-1]))
-    shift = arr[..., 0]
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr - shift[..., None], axis=-1) + n * shift
+    total = _rounded(exact_sums(arr), np.ones(arr.shape[:-1], dtype=np.int64))
     return SufficientStats(n=n, total=_finite(total, "the sum of the data"))
+
+
+#: exact sums are integers in units of 2**-EXACT_UNIT: every float64 (the smallest subnormal is 2**-1074) times
+#: 2**53 (the frexp mantissa made whole) is a whole multiple of it
+EXACT_UNIT = 1074 + 53
+
+
+def exact_sums(x: ArrayLike) -> NDArray[np.object_]:
+    """The exact sums along the last axis of finite float64 values ``x``, as Python integers in units of
+    ``2**-EXACT_UNIT`` (an object array of the leading shape): no rounding, whatever the order and magnitude.
+
+    Each value is split by ``frexp`` into a 53-bit whole mantissa and an exponent; mantissas of one exponent are
+    summed in int64 (in two 26-bit halves, exact for up to 2**36 values), and the at most 2,098 partial sums are
+    shifted and added as Python integers. (Shewchuk's partials, as in ``math.fsum``, are exact too but overflow on
+    an intermediate such as 1e308 + 1e308 before the -1e308 arrives.)
+    """
+    arr = np.asarray(x, dtype=np.float64)
+    arr = arr[None] if arr.ndim == 0 else arr
+    rows = arr.reshape(math.prod(arr.shape[:-1]), arr.shape[-1])
+    out = np.empty(rows.shape[0], dtype=object)
+    for i, row in enumerate(rows):
+        out[i] = _exact_row(row)
+    return out.reshape(arr.shape[:-1])
+
+
+def _exact_row(row: NDArray[np.float64]) -> int:
+    if row.size == 0:
+        return 0
+    mant, expo = np.frexp(row)
+    whole = (mant * 2.0**53).astype(np.int64)  # exact: |mant| < 1 has at most 53 significant bits
+    shift = expo.astype(np.int64) + 1074  # >= 0 for every float64 but zero, whose mantissa is 0
+    shift[whole == 0] = 0
+    order = np.argsort(shift, kind="stable")
+    shift, whole = shift[order], whole[order]
+    starts = np.flatnonzero(np.r_[True, shift[1:] != shift[:-1]])
+    high = np.add.reduceat(whole >> 26, starts)
+    low = np.add.reduceat(whole & ((1 << 26) - 1), starts)
+    total = 0
+    for k, h, lo in zip(shift[starts].tolist(), high.tolist(), low.tolist(), strict=True):
+        total += ((h << 26) + lo) << k
+    return total
+
+
+def _rounded(exact: NDArray[np.object_], n: ArrayLike) -> NDArray[np.float64]:
+    """``exact / n`` (exact sums in units of ``2**-EXACT_UNIT``, counts ``n >= 1``) rounded once to the nearest
+    float64 (Python's integer division is correctly rounded); +-inf where that is beyond float64's range."""
+    def one(total: int, count: int) -> float:
+        try:
+            return total / (int(count) << EXACT_UNIT)
+        except OverflowError:
+            return math.inf if total > 0 else -math.inf
+
+    exact, n = np.broadcast_arrays(np.asarray(exact, dtype=object), np.asarray(n))
+    out = np.array([one(t, c) for t, c in zip(exact.ravel().tolist(), n.ravel().tolist(), strict=True)],
+                   dtype=np.float64)
+    return out.reshape(exact.shape)
 
 
 def _check_n(n: ArrayLike) -> NDArray[np.float64]:
@@ -316,13 +372,6 @@ def map_mle_ratio(
     return map_estimate(n, x_sum, noise_sd, prior_sd, prior_mean) / ml
 
 
-def _two_sum(a: NDArray[np.float64], b: NDArray[np.float64]):
-    """Knuth's error-free transformation: ``a + b = s + e`` exactly."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
 class NormalKnownVariance:
     """The job-1 model as an object: fit data, stream more, read off every estimate and predictive.
 
@@ -340,7 +389,10 @@ class NormalKnownVariance:
     n_ : ndarray of int
         Observations seen so far (per data set, if ``x`` had leading axes).
     sum_ : ndarray
-        Their sum, kept with a compensation term so batch-by-batch equals all-at-once.
+        Their exact sum (:func:`exact_sums`, kept exactly across batches), rounded once to float64; +-inf where it
+        is beyond float64's range (the mean, posterior and predictives are still computed while they are finite).
+    mean_ : ndarray
+        Their exact mean, rounded once (NaN where ``n_ = 0``).
 
     Examples
     --------
@@ -364,50 +416,79 @@ class NormalKnownVariance:
     def fit(self, x: ArrayLike) -> NormalKnownVariance:
         """Forget earlier data and condition on ``x`` (shape ``(..., n)``; ``[]`` gives the prior)."""
         self._validated()
-        for attr in ("n_", "sum_", "_sum_lo"):
+        for attr in ("n_", "sum_", "mean_", "_exact"):
             self.__dict__.pop(attr, None)
         return self.update(x)
 
     def update(self, x: ArrayLike) -> NormalKnownVariance:
-        """Condition on one more batch ``x``; the result equals one ``fit`` on all batches together."""
+        """Condition on one more batch ``x``; the result equals one ``fit`` on all batches together, exactly."""
         self._validated()
-        st = sufficient_stats(x)
-        if not hasattr(self, "n_"):
-            self.n_, self.sum_, self._sum_lo = st.n, st.total, np.zeros_like(st.total)
-            return self
-        if st.n.shape != self.n_.shape and st.n.size and self.n_.size:
+        arr = as_float_array("x", x, what="the data")
+        arr = arr[None] if arr.ndim == 0 else arr
+        n, exact = np.full(arr.shape[:-1], arr.shape[-1], dtype=np.int64), exact_sums(arr)
+        if hasattr(self, "n_"):
             try:
-                np.broadcast_shapes(st.n.shape, self.n_.shape)
+                np.broadcast_shapes(n.shape, self.n_.shape)
             except ValueError:
                 raise InputError(
-                    f"x's leading shape {st.n.shape} does not match the data sets fitted so far {self.n_.shape}"
+                    f"x's leading shape {n.shape} does not match the data sets fitted so far {self.n_.shape}"
                 ) from None
-        with np.errstate(over="ignore", invalid="ignore"):
-            hi, lo = _two_sum(self.sum_, st.total)
-        _finite(hi, "the sum of the data")
-        self.n_ = self.n_ + st.n
-        self.sum_, self._sum_lo = hi, self._sum_lo + lo
+            n, exact = self.n_ + n, self._exact + exact
+        self.n_, self._exact = n, np.asarray(exact, dtype=object)
+        with np.errstate(invalid="ignore"):
+            self.sum_ = _rounded(self._exact, np.ones_like(n))
+            self.mean_ = np.where(n > 0, _rounded(self._exact, np.maximum(n, 1)), np.nan)
+        if not np.all(np.isfinite(self.mean_) | (n == 0)):
+            raise InputError("the mean of the data is beyond float64's range (about 1.8e308); rescale the data")
         return self
+
+    def sum_text(self, digits: int = 17) -> NDArray[np.str_]:
+        """The exact sum as decimal text rounded to ``digits`` significant digits (for sums beyond float64)."""
+        self._stats()
+        with decimal.localcontext() as ctx:
+            ctx.prec = digits
+            return np.vectorize(lambda t: format(decimal.Decimal(t) / decimal.Decimal(1 << EXACT_UNIT), "g"),
+                                otypes=[str])(self._exact)
 
     def _stats(self) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         if not hasattr(self, "n_"):
             raise NotFittedError("this NormalKnownVariance is not fitted: call fit(x) first (fit([]) gives the prior)")
-        return self.n_, self.sum_ + self._sum_lo
+        return self.n_, self.sum_
+
+    def _posterior(self) -> Normal:
+        """``mu | D`` from the exact sum; where that sum is beyond float64, from the exact mean instead:
+        ``m_n = (a mean + b m0 / n) / (c / n)`` is the same closed form divided through by n."""
+        n, total = self._stats()
+        s, t, m0 = self._validated()
+        finite = np.isfinite(total)
+        post = posterior(n, np.where(finite, total, 0.0), s, t, m0)
+        if np.all(finite):
+            return post
+        nf = n.astype(np.float64)
+        a, b, c, _ = _weights(nf, np.float64(s), np.float64(t))
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            by_mean = (a * self.mean_ + b * (m0 / nf)) / (c / nf)
+        mean = np.where(finite, post.mean, by_mean)
+        return Normal(mean=_finite(mean, "the posterior mean m_n"), var=post.var)
 
     def posterior(self) -> Normal:
         """``mu | D``."""
-        n, total = self._stats()
-        return posterior(n, total, *self._validated())
+        return self._posterior()
 
     def predictive(self) -> Normal:
-        """The full posterior predictive ``x | D``."""
-        n, total = self._stats()
-        return posterior_predictive(n, total, *self._validated())
+        """The full posterior predictive ``x | D``: ``N(m_n, v_n + sigma^2)``."""
+        post = self._posterior()
+        s = self._validated()[0]
+        with np.errstate(over="ignore", under="ignore"):
+            var = post.var + s * s
+        return Normal(mean=post.mean, var=_finite(var, "the predictive variance v_n + sigma^2"))
 
     def mle(self) -> NDArray[np.float64]:
-        """``mu_MLE``; raises when no data were seen."""
-        n, total = self._stats()
-        return mle(n, total)
+        """``mu_MLE``, the exact mean rounded once; raises when no data were seen."""
+        n, _ = self._stats()
+        if np.any(n == 0):
+            raise InputError("the MLE of mu is undefined for n = 0: with no data the likelihood is flat")
+        return self.mean_
 
     def map(self) -> NDArray[np.float64]:
         """``mu_MAP``."""

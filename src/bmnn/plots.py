@@ -237,10 +237,7 @@ def save_png(fig: Any, path: Any, dpi: int = 110) -> None:
     """Write a figure to ``path`` atomically (:func:`bmnn._files.atomic_write`) and close it."""
     from bmnn._files import atomic_write
 
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
-    finally:
-        plt.close(fig)
+    atomic_write(path, to_png(fig, dpi))
 
 
 def scratch_mlp(rec: Record, ax: Axes | None = None) -> Axes:
@@ -287,6 +284,8 @@ def draw(rec: Record) -> Any:
 def to_png(fig: Any, dpi: int = 110) -> bytes:
     """PNG bytes of a figure, which is then closed."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
+    try:
+        fig.savefig(buf, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
     return buf.getvalue()

@@ -26,7 +26,7 @@ def parse_seeds(text: str) -> list[int]:
     seeds: list[int] = []
     for part in text.split(","):
         part = part.strip()
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        m = re.fullmatch(r"([0-9]{1,19})(?:-([0-9]{1,19}))?", part)
         if not m:
             raise InputError(f"seeds must be numbers or ranges like 0-4, separated by commas; got {text!r}",
                              param="seeds")
@@ -49,8 +49,20 @@ def parse_grid(texts: list[str]) -> list[dict[str, Any]]:
             raise InputError(f"expected KEY=V1,V2,..., got {text!r}", param="set")
         if key.strip().replace("-", "_") == "seed":
             raise InputError("seeds are given separately (the list of seeds), not as a setting", param="set")
-        axes.append([parse_setting(f"{key}={v}") for v in raw.split(",")])
+        values = [parse_setting(f"{key}={v}") for v in raw.split(",")]
+        name = values[0][0]
+        if name in [axis[0][0] for axis in axes]:
+            raise InputError(f"{name} is given twice; give all its values once, as {name}=V1,V2", param="set")
+        seen = [v for _, v in values]
+        twice = next((v for i, v in enumerate(seen) if v in seen[:i]), _NONE)
+        if twice is not _NONE:
+            raise InputError(f"{name} lists the value {twice!r} twice ({raw.strip()!r}): each run would be made "
+                             "twice", param="set")
+        axes.append(values)
     return [dict(combo) for combo in itertools.product(*axes)] if axes else [{}]
+
+
+_NONE = object()
 
 
 def label(settings: dict[str, Any]) -> str:
@@ -103,10 +115,16 @@ def sweep(recipe: str, seeds: list[int], grid: list[dict[str, Any]], out: str | 
     from bmnn._files import atomic_write, writable_folder
     from bmnn.datasets import FASHION_MNIST, locate_fashion_mnist
     from bmnn.scratch_mlp.config import make_config
+    from bmnn.scratch_mlp.train import resolve_device
 
     out = writable_folder(out, "sweep folder")
-    for settings in grid:  # every setting checked here, before any task starts
-        make_config(recipe, **settings)
+    for settings in grid:  # every setting and seed checked here, before any task starts
+        for k in seeds:
+            resolve_device(make_config(recipe, **settings, seed=k, threads=1).device)
+    labels = [label(s) for s in grid]
+    if len(set(labels)) != len(labels):
+        twice = next(lab for i, lab in enumerate(labels) if lab in labels[:i])
+        raise InputError(f"two settings would share the folder {twice!r}; give each value once", param="set")
     locate_fashion_mnist(data_dir)
     tasks = [{"recipe": recipe, "settings": s, "label": label(s), "seed": k, "data_dir": data_dir,
               "hashes": dict(FASHION_MNIST), "folder": str(out / label(s) / f"seed-{k}")}

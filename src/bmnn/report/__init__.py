@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,34 @@ import jinja2
 import latex2mathml.converter
 from markupsafe import Markup
 
+from bmnn import __version__
+from bmnn._checks import InputError
 from bmnn._files import atomic_write
 from bmnn.experiments.records import Section
+
+PAGE = "index.html"
+#: marks of a page bmnn wrote: the generator tag, or the title every earlier release gave its page
+_MARKS = (b'<meta name="generator" content="bmnn', b"<title>bmnn report: Bayesian Methods and Neural Networks")
+
+
+def check_page_is_ours(out_dir: str | Path) -> None:
+    """Refuse (naming the file) to go on where ``out_dir/index.html`` exists and is not a page bmnn wrote: bmnn
+    replaces only its own pages, as git refuses to overwrite an untracked file."""
+    path = Path(out_dir) / PAGE
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink() or not path.is_file():
+        raise InputError(f"{str(path)!r} exists and is not a page bmnn wrote (not a regular file); move it away or "
+                         "choose another folder", param="out")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise InputError(f"{str(path)!r} cannot be read ({exc.strerror}); move it away or choose another folder",
+                         param="out") from None
+    if not any(mark in head for mark in _MARKS):
+        raise InputError(f"{str(path)!r} exists and was not written by bmnn; it is left alone: move it away or choose "
+                         "another folder", param="out")
 
 
 def mathml(latex: str, display: str = "block") -> str:
@@ -82,6 +109,7 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
     records = [r for s in sections for r in s.records]
     checks = [c for r in records for c in r.checks]
     page = env.get_template("page.html.j2").render(
+        generator=f"bmnn {__version__}",
         sections=sections,
         figures={k: base64.b64encode(v).decode("ascii") for k, v in figures.items()},
         provenance=provenance,
@@ -93,4 +121,5 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         vega=Markup(iv.script()) if views else "",
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    return atomic_write(out_dir / "index.html", page)
+    check_page_is_ours(out_dir)
+    return atomic_write(out_dir / PAGE, page)

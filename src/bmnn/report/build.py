@@ -74,7 +74,9 @@ def build_report(out: Path, quick: bool = False, data_dir=None, runs_dir="runs",
     ``workers`` the simulation study's blocks run as Dask tasks (the same numbers as when run here)."""
     from bmnn import plots
     from bmnn.experiments import sections
-    from bmnn.report import render
+    from bmnn.report import check_page_is_ours, render
+
+    check_page_is_ours(out)  # before any work
 
     start = time.perf_counter()
     if scheduler is None and workers is None:

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bmnn._checks import InputError
+from bmnn._checks import WHOLE_NUMBER, InputError, plain_float, plain_int
 
 TRAIN_IMAGES = 60_000  # Fashion-MNIST's training set
 
@@ -190,21 +189,10 @@ def parse_setting(text: str) -> tuple[str, Any]:
     if kind == "str":
         return key, _check(key, raw)
     try:
-        value = int(raw) if kind == "int" and _INT.fullmatch(raw) else float(_number(raw))
+        value = plain_int(raw) if kind == "int" and WHOLE_NUMBER.fullmatch(raw) else plain_float(raw)
     except ValueError:
         raise InputError(f"{key} must be {'a whole number' if kind == 'int' else 'a number'}, got {raw!r}") from None
     return key, _check(key, value)
-
-
-_INT = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def _number(raw: str) -> str:
-    """``raw`` if it is a plain decimal number (no ``_`` separators, no ``nan`` or ``inf``), else ValueError."""
-    if not _FLOAT.fullmatch(raw):
-        raise ValueError(raw)
-    return raw
 
 
 def differences(saved: dict[str, Any], cfg: TrainConfig, settings: tuple[str, ...] = RESULT_SETTINGS) -> list[str]:

@@ -6,7 +6,7 @@ Three rules keep a run from being lost:
 * **No silent replacement.** Starting a run in a folder that already holds one is refused
   (:class:`RunExists`) unless the caller asks to resume it (same settings required: :class:`SettingsDiffer`
   names each one that differs) or to overwrite it.
-* **One writer at a time.** :func:`run_lock` takes an exclusive ``fcntl.flock`` on ``.lock`` in the folder for
+* **One writer at a time.** :func:`run_lock` takes an exclusive ``fcntl.flock`` on ``.bmnn.lock`` in the folder for
   the whole run; a second writer fails at once (:class:`RunInUse`), naming the holder. The kernel drops the lock
   when its holder dies, even by ``kill -9``.
 * **Whole files only.** Every file goes through :func:`bmnn._files.atomic_write`.
@@ -22,11 +22,14 @@ place that checks all of it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import io
 import json
 import math
 import os
 import socket
+import stat
 import time
 import warnings
 from collections.abc import Iterator
@@ -44,7 +47,7 @@ from bmnn.scratch_mlp.model import N_HIDDEN, N_IN, N_OUT
 CHECKPOINT_FORMAT = 1
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
-LOCK = ".lock"
+LOCK = ".bmnn.lock"  # a name only bmnn makes: a user's own .lock in the folder is never opened
 RUN_FILES = (CHECKPOINT, HISTORY, "training.png", "confusion.png")
 SHAPES = {"W1": (N_IN, N_HIDDEN), "b1": (N_HIDDEN,), "W2": (N_HIDDEN, N_OUT), "b2": (N_OUT,)}
 
@@ -196,8 +199,10 @@ def load_checkpoint(path: str | Path, resumable: bool = False) -> dict[str, Any]
 
 
 def save_checkpoint(ck: dict[str, Any], path: str | Path) -> None:
-    """Write ``ck`` atomically."""
-    atomic_write(path, lambda tmp: torch.save(ck, tmp))
+    """Write ``ck`` atomically (serialised in memory first, so a disk fault is one :class:`OSError`)."""
+    buf = io.BytesIO()
+    torch.save(ck, buf)
+    atomic_write(path, buf.getbuffer())
 
 
 def write_history(config: dict[str, Any], history: list[dict[str, Any]], path: str | Path) -> None:
@@ -236,6 +241,23 @@ def clear_run(folder: str | Path) -> None:
         (Path(folder) / name).unlink(missing_ok=True)
 
 
+def _open_lock(path: Path) -> int:
+    """The lock file, opened without following a symbolic link (nor waiting on a FIFO); anything but a regular file
+    there is refused, never truncated."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RunInUse(f"{str(path)!r} is a symbolic link, not bmnn's lock file; remove it or use another "
+                           "folder") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise RunInUse(f"{str(path)!r} is not a regular file, so it is not bmnn's lock file; remove it or use another "
+                       "folder")
+    return fd
+
+
 _HELD: dict[str, tuple[int, int]] = {}  # folder -> (fd, depth): the lock is re-entrant within a process
 
 
@@ -256,7 +278,7 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
             fd, depth = _HELD[key]
             _HELD[key] = (fd, depth - 1)
         return
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = _open_lock(folder / LOCK)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

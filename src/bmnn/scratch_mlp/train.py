@@ -137,6 +137,10 @@ def check_run_folder(cfg: TrainConfig, out: Path, resume: bool, overwrite: bool,
         raise InputError("resume and overwrite exclude each other: resume continues the run, overwrite replaces it")
     state = runs.run_state(out)
     if state is None:
+        foreign = [name for name in runs.RUN_FILES if os.path.lexists(out / name)]
+        if foreign:  # no run here, so these are someone else's files: never written over
+            raise InputError(f"{str(out / foreign[0])!r} exists but the folder holds no bmnn run; bmnn would write "
+                             "over it, so it is left alone: move it away or use another folder", param="out")
         return None
     if overwrite:
         log(f"overwriting {state} in {out}")

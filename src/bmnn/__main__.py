@@ -1,0 +1,5 @@
+"""``python -m bmnn``: the command line."""
+
+from bmnn.cli import entry
+
+entry()
