@@ -61,7 +61,7 @@ def test_empty_input_gives_prior_with_note(capsys, monkeypatch):
         (["--noise-sd", "1", "--prior-sd", "-3"], "argument --prior-sd: expected a finite number > 0, got '-3'"),
         (["--noise-sd", "nan", "--prior-sd", "1"], "argument --noise-sd: expected a finite number > 0, got 'nan'"),
         (["--noise-sd", "inf", "--prior-sd", "1"], "argument --noise-sd: expected a finite number > 0, got 'inf'"),
-        (["--noise-sd", "one", "--prior-sd", "1"], "argument --noise-sd: expected a number > 0, got 'one'"),
+        (["--noise-sd", "one", "--prior-sd", "1"], "argument --noise-sd: expected a finite number > 0, got 'one'"),
         (["--prior-sd", "1"], "the following arguments are required: --noise-sd"),
     ],
 )

@@ -10,13 +10,14 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from bmnn._files import atomic_write, clean_stale_temps, writable_folder
+from bmnn._files import atomic_write, clean_stale_temps, temp_prefix, writable_folder
 from bmnn.cli import main
 from bmnn.scratch_mlp import runs
 from bmnn.scratch_mlp.config import make_config
@@ -58,16 +59,15 @@ def test_atomic_write_is_whole_or_nothing_and_leaves_no_temp(tmp_path):
 
 
 def test_stale_temps_of_dead_writers_are_cleaned_live_ones_kept(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(dead.stdout)
-    stale = tmp_path / f".checkpoint.pt.{dead_pid}.abcd1234.tmp"
-    live = tmp_path / f".checkpoint.pt.{os.getpid()}.efgh5678.tmp"
-    old = tmp_path / ".checkpoint.pt.k2j4h5g6.tmp"  # an earlier release's name, without a pid
-    for p in (stale, live, old):
-        p.write_bytes(b"partial")
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    assert sorted(p.name for p in clean_stale_temps(tmp_path)) == sorted([stale.name, old.name])
-    assert live.exists()
+    # a writer that made its temporary file and died before the rename
+    code = ("import sys, tempfile; from bmnn._files import temp_prefix; "
+            "tempfile.mkstemp(dir=sys.argv[1], prefix=temp_prefix('checkpoint.pt'), suffix='.tmp')")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+    (stale,) = tmp_path.iterdir()
+    fd, live = tempfile.mkstemp(dir=tmp_path, prefix=temp_prefix("checkpoint.pt"), suffix=".tmp")  # this process
+    os.close(fd)
+    assert clean_stale_temps(tmp_path) == [stale]
+    assert os.path.exists(live) and not stale.exists()
 
 
 def test_writable_folder_is_checked_before_work(tmp_path):

@@ -83,7 +83,7 @@ def test_killing_a_worker_mid_sweep_still_gives_the_same_results(tiny_dir, tmp_p
         while time.time() < deadline:
             ck = list((tmp_path / "sweep").glob("*/seed-*/checkpoint.pt"))
             if ck:
-                pids = [int(p.read_text().split()[1]) for p in (tmp_path / "sweep").glob("*/seed-*/.lock")
+                pids = [int(p.read_text().split()[1]) for p in (tmp_path / "sweep").glob("*/seed-*/.bmnn.lock")
                         if p.read_text().strip()]
                 if pids:
                     os.kill(pids[0], signal.SIGKILL)

@@ -1,9 +1,21 @@
 """bmnn: Bayesian Methods and Neural Networks, computed, verified and reported.
 
-Importing the package is light: it does not import torch or matplotlib.
+Importing the package is light: it imports nothing but the standard library until a name is used (the exception
+types load :mod:`bmnn._checks`, and with it numpy, on first use), so the command line can catch Ctrl-C from its first
+line on.
 """
 
-from bmnn._checks import BmnnError, DataFileError, InputError, NotFittedError
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["BmnnError", "DataFileError", "InputError", "NotFittedError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("BmnnError", "DataFileError", "InputError", "NotFittedError"):
+        from bmnn import _checks
+
+        return getattr(_checks, name)
+    raise AttributeError(f"module 'bmnn' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m bmnn``: the command line."""
 
-from bmnn.cli import entry
+from bmnn._entry import entry
 
 entry()

@@ -25,6 +25,10 @@ from typing import Any, NoReturn
 import numpy as np
 
 from bmnn._checks import BmnnError, InputError, plain_float, plain_int
+from bmnn._entry import say as _say
+
+#: the largest 2.5 simulation study the report runs (100 times the default); more is refused before any work
+MAX_REPLICATES = 200_000
 
 
 class FlagError(InputError):
@@ -45,7 +49,7 @@ def _positive_float():
         try:
             v = plain_float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}") from None
         if not (math.isfinite(v) and v > 0):
             raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
         return v
@@ -58,7 +62,7 @@ def _finite_float():
         try:
             v = plain_float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}") from None
         if not math.isfinite(v):
             raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         return v
@@ -76,14 +80,16 @@ def _overrelax(text: str) -> float:
     return v
 
 
-def _count(minimum: int = 1):
+def _count(minimum: int = 1, maximum: int | None = None):
+    expected = f"a whole number >= {minimum}" if maximum is None else f"a whole number from {minimum} to {maximum:,}"
+
     def parse(text: str) -> int:
         try:
             v = plain_int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}") from None
-        if v < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text[:40]!r}") from None
+        if v < minimum or (maximum is not None and v > maximum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
         return v
 
     return parse
@@ -547,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--runs", default="runs", metavar="DIR",
                    help="job 4's training runs: a run with the report's settings is reused when finished and resumed "
                         "when interrupted; a folder holding another run is never written over (default runs)")
-    r.add_argument("--replicates", type=_count(2), metavar="N",
+    r.add_argument("--replicates", type=_count(2, MAX_REPLICATES), metavar="N",
                    help="replicates of the 2.5 simulation study at n = p (the curve over n gets N/3 each)")
     r.add_argument("--scheduler", metavar="ADDR", type=_address,
                    help="run the simulation study's blocks on this Dask scheduler")
@@ -676,56 +682,6 @@ def _one_line(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived: the command stops, with one line and exit code 128 + the signal's number."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-_ERR: Any = None  # where messages go once a signal has silenced everything else on stderr
-
-
-def _stderr() -> Any:
-    return _ERR if _ERR is not None else sys.stderr
-
-
-def _silence_stderr() -> None:
-    """From now on, nothing but bmnn's own last line reaches stderr: fd 2 goes to /dev/null (what a library prints
-    while it shuts down after an interrupt is noise), and bmnn writes to a copy of the old fd 2."""
-    global _ERR
-    if _ERR is not None or sys.stderr is None:
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-        _ERR = os.fdopen(saved, "w", encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
-                         errors="backslashreplace")
-    except OSError:
-        pass
-
-
-def _on_signal(signum: int, frame: Any) -> NoReturn:
-    _silence_stderr()
-    raise Interrupted(signum)
-
-
-def _say(message: str) -> None:
-    """One line on stderr; nothing (and no exception) when stderr is closed."""
-    stream = _stderr()
-    if stream is None:
-        return
-    try:
-        stream.write(message + "\n")
-        stream.flush()
-    except (OSError, ValueError):
-        pass
-
-
 #: caches and configuration that libraries write at import: (environment variable, default folder)
 _CACHES = (("XDG_CACHE_HOME", "~/.cache"), ("MPLCONFIGDIR", "~/.config/matplotlib"))
 
@@ -787,6 +743,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     where = f"bmnn {args.command}" + (f" {args.data_command}" if getattr(args, "data_command", None) else "")
     numeric = args.command in ("gaussian", "lasso", "gradcheck")
+    stdout, sys.stdout = sys.stdout, _NamedStdout(sys.stdout)
     try:
         _writable_caches()
         _check_open_files(args.command)
@@ -809,35 +766,48 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the environment, not the user: a full disk, a vanished folder, a closed stream
         _say(f"{where}: error: {_one_line(_os_message(exc))}")
         return 1
+    finally:
+        sys.stdout = stdout
     _say(f"{where}: error: {_one_line(message)}")
     return 2
 
 
 def _os_message(exc: OSError) -> str:
-    if exc.errno in (errno.EPIPE, errno.EBADF) and exc.filename is None:
+    if exc.filename == _STDOUT and exc.errno in (errno.EPIPE, errno.EBADF):
         return f"standard output is closed or its reader has gone ({exc.strerror}); the output was not delivered"
     text = exc.strerror or str(exc)
     return f"{text}: {exc.filename}" if exc.filename else text
 
 
+_STDOUT = "<standard output>"
+
+
+class _NamedStdout:
+    """``sys.stdout`` whose write failures (a full disk behind ``>``, a closed pipe) name it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def _call(self, name: str, *args: Any) -> Any:
+        try:
+            return getattr(self._stream, name)(*args)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, _STDOUT) from None
+
+    def write(self, text: str) -> Any:
+        return self._call("write", text)
+
+    def flush(self) -> Any:
+        return self._call("flush")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 _RAISE = {"divide": "raise", "over": "raise", "invalid": "raise", "under": "ignore"}
 
 
-def entry() -> NoReturn:
-    """The ``bmnn`` console script: :func:`main`, with SIGINT and SIGTERM ending in one line (exit 130 or 143) and,
-    after any failure, nothing more on stderr than bmnn's own line."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _on_signal)
-    code = main()
-    if code:
-        _silence_stderr()
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
-    sys.stdout = None  # nothing left to flush at exit: its failure was reported above, once
-    os._exit(code) if code >= 128 else sys.exit(code)
-
-
 if __name__ == "__main__":
+    from bmnn._entry import entry
+
     entry()

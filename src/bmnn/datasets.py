@@ -14,7 +14,8 @@ import math
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bmnn._checks import MAX_NUMBER_CHARS, NUMBER, DataFileError, InputError
+from bmnn._checks import MAX_NUMBER_CHARS, NUMBER, BmnnError, DataFileError, InputError
 from bmnn._files import atomic_write, writable_folder
 
 _SEP = re.compile(r"\s*[,;]\s*|\s+")
@@ -56,7 +57,7 @@ def parse_numbers(text: str, source: str = "<input>", header: bool = False) -> N
     InputError
         Naming ``source``, the line and the token: for a token that is not a finite number, or an empty field.
     """
-    parts = list(iter_numbers([text], source, header))
+    parts = list(iter_numbers([text.removeprefix("\ufeff")], source, header))
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -225,18 +226,54 @@ class Moments:
     """Count, column means and centred cross-products ``C = sum (z - mean)(z - mean)^T`` of the rows ``z`` of a
     table: everything the Laplace regression needs from its data (X^T X, X^T y, y^T y, and the columns' means and
     sds for standardising), merged across partitions by the stable pairwise update of Chan, Golub & LeVeque
-    (1979) rather than from raw sums of squares, which lose every digit when the means are large."""
+    (1979) rather than from raw sums of squares, which lose every digit when the means are large.
+
+    Each column is held in units of a power of two, ``2**exp[j]`` (near the column's largest magnitude), so that
+    squares of values near 1e200 do not overflow and those of values near 1e-300 do not underflow; scaling by a
+    power of two is exact, and merging brings two partitions to the larger unit. The means are kept in two parts
+    (``unit_mean + unit_mean_lo``), so that a mean far from zero (1e6 with a spread of 1) keeps the digits that the
+    merge's differences of means need."""
 
     n: int
-    mean: NDArray[np.float64]
-    cross: NDArray[np.float64]
+    unit_mean: NDArray[np.float64]  # the column means in units of 2**exp
+    unit_cross: NDArray[np.float64]  # the centred cross-products in units of 2**exp[i] 2**exp[j]
+    exp: NDArray[np.int64]
+    unit_mean_lo: NDArray[np.float64] | None = None  # the means' rounding error, in units of 2**exp
 
     @classmethod
     def of(cls, z: NDArray[np.float64]) -> Moments:
         """The moments of the rows of ``z`` (n x k)."""
-        m = z.mean(axis=0) if len(z) else np.zeros(z.shape[1])
-        d = z - m
-        return cls(n=len(z), mean=m, cross=d.T @ d)
+        if not len(z):
+            k = z.shape[1]
+            return cls(n=0, unit_mean=np.zeros(k), unit_cross=np.zeros((k, k)), exp=np.zeros(k, dtype=np.int64))
+        exp = np.frexp(np.max(np.abs(z), axis=0))[1].astype(np.int64)
+        zs = np.ldexp(z, -exp)
+        m = zs.mean(axis=0)
+        d = zs - m
+        lo = d.mean(axis=0)
+        d -= lo
+        return cls(n=len(z), unit_mean=m, unit_cross=d.T @ d, exp=exp, unit_mean_lo=lo)
+
+    def _lo(self) -> NDArray[np.float64]:
+        return np.zeros_like(self.unit_mean) if self.unit_mean_lo is None else self.unit_mean_lo
+
+    @property
+    def mean(self) -> NDArray[np.float64]:
+        """The column means."""
+        return np.ldexp(self.unit_mean + self._lo(), self.exp)
+
+    @property
+    def cross(self) -> NDArray[np.float64]:
+        """``sum (z - mean)(z - mean)^T`` (+-inf where beyond float64's range)."""
+        with np.errstate(over="ignore"):
+            return np.ldexp(np.ldexp(self.unit_cross, self.exp[:, None]), self.exp[None, :])
+
+    def _in(self, exp: NDArray[np.int64]):
+        """``(mean, mean_lo, cross)`` in units of ``2**exp`` (``exp >=`` this one's, element by element)."""
+        shift = self.exp - exp
+        with np.errstate(under="ignore"):
+            return (np.ldexp(self.unit_mean, shift), np.ldexp(self._lo(), shift),
+                    np.ldexp(np.ldexp(self.unit_cross, shift[:, None]), shift[None, :]))
 
     def merge(self, other: Moments) -> Moments:
         """The moments of both tables together."""
@@ -244,54 +281,233 @@ class Moments:
             return other
         if other.n == 0:
             return self
+        exp = np.maximum(self.exp, other.exp)
+        (m1, l1, c1), (m2, l2, c2) = self._in(exp), other._in(exp)
         n = self.n + other.n
-        delta = other.mean - self.mean
-        return Moments(n=n, mean=self.mean + delta * (other.n / n),
-                       cross=self.cross + other.cross + np.outer(delta, delta) * (self.n * other.n / n))
+        delta = (m2 - m1) + (l2 - l1)
+        step = delta * (other.n / n)
+        mean = m1 + step
+        back = mean - m1  # Knuth's two-sum: m1 + step = mean + err exactly
+        err = (m1 - (mean - back)) + (step - back)
+        return Moments(n=n, unit_mean=mean, unit_cross=c1 + c2 + np.outer(delta, delta) * (self.n * other.n / n),
+                       exp=exp, unit_mean_lo=l1 + err)
 
     def regression(self, target: int, standardize: bool = False):
         """``(X^T X, X^T y, y^T y, n)`` with column ``target`` as y; with ``standardize``, for the columns of X
         centred and scaled to unit (population) sd and y centred."""
-        k = self.mean.shape[0]
+        k = self.unit_mean.shape[0]
         xs = [j for j in range(k) if j != target]
-        C, m = self.cross, self.mean
-        if standardize:
-            sd = np.sqrt(np.diag(C)[xs] / self.n)
-            if np.any(sd <= 1e-13 * np.maximum(np.abs(m[xs]), 1.0)):
-                j = xs[int(np.argmax(sd <= 1e-13 * np.maximum(np.abs(m[xs]), 1.0)))]
-                raise InputError(f"column {j} is constant, so it cannot be standardised", param="standardize")
-            return (C[np.ix_(xs, xs)] / np.outer(sd, sd), C[xs, target] / sd, float(C[target, target]), self.n)
-        raw = C + self.n * np.outer(m, m)
-        return raw[np.ix_(xs, xs)], raw[xs, target], float(raw[target, target]), self.n
+        C, m, e = self.unit_cross, self.unit_mean + self._lo(), self.exp
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if standardize:
+                sd = np.sqrt(np.diag(C)[xs] / self.n)  # in the columns' own units: the ratio is scale-free
+                flat = sd <= 1e-13 * np.maximum(np.abs(m[xs]), 2.0 ** -60)
+                if np.any(flat):
+                    j = xs[int(np.argmax(flat))]
+                    raise InputError(f"column {j} is constant, so it cannot be standardised", param="standardize")
+                out = (C[np.ix_(xs, xs)] / np.outer(sd, sd), np.ldexp(C[xs, target] / sd, e[target]),
+                       float(np.ldexp(C[target, target], 2 * e[target])), self.n)
+            else:
+                raw = C + self.n * np.outer(m, m)
+                out = (np.ldexp(np.ldexp(raw[np.ix_(xs, xs)], e[xs][:, None]), e[xs][None, :]),
+                       np.ldexp(raw[xs, target], e[xs] + e[target]),
+                       float(np.ldexp(raw[target, target], 2 * e[target])), self.n)
+        if not all(np.all(np.isfinite(v)) for v in out[:3]):
+            raise InputError("the table's sums of squares are beyond float64's range (about 1.8e308); rescale the "
+                             "columns or use --standardize")
+        return out
 
 
-def table_moments(paths: str | list[str], target: str, kind: str = "csv", client=None):
-    """:class:`Moments` of CSV or Parquet files (a glob or a list) with a header, in one pass over their partitions
-    (Dask: memory bounded by the partition size, whatever the number of rows); returns ``(moments, names, t)``
-    with the column names and the target's index. Every cell must be a finite number."""
-    from bmnn import cluster
+def table_files(paths: str | Sequence[str]) -> list[str]:
+    """The files of a table: each item a file name, or, where no file has that name, a glob pattern (so
+    ``data[1].csv`` is that file when it exists). Every one must be a regular file."""
+    import glob
 
-    names = cluster.table_columns(paths, kind)
-    dupes = sorted({c for c in names if names.count(c) > 1})
+    items = [paths] if isinstance(paths, str) else list(paths)
+    out: list[str] = []
+    for item in items:
+        if os.path.lexists(item) or not any(ch in item for ch in "*?["):
+            out.append(item)
+        else:
+            out += sorted(glob.glob(item))
+    if not out:
+        raise InputError(f"no file matches {paths!r}")
+    for f in out:
+        if not os.path.isfile(f):
+            raise InputError(f"{f!r} does not exist" if not os.path.exists(f) else f"{f!r} is not a file")
+    return out
+
+
+_NUMBER_RE2 = "^" + NUMBER.pattern + "$"
+_BLOCK_BYTES = 1 << 24  # CSV bytes read at a time: memory is bounded by this, whatever the size of a file
+
+
+def table_header(path: str, kind: str) -> list[str]:
+    """The column names of one file of a table (a CSV header, or a Parquet schema whose columns must all be
+    numeric), checked: none empty, none twice."""
+    if kind == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+            raise InputError(f"{path!r} is not a readable Parquet file ({type(exc).__name__})") from None
+        for f in schema:
+            if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)):
+                raise InputError(f"{path!r}: column {f.name!r} holds {f.type}, not numbers (only integer, "
+                                 "floating-point and decimal columns are read)")
+        names = list(schema.names)
+    else:
+        with _csv_reader(path, None) as reader:
+            names = [h.strip() for h in reader.schema.names]
+    if any(not h for h in names):
+        raise InputError(f"{path!r}: column {names.index('') + 1} of the header has no name")
+    dupes = sorted({h for h in names if names.count(h) > 1})
     if dupes:
-        raise InputError(f"the header names column {dupes[0]!r} more than once")
+        raise InputError(f"{path!r}: the header names column {dupes[0]!r} more than once")
+    return names
+
+
+@contextmanager
+def _csv_reader(path: str, names: list[str] | None):
+    """pyarrow's streaming CSV reader over ``path``, every column read as UTF-8 text (``names``: the header's raw
+    names, known), with its errors as :class:`InputError` naming the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    types = {} if names is None else {n: pa.string() for n in names}
+    try:
+        reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=_BLOCK_BYTES),
+                               convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=False,
+                                                                   quoted_strings_can_be_null=False,
+                                                                   auto_dict_encode=False))
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise _csv_error(path, exc) from None
+    try:
+        yield reader
+    except BmnnError:
+        raise
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise _csv_error(path, exc) from None
+    finally:
+        reader.close()
+
+
+def _csv_error(path: str, exc: Exception) -> InputError:
+    text = " ".join(str(exc).split())
+    if "UTF8" in text or "UTF-8" in text:
+        return InputError(f"{path!r} is not UTF-8 text")
+    m = re.search(r"Expected (\d+) columns, got (\d+)", text)
+    if m:
+        row = text[m.end():].removeprefix(":").strip()
+        return InputError(f"{path!r}: a row has {m[2]} fields, but the header has {m[1]} ({_shown(row)})")
+    if "Empty CSV file" in text:
+        return InputError(f"{path!r} has no header row")
+    return InputError(f"{path!r} cannot be read as CSV ({text[:160]})")
+
+
+def _same_columns(path: str, kind: str, order: list[str], first: str) -> list[str]:
+    """The header of ``path``, which must name the columns ``order`` names (in any order)."""
+    names = table_header(path, kind)
+    missing, extra = [c for c in order if c not in names], [c for c in names if c not in order]
+    if missing or extra:
+        raise InputError(f"{path!r} has other columns than {first}: "
+                         + "; ".join(([f"missing {', '.join(map(repr, missing))}"] if missing else [])
+                                     + ([f"extra {', '.join(map(repr, extra))}"] if extra else [])))
+    return names
+
+
+def file_moments(path: str, kind: str, order: list[str]) -> Moments:
+    """:class:`Moments` of one file of a table, its columns matched by name to ``order`` (the first file's), read
+    block by block (bounded memory) with the same rules as :func:`read_csv_xy`: every cell a plain decimal number
+    (:data:`bmnn._checks.NUMBER`) and finite, every row as long as the header, UTF-8 text; rows of blank cells
+    skipped."""
+    names = _same_columns(path, kind, order, "the first file")
+    total = Moments.of(np.empty((0, len(order))))
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(path) as pf:
+            for batch in pf.iter_batches(batch_size=1 << 16, columns=order):
+                total = total.merge(Moments.of(_numeric_block(path, batch, order, 0)))
+        return total
+    rows = 0
+    with _csv_reader(path, None) as probe:
+        raw = probe.schema.names
+    with _csv_reader(path, raw) as reader:
+        for batch in reader:
+            z = _text_block(path, batch, raw, [names.index(c) for c in order], rows)
+            rows += batch.num_rows
+            total = total.merge(Moments.of(z))
+    return total
+
+
+def _text_block(path: str, batch, raw: list[str], cols: list[int], before: int) -> NDArray[np.float64]:
+    """A block of CSV text cells as float64 (columns in the order ``cols``), each cell checked as one number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = [pc.utf8_trim_whitespace(batch.column(j)) for j in range(len(raw))]
+    blank = None
+    for c in cells:
+        empty = pc.equal(pc.utf8_length(c), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    keep = pc.invert(blank)
+    rows = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+    out = np.empty((len(rows), len(cols)))
+    for i, j in enumerate(cols):
+        c = pc.filter(cells[j], keep)
+        ok = pc.and_(pc.less_equal(pc.utf8_length(c), MAX_NUMBER_CHARS), pc.match_substring_regex(c, _NUMBER_RE2))
+        v = pc.cast(pc.if_else(ok, c, "0"), pa.float64()).to_numpy(zero_copy_only=False)
+        good = ok.to_numpy(zero_copy_only=False) & np.isfinite(v)
+        if not np.all(good):  # parse_number states what is wrong with the first bad cell
+            bad = int(np.argmin(good))
+            parse_number(c[bad].as_py(), f"{path}, data row {before + rows[bad] + 1}, column {raw[j].strip()!r}")
+        out[:, i] = v
+    return out
+
+
+def _numeric_block(path: str, batch, order: list[str], before: int) -> NDArray[np.float64]:
+    out = np.empty((batch.num_rows, len(order)))
+    for i, name in enumerate(order):
+        col = batch.column(name)
+        if col.null_count:
+            raise InputError(f"{path!r}: column {name!r} has empty cells")
+        v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+        if not np.all(np.isfinite(v)):
+            raise InputError(f"{path!r}: column {name!r} holds NaN or infinite values")
+        out[:, i] = v
+    return out
+
+
+def table_moments(paths: str | Sequence[str], target: str, kind: str = "csv", client=None):
+    """:class:`Moments` of CSV or Parquet files (a glob, a file name, or a list) with a header, file by file and
+    block by block (memory bounded by the block size, whatever the number of rows); returns ``(moments, names,
+    t)`` with the first file's column names and the target's index. Every file's columns are matched to the
+    first's by name (their order may differ; a missing, extra or renamed column is refused naming the file). With
+    ``client`` (Dask), each file is a task; the merge runs in file order, so the answer does not depend on the
+    workers."""
+    files = table_files(paths)
+    names = table_header(files[0], kind)
     if target not in names:
         raise InputError(f"target column {target!r} is not among the columns {', '.join(names)}", param="target")
     if len(names) < 2:
         raise InputError("the table needs at least one feature column besides the target")
-    moments = cluster.reduce_partitions(paths, kind, _partition_moments, Moments.merge, client)
+    for f in files[1:]:  # every header checked before any data is read
+        _same_columns(f, kind, names, repr(files[0]))
+    if client is not None:
+        from bmnn import cluster
+
+        parts = cluster.map_ordered(client, file_moments, files, kind=kind, order=names)
+    else:
+        parts = [file_moments(f, kind, names) for f in files]
+    moments = parts[0]
+    for part in parts[1:]:
+        moments = moments.merge(part)
     if moments.n == 0:
         raise InputError("the files hold no data rows")
     return moments, names, names.index(target)
-
-
-def _partition_moments(frame) -> Moments:
-    z = frame.to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(z)):
-        bad = np.argwhere(~np.isfinite(z))[0]
-        raise InputError(f"column {frame.columns[bad[1]]!r} holds an empty, NaN or infinite cell (row {bad[0] + 1} "
-                         "of one partition)")
-    return Moments.of(z)
 
 
 def load_bundled(name: str) -> tuple[NDArray[np.float64], NDArray[np.float64], list[str]]:

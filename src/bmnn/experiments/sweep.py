@@ -28,7 +28,8 @@ def parse_seeds(text: str) -> list[int]:
         part = part.strip()
         m = re.fullmatch(r"([0-9]{1,19})(?:-([0-9]{1,19}))?", part)
         if not m:
-            raise InputError(f"seeds must be numbers or ranges like 0-4, separated by commas; got {text!r}",
+            shown = repr(text) if len(text) <= 60 else repr(text[:60]) + "..."
+            raise InputError(f"seeds must be numbers or ranges like 0-4, separated by commas; got {shown}",
                              param="seeds")
         lo, hi = int(m[1]), int(m[2] or m[1])
         if hi < lo or hi - lo > 10_000:

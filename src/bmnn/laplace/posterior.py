@@ -272,15 +272,13 @@ def orthonormal_posterior(
 def standardize(X: ArrayLike, y: ArrayLike, names: list[str] | None = None):
     """Columns of ``X`` centred and scaled to unit (population) sd, and ``y`` centred: ``(X_std, y_centred)``.
 
-    Columns whose values could overflow a sum (above 1e150) are first divided by their largest absolute value, so
-    data near float64's limits (1e300) are standardised without overflow; the others are centred as they are,
-    which keeps every digit of a small spread around a large mean. A column that is constant up to rounding (its
-    sd at most 1e-13 of its size) cannot be scaled and is refused, named from ``names``.
+    Every column is first brought to magnitude about 1 by a power of two (exact: no digit is lost), so data near
+    float64's limits (1e300 or 1e-300) are standardised without their squares overflowing or underflowing. A column
+    that is constant up to rounding (its sd at most 1e-13 of its size) cannot be scaled and is refused, named from
+    ``names``.
     """
     X, y = validate_design(X, y)
-    c = np.max(np.abs(X), axis=0)
-    c[(c == 0) | (c < 1e150)] = 1.0  # only columns that could overflow are scaled first: scaling costs digits
-    Z = X / c
+    Z = np.ldexp(X, -np.frexp(np.max(np.abs(X), axis=0))[1])
     m = Z.mean(axis=0)
     Z -= m
     sd = np.sqrt(np.mean(Z * Z, axis=0))
@@ -288,6 +286,6 @@ def standardize(X: ArrayLike, y: ArrayLike, names: list[str] | None = None):
     if const.size:
         j = int(const[0])
         raise InputError(f"column {names[j] if names else j!r} is constant, so it cannot be standardised")
-    cy = float(np.max(np.abs(y))) or 1.0
-    yc = y / cy
-    return Z / sd, (yc - yc.mean()) * cy
+    ey = int(np.frexp(np.max(np.abs(y)))[1])
+    yc = np.ldexp(y, -ey)
+    return Z / sd, np.ldexp(yc - yc.mean(), ey)

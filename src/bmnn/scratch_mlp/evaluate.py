@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from bmnn.scratch_mlp import model as M
-from bmnn.scratch_mlp.runs import preprocess
+from bmnn.scratch_mlp.runs import CheckpointError, preprocess
 
 
 def evaluate_checkpoint(ck: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -18,6 +18,9 @@ def evaluate_checkpoint(ck: dict[str, Any], arrays: dict[str, np.ndarray]) -> di
     y = torch.from_numpy(arrays["y_test"].astype(np.int64))
     params = {k: ck[k].float() for k in M.PARAMS}
     logits = M.predict_logits(params, xt)
+    if not bool(torch.isfinite(logits).all()):
+        raise CheckpointError("the checkpoint's network gives infinite or NaN outputs on the test images (its "
+                              "weights or preprocessing are out of any trained model's range)")
     pred = logits.argmax(dim=1).numpy()
     cm = np.zeros((10, 10), dtype=np.int64)
     np.add.at(cm, (arrays["y_test"].astype(np.int64), pred), 1)

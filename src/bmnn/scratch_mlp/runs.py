@@ -32,6 +32,7 @@ import socket
 import stat
 import time
 import warnings
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,13 @@ HISTORY = "history.json"
 LOCK = ".bmnn.lock"  # a name only bmnn makes: a user's own .lock in the folder is never opened
 RUN_FILES = (CHECKPOINT, HISTORY, "training.png", "confusion.png")
 SHAPES = {"W1": (N_IN, N_HIDDEN), "b1": (N_HIDDEN,), "W2": (N_HIDDEN, N_OUT), "b2": (N_OUT,)}
+#: the ranges a trained model's numbers lie in (with room to spare): within them the network's outputs on any image
+#: stay finite in float32 (inputs below 2e12, hidden units below 2e19, logits below 6e25)
+WEIGHT_LIMIT = 1e4
+PREPROCESS_RANGES = {"scale": (1e-6, 1e3), "mean": (-1e6, 1e6), "std": (1e-6, 1e6)}
+#: the most a checkpoint's archive may declare, uncompressed: four float64 copies of the weights (model, resume
+#: params, momentum, average), the generator state and the history, with room to spare
+ARCHIVE_LIMIT = 64 * 2**20
 
 
 class CheckpointError(DataFileError):
@@ -93,10 +101,15 @@ def _tensor(ck: dict, key: str, shape: tuple[int, ...], source: str, where: str 
         raise _bad(source, f"{name} is a {str(t.layout).removeprefix('torch.')} tensor, expected a dense one")
     if t.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
         raise _bad(source, f"{name} holds {str(t.dtype).removeprefix('torch.')}, expected floating-point numbers")
+    if t.device.type != "cpu":
+        raise _bad(source, f"{name} is stored for the {t.device.type} device, expected the CPU")
     if tuple(t.shape) != shape:
         raise _bad(source, f"{name} has shape {tuple(t.shape)}, expected {shape}")
     if not bool(torch.isfinite(t).all()):
         raise _bad(source, f"{name} holds NaN or infinite values")
+    if float(t.abs().max()) > WEIGHT_LIMIT:
+        raise _bad(source, f"{name} holds values up to {float(t.abs().max()):.3g}, beyond any trained model's "
+                           f"(|value| <= {WEIGHT_LIMIT:g})")
     return t
 
 
@@ -124,6 +137,10 @@ def validate_checkpoint(ck: Any, source: str = "the checkpoint", resumable: bool
         raise _bad(source, "preprocess must be a dict with exactly the keys scale, mean and std")
     if not all(_number(pre[k]) for k in pre) or pre["scale"] <= 0 or pre["std"] <= 0:
         raise _bad(source, "preprocess's scale, mean and std must be finite numbers, scale and std > 0")
+    for key, (lo, hi) in PREPROCESS_RANGES.items():
+        if not lo <= pre[key] <= hi:
+            raise _bad(source, f"preprocess's {key} is {pre[key]:.3g}, outside the range [{lo:g}, {hi:g}] of any "
+                               "trained model")
     if "format" in ck or resumable:
         if ck.get("format") != CHECKPOINT_FORMAT:
             raise _bad(source, f"format {ck.get('format')!r}, this version reads format {CHECKPOINT_FORMAT}")
@@ -187,6 +204,7 @@ def load_checkpoint(path: str | Path, resumable: bool = False) -> dict[str, Any]
         raise _bad(source, "the file is empty")
     if head != b"PK\x03\x04":
         raise _bad(source, "it is not a PyTorch archive (a zip file written by torch.save)")
+    _check_archive(path, source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -196,6 +214,19 @@ def load_checkpoint(path: str | Path, resumable: bool = False) -> dict[str, Any]
                 if "Unpickl" in type(exc).__name__ else "the archive is damaged or incomplete")
         raise _bad(source, kind) from None
     return validate_checkpoint(ck, source, resumable=resumable)
+
+
+def _check_archive(path: Path, source: str) -> None:
+    """Refuse, before anything is loaded, an archive whose declared contents are larger than a checkpoint can be
+    (a decompression bomb) or that is not a readable zip."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise _bad(source, "the archive is damaged or incomplete") from None
+    if declared > ARCHIVE_LIMIT:
+        raise _bad(source, f"its archive declares {declared / 2**20:,.0f} MiB of contents; a checkpoint holds at "
+                           f"most {ARCHIVE_LIMIT / 2**20:.0f} MiB")
 
 
 def save_checkpoint(ck: dict[str, Any], path: str | Path) -> None:
