@@ -672,12 +672,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_SURROGATE_TEXT = re.compile(r"\\udc([89a-f][0-9a-f])")
 
 
 def _one_line(text: str) -> str:
     """A message as one printable line: no ANSI escapes, no line breaks or other control characters; the bytes of a
     file name that is not UTF-8 shown as ``\\xNN``, not lost."""
-    text = _ANSI.sub("", text)
+    text = _SURROGATE_TEXT.sub(r"\\x\1", _ANSI.sub("", text))  # as repr() wrote them: \udce9 -> \xe9
     text = "".join(f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else ch for ch in text)
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 

@@ -21,6 +21,7 @@ from typing import Any
 from bmnn._checks import BmnnError, InputError
 
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+CONNECT_TIMEOUT = "20s"  # how long a scheduler at an address may take to answer
 
 
 class ClusterError(BmnnError):
@@ -79,7 +80,7 @@ def client(scheduler: str | None = None, workers: int | None = None, threads_per
             raise InputError(f"workers sizes an embedded cluster; with the scheduler {address!r} the cluster's own "
                              "workers run the tasks (give one or the other)", param="workers")
         try:
-            c = Client(address, timeout="20s")
+            c = Client(address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ClusterError(f"no Dask scheduler answered at {address!r} ({' '.join(str(exc).split())[:200]})") \
                 from None
