@@ -286,7 +286,7 @@ LEGIT = [
     ("extreme but finite values", ["gaussian", "--noise-sd", "1", "--prior-sd", "1", "--json"], "1e307 5e307 4",
      {"n": 3, "sum": 6e307}),
     ("a sum beyond float64 with a finite mean", [*G, "--json"], "1.7e308 1.7e308",
-     {"n": 2, "sum": None, "sum_text": "3.400000000e+308", "mle": 1.7e308}),
+     {"n": 2, "sum": None, "mle": 1.7e308}),
     ("one chain: R-hat undefined", ["lasso", "--csv", "good.csv", "--target", "y", "--noise-sd", "1.3", "--scale",
                                     "0.7", "--chains", "1", "--draws", "3", "--json"], None, {"rhat": [None, None]}),
     ("tiny tau: the MAP is the location", ["lasso", "--dataset", "diabetes", "--noise-sd", "50", "--scale", "1e-120",

@@ -81,6 +81,4 @@ def entry() -> NoReturn:
     except (OSError, ValueError):
         pass
     sys.stdout = None  # nothing left to flush at exit (a failure to deliver was reported by main)
-    if code >= 128:
-        os._exit(code)  # interrupted: no clean-up handlers of libraries left to print or wait
     sys.exit(code)
