@@ -678,3 +678,15 @@ def test_the_temporary_cache_is_private_to_the_user():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.mark.parametrize("limit_mb", [100, 250, 700])
+def test_a_memory_limit_is_one_line_whatever_it_stops(limit_mb, tmp_path):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_mb * 2**20, limit_mb * 2**20))
+
+    code, _, err = cli(["lasso", "--dataset", "diabetes", "--noise-sd", "54", "--scale", "5", "--draws", "200"],
+                       tmp_path, preexec=apply)
+    assert code in (0, 1, 2)
+    if code:
+        assert "memory" in one_line(err)

@@ -60,11 +60,29 @@ def _on_signal(signum: int, frame: Any) -> NoReturn:
     raise Interrupted(signum)
 
 
+#: below this address-space limit (ulimit -v), BLAS runs one thread: OpenBLAS reserves buffers per thread at
+#: import, and on failing prints its own message and stops the process
+_SMALL_ADDRESS_SPACE = 16 * 2**30
+
+
+def _one_blas_thread_under_a_memory_limit() -> None:
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return
+    if soft != resource.RLIM_INFINITY and soft < _SMALL_ADDRESS_SPACE:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+
+
 def entry() -> NoReturn:
     """The ``bmnn`` console script: :func:`bmnn.cli.main`, with signals caught first and, after any failure,
     nothing more on stderr than bmnn's own line."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _on_signal)
+    _one_blas_thread_under_a_memory_limit()
     try:
         from bmnn.cli import main
 
@@ -73,6 +91,11 @@ def entry() -> NoReturn:
         signum = getattr(exc, "signum", signal.SIGINT)
         say(f"bmnn: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
         code = 128 + int(signum)
+    except (ImportError, MemoryError) as exc:  # start-up under a memory limit (ulimit -v) too low for numpy
+        detail = " ".join(str(exc).split())
+        say(f"bmnn: error: the command line could not start ({type(exc).__name__}{': ' + detail if detail else ''});"
+            " a memory limit (ulimit -v) may be too low, or the installation is incomplete")
+        code = 1
     if code:
         silence_stderr()
     try:

@@ -759,7 +759,10 @@ def main(argv: list[str] | None = None) -> int:
         message = (f"a result left float64's range for these inputs ({exc}); rescale the data or choose less "
                    "extreme settings")
     except MemoryError:
-        message = "not enough memory for this request; ask for fewer draws, chains or a smaller batch"
+        message = "not enough memory for this request" + _MEMORY_ADVICE.get(args.command, "")
+    except ImportError as exc:  # a library that cannot be loaded, most often under a memory limit (ulimit -v)
+        _say(f"{where}: error: {_one_line(_import_message(exc))}")
+        return 1
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         _say(f"{where}: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
@@ -771,6 +774,17 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = stdout
     _say(f"{where}: error: {_one_line(message)}")
     return 2
+
+
+#: what to ask for less of, per command, when memory runs out
+_MEMORY_ADVICE = {"lasso": "; ask for fewer draws or chains", "gradcheck": "; ask for a smaller batch or network",
+                  "report": "; run it with more memory (or --quick)", "train": "; ask for a smaller batch size",
+                  "sweep": "; run fewer workers (--workers)"}
+
+
+def _import_message(exc: ImportError) -> str:
+    return (f"a library could not be loaded ({exc}); a memory limit (ulimit -v) may be too low, or the installation "
+            "is incomplete")
 
 
 def _os_message(exc: OSError) -> str:
