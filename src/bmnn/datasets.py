@@ -359,8 +359,7 @@ def table_header(path: str, kind: str) -> list[str]:
                                  "floating-point and decimal columns are read)")
         names = list(schema.names)
     else:
-        with _csv_reader(path, None) as reader:
-            names = [h.strip() for h in reader.schema.names]
+        names = [h.strip() for h in _raw_header(path)]
     if any(not h for h in names):
         raise InputError(f"{path!r}: column {names.index('') + 1} of the header has no name")
     dupes = sorted({h for h in names if names.count(h) > 1})
@@ -369,14 +368,30 @@ def table_header(path: str, kind: str) -> list[str]:
     return names
 
 
+def _raw_header(path: str) -> list[str]:
+    """The first non-blank row of a CSV file, as the single-file reader reads it."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            for row in csv.reader(fh, strict=True):
+                if any(c.strip() for c in row):
+                    return row
+    except UnicodeDecodeError:
+        raise InputError(f"{path!r} is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise InputError(f"{path!r}: the header is not valid CSV ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path!r} cannot be read: {exc.strerror or exc}") from None
+    raise InputError(f"{path!r} has no header row")
+
+
 @contextmanager
-def _csv_reader(path: str, names: list[str] | None):
+def _csv_reader(path: str, names: list[str]):
     """pyarrow's streaming CSV reader over ``path``, every column read as UTF-8 text (``names``: the header's raw
-    names, known), with its errors as :class:`InputError` naming the file."""
+    names), with its errors as :class:`InputError` naming the file."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    types = {} if names is None else {n: pa.string() for n in names}
+    types = {n: pa.string() for n in names}
     try:
         reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=_BLOCK_BYTES),
                                convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=False,
@@ -384,6 +399,9 @@ def _csv_reader(path: str, names: list[str] | None):
                                                                    auto_dict_encode=False))
     except (pa.ArrowInvalid, OSError, ValueError) as exc:
         raise _csv_error(path, exc) from None
+    if reader.schema.names != names or any(t != pa.string() for t in reader.schema.types):
+        reader.close()
+        raise InputError(f"{path!r}: the header cannot be read as plain column names")
     try:
         yield reader
     except BmnnError:
@@ -433,8 +451,7 @@ def file_moments(path: str, kind: str, order: list[str]) -> Moments:
                 total = total.merge(Moments.of(_numeric_block(path, batch, order, 0)))
         return total
     rows = 0
-    with _csv_reader(path, None) as probe:
-        raw = probe.schema.names
+    raw = _raw_header(path)
     with _csv_reader(path, raw) as reader:
         for batch in reader:
             z = _text_block(path, batch, raw, [names.index(c) for c in order], rows)
@@ -444,7 +461,11 @@ def file_moments(path: str, kind: str, order: list[str]) -> Moments:
 
 
 def _text_block(path: str, batch, raw: list[str], cols: list[int], before: int) -> NDArray[np.float64]:
-    """A block of CSV text cells as float64 (columns in the order ``cols``), each cell checked as one number."""
+    """A block of CSV text cells as float64 (columns in the order ``cols``), each cell checked as one number.
+
+    pyarrow's cast from text accepts exactly the plain decimal numbers of :data:`bmnn._checks.NUMBER` among
+    tokens with a finite value (it also reads ``nan`` and ``inf``, which are refused as not finite), so it is
+    the check; a block it refuses is read again cell by cell to name the first bad one."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -458,10 +479,16 @@ def _text_block(path: str, batch, raw: list[str], cols: list[int], before: int) 
     out = np.empty((len(rows), len(cols)))
     for i, j in enumerate(cols):
         c = pc.filter(cells[j], keep)
-        ok = pc.and_(pc.less_equal(pc.utf8_length(c), MAX_NUMBER_CHARS), pc.match_substring_regex(c, _NUMBER_RE2))
-        v = pc.cast(pc.if_else(ok, c, "0"), pa.float64()).to_numpy(zero_copy_only=False)
-        good = ok.to_numpy(zero_copy_only=False) & np.isfinite(v)
-        if not np.all(good):  # parse_number states what is wrong with the first bad cell
+        try:
+            v = pc.cast(c, pa.float64()).to_numpy(zero_copy_only=False)
+            fine = bool(np.all(np.isfinite(v))) and (pc.max(pc.utf8_length(c)).as_py() or 0) <= MAX_NUMBER_CHARS
+        except pa.ArrowInvalid:
+            fine = False
+        if not fine:  # parse_number states what is wrong with the first bad cell
+            ok = pc.and_(pc.less_equal(pc.utf8_length(c), MAX_NUMBER_CHARS),
+                         pc.match_substring_regex(c, _NUMBER_RE2))
+            v = pc.cast(pc.if_else(ok, c, "0"), pa.float64()).to_numpy(zero_copy_only=False)
+            good = ok.to_numpy(zero_copy_only=False) & np.isfinite(v)
             bad = int(np.argmin(good))
             parse_number(c[bad].as_py(), f"{path}, data row {before + rows[bad] + 1}, column {raw[j].strip()!r}")
         out[:, i] = v
@@ -500,8 +527,11 @@ def table_moments(paths: str | Sequence[str], target: str, kind: str = "csv", cl
         from bmnn import cluster
 
         parts = cluster.map_ordered(client, file_moments, files, kind=kind, order=names)
-    else:
-        parts = [file_moments(f, kind, names) for f in files]
+    else:  # pyarrow reads and converts without the GIL: the files share the cores
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(files), os.cpu_count() or 1))) as pool:
+            parts = list(pool.map(lambda f: file_moments(f, kind, names), files))
     moments = parts[0]
     for part in parts[1:]:
         moments = moments.merge(part)
