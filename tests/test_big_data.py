@@ -16,6 +16,12 @@ from bmnn.laplace import LaplaceRegression
 from bmnn.laplace.posterior import standardize
 
 
+def material(*args, seed=None, **kw):
+    """The material's model (no intercept), with the sampler's seed: these tests check it against its exact
+    references."""
+    return LaplaceRegression(*args, fit_intercept=False, random_state=seed, **kw)
+
+
 def _data(rng, n=4000, p=5):
     X = rng.normal(size=(n, p)) * [1.0, 3.0, 0.5, 2.0, 1.0] + [1e6, -3.0, 0.0, 250.0, 1e-3]  # large means too
     y = X @ np.array([2e-6, 1.5, 0.0, -0.02, 0.7]) + rng.normal(size=n) * 0.9 + 3.0
@@ -64,8 +70,8 @@ def test_seven_files_on_two_workers_give_the_statistics_map_and_posterior_of_the
     Gs, qs, ys, _ = moments.regression(t, standardize=True)
     np.testing.assert_allclose(Gs, Xs.T @ Xs, rtol=1e-10, atol=1e-8)
     np.testing.assert_allclose(qs, Xs.T @ yc, rtol=1e-10, atol=1e-8)
-    mem = LaplaceRegression(0.9, 0.05, draws=1500, chains=8, seed=4).fit(Xs, yc)
-    big = LaplaceRegression(0.9, 0.05, draws=1500, chains=8, seed=4).fit_statistics(Gs, qs, ys, n)
+    mem = material(0.9, 0.05, draws=1500, chains=8, seed=4).fit(Xs, yc)
+    big = material(0.9, 0.05, draws=1500, chains=8, seed=4).fit_statistics(Gs, qs, ys, n)
     np.testing.assert_allclose(big.coef_map_, mem.coef_map_, atol=1e-9)
     assert big.kkt_violation_.max() < 1e-8
     z = (big.coef_mean_ - mem.coef_mean_) / np.hypot(big.mcse_, mem.mcse_)
@@ -76,8 +82,8 @@ def test_seven_files_on_two_workers_give_the_statistics_map_and_posterior_of_the
 def test_learned_sigma_from_statistics_matches_the_rows(rng):
     X, y = _data(rng, n=300)
     Xs, yc = standardize(X, y)
-    mem = LaplaceRegression(draws=1500, chains=8, seed=1).fit(Xs, yc)
-    big = LaplaceRegression(draws=1500, chains=8, seed=1).fit_statistics(Xs.T @ Xs, Xs.T @ yc, yc @ yc, 300)
+    mem = material(draws=1500, chains=8, seed=1).fit(Xs, yc)
+    big = material(draws=1500, chains=8, seed=1).fit_statistics(Xs.T @ Xs, Xs.T @ yc, yc @ yc, 300)
     ds, db = mem.noise_sd_summary_, big.noise_sd_summary_
     assert abs(ds["mean"] - db["mean"]) < 4 * np.hypot(ds["mcse"], db["mcse"])
 
@@ -105,7 +111,7 @@ def test_cli_reads_a_glob_and_refuses_bad_tables_in_one_line(rng, tmp_path, caps
 def test_the_n_by_n_draw_is_refused_without_rows(rng):
     X, y = _data(rng, n=50)
     with pytest.raises(InputError, match="needs the rows of X"):
-        LaplaceRegression(1.0, 1.0, algorithm="bcm").fit_statistics(X.T @ X, X.T @ y, y @ y, 50)
+        material(1.0, 1.0, algorithm="bcm").fit_statistics(X.T @ X, X.T @ y, y @ y, 50)
 
 
 def test_parquet_files_give_the_same_statistics_as_csv(rng, tmp_path):

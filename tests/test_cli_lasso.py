@@ -8,7 +8,7 @@ import pytest
 from bmnn.cli import main
 
 KEYS = {"lambda", "tau_star", "map", "posterior_mean", "posterior_sd", "mcse", "ess_bulk", "rhat", "kkt_violation",
-        "q05", "q95", "map_at", "algorithm"}
+        "q05", "q95", "map_at", "algorithm", "feature_names", "fit_intercept", "intercept", "intercept_map"}
 
 
 def write_csv(path, X, y, names=None):
@@ -23,7 +23,10 @@ def test_diabetes_json(capsys):
                  "--draws", "300", "--chains", "4", "--seed", "1", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and set(out) == KEYS
-    assert all(len(out[k]) == 10 for k in KEYS - {"lambda", "tau_star", "map_at", "algorithm"})
+    assert all(len(out[k]) == 10 for k in KEYS - {"lambda", "tau_star", "map_at", "algorithm", "fit_intercept",
+                                                  "intercept", "intercept_map"})
+    assert out["feature_names"] == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+    assert out["fit_intercept"] is True and abs(out["intercept"]) < 1e-9  # --standardize centres y
     assert out["map_at"] == {"noise_sd": 54.0, "scale": 4.8, "noise_sd_from": "given", "scale_from": "given"}
     assert out["algorithm"] == "precision" and all(a < b for a, b in zip(out["q05"], out["q95"], strict=True))
     assert out["lambda"] == pytest.approx(54**2 / 4.8)

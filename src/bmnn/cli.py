@@ -258,18 +258,22 @@ def cmd_lasso(args: argparse.Namespace) -> int:
         from bmnn._files import writable_folder
 
         writable_folder(Path(args.save).parent or Path("."), "folder of --save")
-    m = LaplaceRegression(args.noise_sd, args.scale, loc, draws=args.draws, chains=args.chains, seed=args.seed,
-                          warmup=args.warmup,
+    m = LaplaceRegression(args.noise_sd, args.scale, loc, fit_intercept=not args.no_intercept, draws=args.draws,
+                          chains=args.chains, random_state=args.seed, warmup=args.warmup,
                           scale_prior=tuple(args.scale_prior), noise_prior=args.noise_prior,
                           algorithm=args.algorithm,
                           coordinate_steps=args.coordinate_steps,
                           **({} if args.overrelax is None else {"overrelax": args.overrelax}))
     if big:
-        m.fit_statistics(*stats, feature_names=names)
+        gram, xty, yty, n, x_mean, y_mean = stats
+        m.fit_statistics(gram, xty, yty, n, x_mean=x_mean, y_mean=y_mean, centered=True, feature_names=names)
     else:
         m.fit(X, y, feature_names=names)
     lo, hi = m.coef_interval(0.9)
-    out = {"lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(), "map_at": m.map_at_,
+    out = {"feature_names": names, "fit_intercept": m.fit_intercept,
+           "intercept": m.intercept_ if m.fit_intercept else None,
+           "intercept_map": m.intercept_map_ if m.fit_intercept else None,
+           "lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(), "map_at": m.map_at_,
            "posterior_mean": m.coef_mean_.tolist(), "posterior_sd": m.coef_sd_.tolist(), "mcse": m.mcse_.tolist(),
            "ess_bulk": m.ess_bulk_.tolist(), "rhat": m.rhat_.tolist(), "q05": lo.tolist(), "q95": hi.tolist(),
            "kkt_violation": m.kkt_violation_.tolist(), "algorithm": m.algorithm_}
@@ -283,7 +287,9 @@ def cmd_lasso(args: argparse.Namespace) -> int:
         from bmnn._files import atomic_write
 
         buf = io.BytesIO()  # HDF5 writes to memory; the disk is written by atomic_write alone
-        m.to_inference_data().to_datatree().to_netcdf(buf, engine="h5netcdf")
+        source = args.dataset or args.csv or args.parquet
+        idata = m.to_inference_data(source=source) if big else m.to_inference_data(X, y, source=source)
+        idata.to_datatree().to_netcdf(buf, engine="h5netcdf")
         atomic_write(args.save, buf.getbuffer())
     if args.json:
         _print_json(out)
@@ -301,6 +307,8 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     if at["noise_sd_from"] != "given" or at["scale_from"] != "given":
         print(f"the MAP is taken at sigma = {at['noise_sd']:.5g} ({at['noise_sd_from']}) and tau = {at['scale']:.5g} "
               f"({at['scale_from']})")
+    print(f"intercept: {m.intercept_:.6g} (posterior mean; flat prior), at the MAP {m.intercept_map_:.6g}"
+          if m.fit_intercept else "no intercept (--no-intercept: the material's model)")
     w = max(8, *(len(n) for n in names))
     print(f"{'feature':<{w}}  {'MAP':>11}  {'post. mean':>11}  {'post. sd':>10}  {'90% interval':>25}  {'MCSE':>9}  "
           f"{'ESS bulk':>9}  {'R-hat':>6}")
@@ -337,7 +345,8 @@ def _table_statistics(args: argparse.Namespace):
                 moments, cols, t = table_moments(getattr(args, kind), args.target, kind, client=c)
         else:
             moments, cols, t = table_moments(getattr(args, kind), args.target, kind)
-        stats = moments.regression(t, args.standardize)
+        stats = (*moments.regression(t, args.standardize, center=not args.no_intercept),
+                 *moments.means(t, args.standardize))
     except InputError as exc:
         raise _flag("--target" if exc.param == "target" else flag, exc) from None
     names = [c for j, c in enumerate(cols) if j != t]
@@ -604,6 +613,9 @@ def build_parser() -> argparse.ArgumentParser:
     loc.add_argument("--location", metavar="V", help="mu: one number, or p numbers separated by commas")
     loc.add_argument("--location-file", metavar="F", help="mu: a file of p numbers")
     lz.add_argument("--standardize", action="store_true", help="standardise the columns of X and centre y first")
+    lz.add_argument("--no-intercept", action="store_true",
+                    help="fit no intercept (the material's model); by default an intercept with a flat prior is "
+                         "fitted, as scikit-learn's linear models do")
     lz.add_argument("--draws", type=_count(), default=2000, help="Gibbs draws per chain (default 2000)")
     lz.add_argument("--warmup", type=_count(0), default=500, help="Gibbs warm-up iterations (default 500)")
     lz.add_argument("--chains", type=_count(), default=16, help="Gibbs chains (default 16)")

@@ -292,9 +292,18 @@ class Moments:
         return Moments(n=n, unit_mean=mean, unit_cross=c1 + c2 + np.outer(delta, delta) * (self.n * other.n / n),
                        exp=exp, unit_mean_lo=l1 + err)
 
-    def regression(self, target: int, standardize: bool = False):
-        """``(X^T X, X^T y, y^T y, n)`` with column ``target`` as y; with ``standardize``, for the columns of X
-        centred and scaled to unit (population) sd and y centred."""
+    def means(self, target: int, standardize: bool = False) -> tuple[NDArray[np.float64], float]:
+        """The column means of X and the mean of y (column ``target``); zeros and 0 for standardised data."""
+        xs = [j for j in range(self.unit_mean.shape[0]) if j != target]
+        if standardize:
+            return np.zeros(len(xs)), 0.0
+        m = self.mean
+        return m[xs], float(m[target])
+
+    def regression(self, target: int, standardize: bool = False, center: bool = False):
+        """``(X^T X, X^T y, y^T y, n)`` with column ``target`` as y; with ``center``, of X and y centred (the
+        statistics an intercept with a flat prior needs); with ``standardize``, for the columns of X centred and
+        scaled to unit (population) sd and y centred."""
         k = self.unit_mean.shape[0]
         xs = [j for j in range(k) if j != target]
         C, m, e = self.unit_cross, self.unit_mean + self._lo(), self.exp
@@ -308,7 +317,7 @@ class Moments:
                 out = (C[np.ix_(xs, xs)] / np.outer(sd, sd), np.ldexp(C[xs, target] / sd, e[target]),
                        float(np.ldexp(C[target, target], 2 * e[target])), self.n)
             else:
-                raw = C + self.n * np.outer(m, m)
+                raw = C if center else C + self.n * np.outer(m, m)
                 out = (np.ldexp(np.ldexp(raw[np.ix_(xs, xs)], e[xs][:, None]), e[xs][None, :]),
                        np.ldexp(raw[xs, target], e[xs] + e[target]),
                        float(np.ldexp(raw[target, target], 2 * e[target])), self.n)

@@ -368,7 +368,8 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
     resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
     s_ols = float(np.sqrt(resid @ resid / (n - p)))
     fixed_s, fixed_t = s_ols, s_ols**2 / 610.0  # the benchmark's fixed values: lambda = 610
-    m = LaplaceRegression(draws=cfg.draws // 2, chains=cfg.chains, seed=cfg.seed + 50).fit(X, y)
+    m = LaplaceRegression(fit_intercept=False, draws=cfg.draws // 2, chains=cfg.chains,
+                          random_state=cfg.seed + 50).fit(X, y)
     sig, tau = m.noise_sd_summary_, m.scale_summary_
     # p > n: the two exact draws on the same posterior
     rng = as_generator(cfg.seed + 51)

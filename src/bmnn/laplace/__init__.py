@@ -1,6 +1,11 @@
-"""Job 2: Bayesian linear regression with a Laplace prior (location mu, scale tau, known noise sd sigma)."""
+"""Job 2: Bayesian linear regression with a Laplace prior (location mu, scale tau; noise sd sigma given or learned).
 
-from bmnn.laplace.estimator import LaplaceRegression
+:class:`LaplaceRegression` (a scikit-learn regressor) is imported on first use, so that the mathematical core does
+not import scikit-learn.
+"""
+
+from typing import Any
+
 from bmnn.laplace.gibbs import GibbsResult, gibbs, inverse_gaussian
 from bmnn.laplace.map import MapResult, kkt_violation, map_estimate
 from bmnn.laplace.posterior import (
@@ -27,3 +32,11 @@ __all__ = [
     "tau_from_lambda",
     "tau_star",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LaplaceRegression":
+        from bmnn.laplace.estimator import LaplaceRegression
+
+        return LaplaceRegression
+    raise AttributeError(f"module 'bmnn.laplace' has no attribute {name!r}")

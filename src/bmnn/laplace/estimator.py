@@ -1,33 +1,71 @@
-"""``LaplaceRegression``: the job-2 model as a scikit-learn-style estimator, with sigma and tau given (the
-material's model) or learned."""
+"""``LaplaceRegression``: the job-2 model as a scikit-learn regressor, with sigma and tau given (the material's
+model) or learned, and an intercept with a flat prior (scikit-learn's default) or none (the material's model).
+
+It is a ``RegressorMixin`` + ``BaseEstimator``: parameters are stored as given and checked in ``fit``, the seed is
+``random_state``, named columns are remembered and checked at ``predict``, ``score`` is R^2, and scikit-learn's own
+``check_estimator`` passes; so ``clone``, ``Pipeline``, ``cross_val_score`` and ``GridSearchCV`` work. scikit-learn
+is imported with this module, not with ``import bmnn``.
+"""
 
 from __future__ import annotations
 
+import numbers
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
+from sklearn.utils.validation import validate_data
 
-from bmnn._checks import InputError, NotFittedError, as_float_array, as_generator, count
+from bmnn._checks import InputError, as_float_array, check_memory, count
+from bmnn._checks import NotFittedError as _BmnnNotFitted
 from bmnn.laplace.diagnostics import interval, summarize
 from bmnn.laplace.gibbs import DEFAULT_OVERRELAX, DEFAULT_SCALE_PRIOR, gibbs, power_of_four
 from bmnn.laplace.map import map_estimate
 from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_design, validate_location
 
 
-class LaplaceRegression:
+class NotFittedError(_BmnnNotFitted, _SklearnNotFitted):
+    """The estimator was used before ``fit`` (scikit-learn's ``NotFittedError``, and bmnn's)."""
+
+
+def as_rng(random_state) -> np.random.Generator:
+    """A numpy Generator from whatever scikit-learn's ``check_random_state`` accepts (None, an int, a
+    ``RandomState``) or a ``Generator``; the same ``random_state`` gives the same Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1, size=4))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) and random_state >= 0:
+        return np.random.default_rng(int(random_state))
+    raise InputError(f"random_state must be None, a non-negative integer, a numpy RandomState or Generator, got "
+                     f"{random_state!r:.80}", param="random_state")
+
+
+class LaplaceRegression(RegressorMixin, BaseEstimator):
     """Bayesian linear regression with an independent Laplace prior on each weight.
 
-    Model: ``y = X w + eps``, ``eps ~ N(0, sigma^2 I)``, ``w_j ~ Laplace(mu_j, b)`` with ``b = tau`` when sigma is
-    given (the material's model: ``p(w) = prod_j (1/(2 tau)) exp(-|w_j - mu_j| / tau)``) and ``b = sigma tau``
+    Model: ``y = b0 + X w + eps``, ``eps ~ N(0, sigma^2 I)``, ``w_j ~ Laplace(mu_j, b)`` with ``b = tau`` when sigma
+    is given (the material's model: ``p(w) = prod_j (1/(2 tau)) exp(-|w_j - mu_j| / tau)``) and ``b = sigma tau``
     when sigma is learned (Park & Casella's Bayesian lasso, whose scaling keeps the joint posterior unimodal).
-    No intercept is fitted (the material's model has none): centre or augment ``X`` yourself.
 
-    The MAP minimises ``(1/2) ||y - X w||^2 + lambda ||w - mu||_1`` with ``lambda = sigma^2 / b``; in
-    scikit-learn's scaling, ``(1/(2N)) ||y - X w||^2 + alpha ||w||_1``, that is ``alpha = lambda / N`` on the
+    The intercept ``b0`` (``fit_intercept=True``, the default, as in every scikit-learn linear model) has a flat
+    prior. Under the Gaussian likelihood it is integrated out exactly by centring: the posterior of w is that of
+    the centred problem ``(X - mean X, y - mean y)``; with sigma learned, sigma's update keeps ``n - 1`` degrees of
+    freedom; and ``b0 | w, sigma, y ~ N(mean y - (mean X)^T w, sigma^2 / n)``, drawn with each draw of w. The
+    material's own model has no intercept: pass ``fit_intercept=False`` (the report does).
+
+    The MAP minimises ``(1/2) ||y - b0 - X w||^2 + lambda ||w - mu||_1`` with ``lambda = sigma^2 / b``; in
+    scikit-learn's scaling, ``(1/(2N)) ||y - Xw||^2 + alpha ||w||_1``, that is ``alpha = lambda / N`` on the
     shifted problem ``(y - X mu, w - mu)``. The MAP is defined for given sigma and tau: where either is learned, the
     MAP (and tau*) are computed at their posterior medians, and ``map_at_`` says so. The posterior comes from the
     Gibbs sampler of :mod:`bmnn.laplace.gibbs`.
+
+    A fitted model keeps what prediction, intervals and summaries need (the draws, the column means), not the
+    training data: :meth:`log_posterior` and :meth:`to_inference_data`'s data groups take the data as arguments.
 
     Parameters
     ----------
@@ -37,13 +75,16 @@ class LaplaceRegression:
         tau, the Laplace prior's scale; ``None`` learns it (prior ``scale_prior`` on ``1 / tau``).
     location : float or array of shape (p,), default 0
         mu, the Laplace prior's location (prior knowledge enters here).
+    fit_intercept : bool, default True
+        Fit an intercept with a flat prior (above); ``False`` is the material's model.
     scale_prior : (a, b), default (1, 1)
         Gamma shape and rate of the prior on ``1 / tau``.
     noise_prior : (a0, b0) or None
         Inverse-gamma shape and scale of the prior on sigma^2; ``None``: Jeffreys' ``1 / sigma^2``.
     draws, warmup, chains : int
         Gibbs settings; ``draws = 0`` skips sampling (MAP only; needs sigma and tau given).
-    seed : int or numpy Generator, optional
+    random_state : None, int, numpy RandomState or Generator
+        The seed: the same value gives the same draws.
     algorithm : "precision", "bcm" or None
         The Gaussian conditional draw (:mod:`bmnn.laplace.gaussian_draw`); ``None`` picks the cheaper.
     overrelax : float in (-1, 0], default -0.5
@@ -54,7 +95,11 @@ class LaplaceRegression:
 
     Attributes
     ----------
-    coef_map_ : ndarray (p,)
+    coef_ : ndarray (p,)
+        The posterior mean of w (the MAP when ``draws = 0``): what :meth:`predict` uses.
+    intercept_ : float
+        ``mean y - (mean X)^T coef_`` (0 without an intercept): the posterior mean of b0 given that of w.
+    coef_map_, intercept_map_ : the MAP and its intercept
     lambda_ : float
     tau_star_ : float
         Below it the MAP is exactly ``location``.
@@ -65,75 +110,123 @@ class LaplaceRegression:
     coef_mean_, coef_sd_, mcse_, ess_bulk_, rhat_ : ndarray (p,)
         After sampling.
     draws_ : ndarray (chains, draws, p)
+    intercept_draws_ : ndarray (chains, draws)
+        With an intercept.
     noise_sd_draws_, scale_draws_ : ndarray (chains, draws)
         Where learned.
     noise_sd_summary_, scale_summary_ : dict
         Where learned: mean, sd, median, 90% interval, MCSE, bulk ESS, R-hat.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a table with named columns (a pandas DataFrame): :meth:`predict` then checks them.
+    coef_names_ : list of str
+        The names of the coefficients in summaries and ArviZ coordinates: ``feature_names`` given to ``fit``, else
+        ``feature_names_in_``, else ``x0``, ``x1``, ...
     """
 
     def __init__(self, noise_sd: float | None = None, scale: float | None = None, location: float | ArrayLike = 0.0,
-                 *, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
+                 *, fit_intercept: bool = True, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
                  noise_prior: tuple[float, float] | None = None, draws: int = 2000, warmup: int = 500,
-                 chains: int = 16, seed: int | np.random.Generator | None = None, algorithm: str | None = None,
+                 chains: int = 16, random_state=None, algorithm: str | None = None,
                  overrelax: float = DEFAULT_OVERRELAX, coordinate_steps: int | None = None) -> None:
         self.noise_sd = noise_sd
         self.scale = scale
         self.location = location
+        self.fit_intercept = fit_intercept
         self.scale_prior = scale_prior
         self.noise_prior = noise_prior
         self.draws = draws
         self.warmup = warmup
         self.chains = chains
-        self.seed = seed
+        self.random_state = random_state
         self.algorithm = algorithm
         self.overrelax = overrelax
         self.coordinate_steps = coordinate_steps
 
     _SAMPLED = ("coef_mean_", "coef_sd_", "mcse_", "ess_bulk_", "rhat_", "draws_", "noise_sd_draws_", "scale_draws_",
-                "noise_sd_summary_", "scale_summary_", "coef_rb_mean_")
+                "noise_sd_summary_", "scale_summary_", "coef_rb_mean_", "intercept_draws_", "feature_names_in_")
+
+    def _intercept(self) -> bool:
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise InputError(f"fit_intercept must be True or False, got {self.fit_intercept!r:.80}",
+                             param="fit_intercept")
+        return bool(self.fit_intercept)
 
     def fit(self, X: ArrayLike, y: ArrayLike, feature_names: list[str] | None = None) -> LaplaceRegression:
-        """Sample the posterior (unless ``draws = 0``) and compute the MAP. Returns ``self``."""
+        """Sample the posterior (unless ``draws = 0``) and compute the MAP. ``X`` may be a table with named columns
+        (they are then checked at :meth:`predict`); ``feature_names`` names the coefficients in summaries and
+        ArviZ (default: the table's names, else ``x0``, ``x1``, ...). Returns ``self``."""
+        for attr in self._SAMPLED:
+            self.__dict__.pop(attr, None)
+        X, y = _validate(self, X, y, fitting=True)
         X, y = validate_design(X, y)
-        mu = validate_location(self.location, X.shape[1])
+        intercept = self._intercept()
+        n, p = X.shape
+        if intercept and n < 2:
+            raise InputError(f"n_samples = {n}: an intercept needs at least 2 samples (with one, the data cannot "
+                             "tell the intercept from the weights); pass fit_intercept=False", param="X")
+        mu = validate_location(self.location, p)
+        x_mean, y_mean = (X.mean(axis=0), float(y.mean())) if intercept else (np.zeros(p), 0.0)
+        Xc, yc = (X - x_mean, y - y_mean) if intercept else (X, y)
 
-        def sample(draws):
-            return gibbs(X, y, self.noise_sd, self.scale, mu, draws=draws, warmup=self.warmup, chains=self.chains,
-                         seed=self.seed, scale_prior=self.scale_prior, noise_prior=self.noise_prior,
+        def sample(draws, rng):
+            return gibbs(Xc, yc, self.noise_sd, self.scale, mu, draws=draws, warmup=self.warmup, chains=self.chains,
+                         seed=rng, scale_prior=self.scale_prior, noise_prior=self.noise_prior,
                          algorithm=self.algorithm, overrelax=self.overrelax,
-                         coordinate_steps=self.coordinate_steps)
+                         coordinate_steps=self.coordinate_steps, intercept=intercept)
 
         def map_at(s, b, e):  # the data, sigma, b and mu in units of 2^-e (exact), back in the data's units
-            res = map_estimate(X, np.ldexp(y, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
+            res = map_estimate(Xc, np.ldexp(yc, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
             return np.ldexp(res.coef, -e), res.kkt_violation
 
-        self._fit(X.shape[1], mu, feature_names, sample, map_at,
-                  lambda s, e: float(np.ldexp(tau_star(X, np.ldexp(y, e), np.ldexp(s, e), np.ldexp(mu, e)), -e)))
-        self._Xy = (X, y)
+        self._fit(n, p, mu, (x_mean, y_mean), feature_names, sample, map_at,
+                  lambda s, e: float(np.ldexp(tau_star(Xc, np.ldexp(yc, e), np.ldexp(s, e), np.ldexp(mu, e)), -e)))
         return self
 
-    def fit_statistics(self, gram: ArrayLike, xty: ArrayLike, yty: float, n: int,
+    def fit_statistics(self, gram: ArrayLike, xty: ArrayLike, yty: float, n: int, *,
+                       x_mean: ArrayLike | None = None, y_mean: float | None = None, centered: bool = False,
                        feature_names: list[str] | None = None) -> LaplaceRegression:
         """:meth:`fit` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and the row count ``n``
         alone (data bigger than memory, see :func:`bmnn.datasets.table_moments`; the p x p draw, so n >= p is
-        expected). Returns ``self``; :meth:`log_posterior` then needs the rows and is not available."""
+        expected). With ``fit_intercept``, also the column means ``x_mean`` and ``y_mean``; the statistics are then
+        centred here, or given centred (``centered=True``: ``(X - mean)^T (X - mean)`` and so on, which keeps every
+        digit when the means are large). Returns ``self``."""
         from bmnn.laplace.gibbs import gibbs_from_statistics
         from bmnn.laplace.map import map_from_statistics
 
+        for attr in self._SAMPLED:
+            self.__dict__.pop(attr, None)
         G = as_float_array("gram", gram, what="X^T X")
         q = as_float_array("xty", xty, what="X^T y")
-        if G.ndim != 2 or G.shape != (q.shape[0], q.shape[0]):
+        if G.ndim != 2 or q.ndim != 1 or G.shape != (q.shape[0], q.shape[0]):
             raise InputError(f"gram must be (p, p) with p = len(xty) = {q.shape[0]}, got shape {G.shape}")
-        mu = validate_location(self.location, q.shape[0])
+        p, n = q.shape[0], count("n", n)
+        intercept = self._intercept()
+        if intercept:
+            if x_mean is None or y_mean is None:
+                raise InputError("with fit_intercept, fit_statistics needs the column means x_mean and y_mean "
+                                 "(or pass fit_intercept=False)", param="x_mean")
+            xm = as_float_array("x_mean", x_mean, what="the column means of X").reshape(-1)
+            ym = float(as_float_array("y_mean", y_mean, what="the mean of y"))
+            if xm.shape != (p,):
+                raise InputError(f"x_mean must have p = {p} entries, got {xm.shape[0]}", param="x_mean")
+            if n < 2:
+                raise InputError(f"n_samples = {n}: an intercept needs at least 2 samples", param="n")
+            if not centered:
+                G, q, yty = G - n * np.outer(xm, xm), q - n * xm * ym, float(yty) - n * ym * ym
+        else:
+            xm, ym = np.zeros(p), 0.0
+        mu = validate_location(self.location, p)
         if self.algorithm == "bcm":
             raise InputError("algorithm 'bcm' needs the rows of X; from the statistics only the p x p draw "
                              "('precision') is possible", param="algorithm")
 
-        def sample(draws):
+        def sample(draws, rng):
             return gibbs_from_statistics(G, q, yty, n, self.noise_sd, self.scale, mu, draws=draws,
-                                         warmup=self.warmup, chains=self.chains, seed=self.seed,
+                                         warmup=self.warmup, chains=self.chains, seed=rng,
                                          scale_prior=self.scale_prior, noise_prior=self.noise_prior,
-                                         overrelax=self.overrelax, coordinate_steps=self.coordinate_steps)
+                                         overrelax=self.overrelax, coordinate_steps=self.coordinate_steps,
+                                         intercept=intercept)
 
         def map_at(s, b, e):  # X^T y, sigma, b and mu in units of 2^-e, as in fit
             res = map_from_statistics(G, np.ldexp(q, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
@@ -143,24 +236,25 @@ class LaplaceRegression:
             g = float(np.max(np.abs(np.ldexp(q, e) - G @ np.ldexp(mu, e))))
             return np.inf if g == 0 else float(np.ldexp(np.ldexp(s, e) ** 2 / g, -e))
 
-        self._fit(q.shape[0], mu, feature_names, sample, map_at, star)
-        self.__dict__.pop("_Xy", None)
+        self.n_features_in_ = p
+        self._fit(n, p, mu, (xm, ym), feature_names, sample, map_at, star)
         return self
 
-    def _fit(self, p, mu, feature_names, sample, map_at, tau_star_at) -> None:
+    def _fit(self, n, p, mu, means, feature_names, sample, map_at, tau_star_at) -> None:
         draws = count("draws", self.draws, minimum=0)
         learned = self.noise_sd is None or self.scale is None
         if draws == 0 and learned:
             raise InputError("draws must be >= 1 when noise_sd or scale is learned (the MAP is taken at their "
                              "posterior medians)")
-        for attr in self._SAMPLED:
-            self.__dict__.pop(attr, None)
-        self.n_features_in_ = p
-        self.feature_names_in_ = _feature_names(feature_names, p)
+        rng = as_rng(self.random_state)
+        self.coef_names_ = _feature_names(feature_names if feature_names is not None else
+                                          getattr(self, "feature_names_in_", None), p)
         self.location_ = mu
+        self.n_samples_ = n
+        self.x_mean_, self.y_mean_ = means
         s, t = self.noise_sd, self.scale
         if draws > 0:
-            g = sample(draws)
+            g = sample(draws, rng)
             d = g.diagnostics()
             self.draws_, self.algorithm_ = g.draws, g.algorithm
             self.coef_mean_, self.coef_sd_ = d["mean"], d["sd"]
@@ -172,6 +266,10 @@ class LaplaceRegression:
             if g.scale is not None:
                 self.scale_draws_, self.scale_summary_ = g.scale, _summary(g.scale)
                 t = self.scale_summary_["median"]
+            if self.fit_intercept:  # b0 | w, sigma, y ~ N(mean y - mean(X)^T w, sigma^2 / n), one per draw
+                sig = self.noise_sd_draws_ if g.noise_sd is not None else float(self.noise_sd)
+                z = rng.standard_normal(g.draws.shape[:2])
+                self.intercept_draws_ = self.y_mean_ - g.draws @ self.x_mean_ + sig * z / np.sqrt(n)
         # the MAP's Laplace scale b: tau, or sigma tau under the scaled prior of learned sigma
         b = t if self.noise_sd is not None else s * t
         # learned sigma: the MAP problem is solved in units where sigma is near 1 (it is equivariant under scaling
@@ -184,6 +282,9 @@ class LaplaceRegression:
         self.lambda_ = lambda_from_tau(s, b) if self.noise_sd is not None else s / t  # sigma^2 / (sigma tau)
         ts = tau_star_at(s, e)  # the threshold on b; in units of tau it is b* / sigma under the scaled prior
         self.tau_star_ = ts if self.noise_sd is not None else ts / s
+        self.coef_ = self.coef_mean_ if draws > 0 else self.coef_map_
+        self.intercept_ = float(self.y_mean_ - self.x_mean_ @ self.coef_)
+        self.intercept_map_ = float(self.y_mean_ - self.x_mean_ @ self.coef_map_)
 
     def _require(self, attr: str) -> None:
         if not hasattr(self, attr):
@@ -191,57 +292,68 @@ class LaplaceRegression:
             raise NotFittedError(f"this LaplaceRegression has no {attr}: {hint}")
 
     def _check_X(self, X: ArrayLike) -> NDArray[np.float64]:
-        X = as_float_array("X", X, what="the design matrix")
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise InputError(f"X must have shape (N, {self.n_features_in_}), got {X.shape}")
-        return X
+        self._require("coef_map_")
+        return _validate(self, X)  # names and width checked as scikit-learn does
 
-    def log_posterior(self, w: ArrayLike) -> NDArray[np.float64]:
-        """The unnormalised log posterior at ``w`` (shape ``(..., p)``), on the fitted data, at the sigma and tau of
-        the MAP (given, or posterior medians)."""
-        self._require("_Xy")
-        X, y = self._Xy
+    def log_posterior(self, w: ArrayLike, X: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
+        """The unnormalised log posterior of w at ``w`` (shape ``(..., p)``) on the data ``X``, ``y`` (a fitted model
+        keeps no data), at the sigma and tau of the MAP (given, or posterior medians), with the intercept
+        integrated out (the centred data) when there is one."""
+        self._require("coef_map_")
+        X, y = validate_design(as_float_array("X", X, what="the design matrix"), as_float_array("y", y))
+        if X.shape[1] != self.n_features_in_:
+            raise InputError(f"X must have {self.n_features_in_} columns, got {X.shape[1]}", param="X")
+        if self.fit_intercept:
+            X, y = X - X.mean(axis=0), y - y.mean()
         s, t = self.map_at_["noise_sd"], self.map_at_["scale"]
         b = t if self.noise_sd is not None else s * t
         return log_posterior(w, X, y, s, b, self.location_)
 
     def predict(self, X: ArrayLike, estimator: Literal["mean", "map"] = "mean", return_std: bool = False):
-        """``X @ w_hat`` with ``w_hat`` the posterior mean (default) or the MAP.
+        """``intercept + X @ w_hat`` with ``w_hat`` the posterior mean (default) or the MAP.
 
         With ``return_std`` (scikit-learn's ``BayesianRidge`` convention), also the sd of the posterior predictive
-        of a new observation at each row: ``sqrt(Var_draws(x^T w) + E[sigma^2])`` (estimated from the draws).
+        of a new observation at each row: ``sqrt(Var_draws(b0 + x^T w) + E[sigma^2])`` (estimated from the draws).
         """
         if estimator not in ("mean", "map"):
             raise InputError(f"estimator must be 'mean' or 'map', got {estimator!r}")
         attr = "coef_mean_" if estimator == "mean" else "coef_map_"
         self._require(attr)
         X = self._check_X(X)
-        mean = X @ getattr(self, attr)
+        mean = X @ getattr(self, attr) + (self.intercept_ if estimator == "mean" else self.intercept_map_)
         if not return_std:
             return mean
         self._require("draws_")
-        w = self.draws_.reshape(-1, self.n_features_in_)
+        w, b0 = self._flat_draws()
         var = np.empty(X.shape[0])
         for i in range(0, X.shape[0], 1024):  # in blocks of rows, so memory stays draws x 1024
-            f = w @ X[i:i + 1024].T
+            f = w @ X[i:i + 1024].T + b0[:, None]
             var[i:i + 1024] = f.var(axis=0, ddof=1)
         noise2 = float(np.mean(self.noise_sd_draws_ ** 2)) if hasattr(self, "noise_sd_draws_") else float(
             self.noise_sd) ** 2
         return mean, np.sqrt(var + noise2)
 
-    def predict_interval(self, X: ArrayLike, level: float = 0.9,
-                         seed: int | np.random.Generator | None = 0) -> tuple[NDArray, NDArray]:
+    def _flat_draws(self) -> tuple[NDArray, NDArray]:
+        w = self.draws_.reshape(-1, self.n_features_in_)
+        b0 = self.intercept_draws_.reshape(-1) if hasattr(self, "intercept_draws_") else np.zeros(w.shape[0])
+        return w, b0
+
+    def _sigma_draws(self, size: int) -> NDArray:
+        return (self.noise_sd_draws_.reshape(-1) if hasattr(self, "noise_sd_draws_")
+                else np.full(size, float(self.noise_sd)))
+
+    def predict_interval(self, X: ArrayLike, level: float = 0.9, random_state=0) -> tuple[NDArray, NDArray]:
         """The equal-tailed ``level`` interval of the posterior predictive of a new observation at each row of
-        ``X``, from the draws (each draw ``x^T w_s + sigma_s z_s``)."""
+        ``X``, from the draws (each draw ``b0_s + x^T w_s + sigma_s z_s``)."""
         self._require("draws_")
         X = self._check_X(X)
-        rng = as_generator(seed)
-        w = self.draws_.reshape(-1, self.n_features_in_)
-        sig = (self.noise_sd_draws_.reshape(-1) if hasattr(self, "noise_sd_draws_")
-               else np.full(w.shape[0], float(self.noise_sd)))
+        rng = as_rng(random_state)
+        w, b0 = self._flat_draws()
+        sig = self._sigma_draws(w.shape[0])
         lo, hi = np.empty(X.shape[0]), np.empty(X.shape[0])
         for i in range(0, X.shape[0], 1024):
-            f = w @ X[i:i + 1024].T + sig[:, None] * rng.standard_normal((w.shape[0], min(1024, X.shape[0] - i)))
+            f = (w @ X[i:i + 1024].T + b0[:, None]
+                 + sig[:, None] * rng.standard_normal((w.shape[0], min(1024, X.shape[0] - i))))
             lo[i:i + 1024], hi[i:i + 1024] = interval(f[None], level)
         return lo, hi
 
@@ -250,19 +362,62 @@ class LaplaceRegression:
         self._require("draws_")
         return interval(self.draws_, level)
 
-    def to_inference_data(self):
-        """The draws as an ArviZ ``InferenceData`` (group ``posterior``: ``w`` with dimension ``feature``, and
-        ``sigma``, ``tau`` where learned), so ArviZ's summaries and plots work."""
+    def to_inference_data(self, X: ArrayLike | None = None, y: ArrayLike | None = None, *, random_state=0,
+                          source: str | None = None):
+        """The draws as an ArviZ ``InferenceData``: group ``posterior`` (``w`` with dimension ``feature`` named by
+        ``coef_names_``; ``intercept``, ``sigma``, ``tau`` where present); with the data ``X``, ``y`` also
+        ``observed_data``, ``log_likelihood`` (pointwise, for ``az.loo`` and ``az.waic``) and
+        ``posterior_predictive`` (one replicate of y per draw, for ``az.plot_ppc``), after a check that the
+        chains x draws x n values fit in memory. The settings (and ``source``, a name for the data) are in
+        ``attrs``."""
         self._require("draws_")
         from bmnn.laplace.diagnostics import _arviz
 
         az = _arviz()
         post = {"w": self.draws_}
-        if hasattr(self, "noise_sd_draws_"):
-            post["sigma"] = self.noise_sd_draws_
-        if hasattr(self, "scale_draws_"):
-            post["tau"] = self.scale_draws_
-        return az.from_dict(posterior=post, coords={"feature": self.feature_names_in_}, dims={"w": ["feature"]})
+        for name, attr in (("intercept", "intercept_draws_"), ("sigma", "noise_sd_draws_"), ("tau", "scale_draws_")):
+            if hasattr(self, attr):
+                post[name] = getattr(self, attr)
+        groups, dims = {"posterior": post}, {"w": ["feature"]}
+        if (X is None) != (y is None):
+            raise InputError("to_inference_data needs both X and y for the data groups, or neither", param="X")
+        if X is not None:
+            X = self._check_X(X)
+            y = validate_design(X, as_float_array("y", y, what="the targets").reshape(-1))[1]
+            chains, draws = self.draws_.shape[:2]
+            check_memory(8.0 * 3 * chains * draws * X.shape[0],
+                         f"log likelihood and predictive replicates: chains x draws x n = {chains} x {draws} x "
+                         f"{X.shape[0]} values, twice")
+            w, b0 = self._flat_draws()
+            sig = self._sigma_draws(w.shape[0])[:, None]
+            mean = w @ X.T + b0[:, None]
+            loglik = -0.5 * ((y - mean) / sig) ** 2 - np.log(sig) - 0.5 * np.log(2 * np.pi)
+            rep = mean + sig * as_rng(random_state).standard_normal(mean.shape)
+            shape = (chains, draws, X.shape[0])
+            groups.update(observed_data={"y": y}, log_likelihood={"y": loglik.reshape(shape)},
+                          posterior_predictive={"y": rep.reshape(shape)})
+            dims["y"] = ["obs"]
+        idata = az.from_dict(**groups, coords={"feature": self.coef_names_}, dims=dims)
+        attrs = {"model": "bmnn LaplaceRegression", "source": source or "",
+                 **{k: repr(v) for k, v in self.get_params().items()}}
+        for group in idata.groups():
+            getattr(idata, group).attrs.update(attrs)
+        return idata
+
+
+def _validate(est: LaplaceRegression, X, y=None, fitting: bool = False):
+    """scikit-learn's own checks of ``X`` (and ``y`` for ``fit``): shapes, names, finiteness, sparse and complex
+    input, ``y`` of shape (n, 1); its ``ValueError`` restated as :class:`InputError` with its message (its
+    ``TypeError`` for input that is not numbers stays a ``TypeError``, as scikit-learn's checks expect)."""
+    try:
+        if not fitting:
+            return validate_data(est, X, dtype=np.float64, reset=False)
+        return validate_data(est, X, y, dtype=np.float64, y_numeric=True)
+    except InputError:
+        raise
+    except ValueError as exc:
+        text = " ".join(str(exc).split())
+        raise InputError(text if len(text) <= 200 else text[:200] + "...", param="X") from None
 
 
 def _summary(draws: NDArray) -> dict[str, float]:

@@ -298,6 +298,7 @@ def gibbs(
     draws: int = 2000, warmup: int = 500, chains: int = 16, seed: int | np.random.Generator | None = None,
     scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR, noise_prior: tuple[float, float] | None = None,
     algorithm: str | None = None, overrelax: float = DEFAULT_OVERRELAX, coordinate_steps: int | None = None,
+    intercept: bool = False,
 ) -> GibbsResult:
     """Sample ``w | X, y`` (and sigma, tau where learned) for the Laplace-prior regression.
 
@@ -325,6 +326,9 @@ def gibbs(
     coordinate_steps : int >= 0 or None
         How many coordinates get a collapsed coordinate step per sweep after warm-up (module docstring); ``None``
         by the cost model of :func:`auto_coordinate_steps`; 0 none. Taken only when ``warmup >= 40``.
+    intercept : bool
+        ``X`` and ``y`` are centred, and an intercept with a flat prior is integrated out: the posterior of w is
+        then exactly that of the centred problem, and learned sigma's update has ``n - 1`` degrees of freedom.
 
     Returns
     -------
@@ -353,7 +357,7 @@ def gibbs(
     steps = _steps(coordinate_steps, n, p, chains)
     design = gaussian_draw.Design.build(X, r, algorithm)
     return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed, alpha,
-                   steps, exponent)
+                   steps, exponent, int(bool(intercept)))
 
 
 def power_of_four(size: float) -> int:
@@ -389,7 +393,7 @@ def gibbs_from_statistics(
     location: ArrayLike = 0.0, *, draws: int = 2000, warmup: int = 500, chains: int = 16,
     seed: int | np.random.Generator | None = None, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
     noise_prior: tuple[float, float] | None = None, overrelax: float = DEFAULT_OVERRELAX,
-    coordinate_steps: int | None = None,
+    coordinate_steps: int | None = None, intercept: bool = False,
 ) -> GibbsResult:
     """:func:`gibbs` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and ``n`` (data bigger than
     memory, n >= p): the p x p precision draw needs nothing else, and learned sigma's
@@ -419,7 +423,7 @@ def gibbs_from_statistics(
     steps = _steps(coordinate_steps, n, p, chains)
     design = gaussian_draw.Design.from_gram(G, q, rtr, n, (evals, evecs))
     return _sample(design, n, p, mu, s_fixed, t_fixed, (a_t, b_t), (a_s, b_s), draws, warmup, chains, seed, alpha,
-                   steps, exponent)
+                   steps, exponent, int(bool(intercept)))
 
 
 def _overrelax(value) -> float:
@@ -482,10 +486,11 @@ def _check_range(theta: NDArray, sigma: NDArray, tau: NDArray, exponent: int) ->
 
 
 def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws, warmup, chains, seed,
-            alpha=0.0, steps=0, exponent=0) -> GibbsResult:
+            alpha=0.0, steps=0, exponent=0, lost_dof=0) -> GibbsResult:
     """The sweep of the module docstring, on a :class:`~bmnn.laplace.gaussian_draw.Design` whose ``r = y - X mu``
     was multiplied by ``2^exponent`` (learned sigma only): theta and sigma are then drawn in those units and
-    returned in the data's."""
+    returned in the data's. ``lost_dof``: degrees of freedom the centring took from sigma's update (1 with an
+    intercept integrated out)."""
     (a_t, b_t), (a_s, b_s) = scale_prior, noise_prior
     b_s = float(np.ldexp(b_s, 2 * exponent))  # the inverse-gamma rate is in units of sigma^2
     draws, chains = count("draws", draws), count("chains", chains)
@@ -525,7 +530,7 @@ def _sample(design, n, p, mu, s_fixed, t_fixed, scale_prior, noise_prior, draws,
                 step = unit - cond_mean  # N(0, A1^-1)
                 if alpha != 0.0 and theta is not None:  # over-relax the standardised offset, free of sigma
                     step = alpha * (theta - cond_mean) / sigma[:, None] + keep * step
-                sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * n, size=chains))
+                sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * (n - lost_dof), size=chains))
                 k = sigma
                 theta = cond_mean + sigma[:, None] * step  # N(m, sigma^2 A1^-1)
             else:  # 1. theta | s, y
