@@ -221,3 +221,39 @@ def test_to_inference_data_checks_the_data_it_is_given(diabetes):
         m.to_inference_data(X)
     with pytest.raises(InputError, match="features"):
         m.to_inference_data(X[:, :3], y)
+
+
+# ---- job 1 speaks scipy.stats ----------------------------------------------------------------------------------------
+
+def test_job_1_distributions_answer_as_frozen_scipy_norms():
+    from bmnn.gaussian import NormalKnownVariance
+
+    m = NormalKnownVariance(noise_sd=1.3, prior_sd=0.7, prior_mean=0.2).fit([[0.4, 2.9, -1.1], [5.3, 4.4, 6.1]])
+    for dist in (m.posterior(), m.predictive(), m.plugin_predictive("mle")):
+        ref = stats.norm(loc=dist.mean(), scale=np.sqrt(dist.var()))
+        x = np.array([[-2.3], [0.17], [3.9]])  # broadcast against the batch of two
+        q = np.array([[1e-12], [0.31], [0.975]])
+        for name in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf"):
+            np.testing.assert_allclose(getattr(dist, name)(x), getattr(ref, name)(x), rtol=1e-13, err_msg=name)
+        for name in ("ppf", "isf"):
+            np.testing.assert_allclose(getattr(dist, name)(q), getattr(ref, name)(q), rtol=1e-13, err_msg=name)
+        for name in ("mean", "median", "std", "entropy"):
+            np.testing.assert_allclose(getattr(dist, name)(), getattr(ref, name)(), rtol=1e-15, err_msg=name)
+        np.testing.assert_allclose(dist.interval(0.9), ref.interval(0.9), rtol=1e-14)
+        np.testing.assert_array_equal(dist.support(), ref.support())
+        np.testing.assert_allclose(dist.moment(3), ref.moment(3), rtol=1e-13)
+        np.testing.assert_allclose(dist.rvs(size=(5, 2), random_state=np.random.default_rng(3)),
+                                   ref.rvs(size=(5, 2), random_state=np.random.default_rng(3)))
+    post = m.posterior()
+    r = (1.3 / 0.7) ** 2
+    np.testing.assert_array_equal(post.var(), 1.3**2 / (3 + r))  # the closed form's variance, exactly
+    assert post.stats("mv")[1] is post.var()
+
+
+def test_job_1_distributions_refuse_what_is_not_a_number():
+    from bmnn.gaussian import NormalKnownVariance
+
+    d = NormalKnownVariance(1.3, 0.7).fit([1.0]).posterior()
+    for method in ("pdf", "cdf", "sf", "ppf", "isf", "logcdf"):
+        with pytest.raises(InputError):
+            getattr(d, method)("0.5")

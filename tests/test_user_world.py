@@ -237,7 +237,7 @@ def test_a_sum_beyond_float64_with_a_finite_mean_is_served(capsys, monkeypatch):
     exact_mean = _exact(x) / 3
     assert m.sum_ == np.inf and float(m.mle()) == float(exact_mean)
     r = (1.3 / 0.7) ** 2  # m_n = sum / (n + r), written through the mean
-    assert float(m.posterior().mean) == pytest.approx(float(_exact(x) / (3 + Fraction(r))), rel=1e-15)
+    assert float(m.posterior().mean()) == pytest.approx(float(_exact(x) / (3 + Fraction(r))), rel=1e-15)
     code, out, err = run(["gaussian", "--noise-sd", "1.3", "--prior-sd", "0.7", "--json"], capsys,
                          " ".join(map(repr, x)), monkeypatch)
     doc = json.loads(out)

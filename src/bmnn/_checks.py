@@ -72,6 +72,9 @@ def as_real_array(name: str, value: ArrayLike, *, what: str = "") -> NDArray[np.
     label = f"{name} ({what})" if what else name
     if np.iscomplexobj(value):  # numpy would drop the imaginary parts with only a warning
         raise InputError(f"{label} must be real numbers, got complex values", param=name)
+    if isinstance(value, (str, bytes)) or getattr(value, "dtype", np.dtype(float)).kind in "US" or (
+            isinstance(value, (list, tuple)) and np.asarray(value).dtype.kind in "US"):  # text is never read as numbers
+        raise InputError(f"{label} must be numbers, got text {value!r:.80}", param=name)
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -166,7 +166,7 @@ def _print_json(value: Any, nullable: tuple[str, ...] = ()) -> None:
 
 
 def _normal(dist: Any) -> dict[str, float]:
-    return {"mean": float(dist.mean), "var": float(dist.var)}
+    return {"mean": float(dist.mean()), "var": float(dist.var())}
 
 
 def cmd_gaussian(args: argparse.Namespace) -> int:

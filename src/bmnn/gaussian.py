@@ -2,8 +2,8 @@
 
 Model (the material's symbols): ``x_i = mu + eps_i``, ``eps_i ~ N(0, sigma^2)`` with sigma known, prior
 ``mu ~ N(m0, tau^2)`` (the material takes ``m0 = 0``). Everything here works on the sufficient statistics
-``(n, sum x)``; raw data are reduced to them by :func:`sufficient_stats`, whose sum is shifted so that ten
-million values near 1e9 keep their mean to full precision.
+``(n, sum x)``; raw data are reduced to them by :func:`sufficient_stats`, whose sum is exact (integer arithmetic,
+rounded once), whatever the order and magnitude of the values.
 
 Closed forms implemented (``v_n`` is the posterior variance, ``m_n`` the posterior mean):
 
@@ -17,8 +17,14 @@ Closed forms implemented (``v_n`` is the posterior variance, ``m_n`` the posteri
 * shrinkage ``n tau^2 / (n tau^2 + sigma^2)``, which equals ``mu_MAP / mu_MLE`` when ``m0 = 0``.
 
 All functions broadcast: many data sets along leading axes, hyper-parameters broadcast against them.
-The distribution objects use :mod:`scipy.stats` for densities and quantiles; only the conjugate algebra is
-written here, because that algebra is the subject of the material.
+
+The distributions returned (:class:`Normal`) answer as a frozen ``scipy.stats.norm`` does (``pdf``, ``logpdf``,
+``cdf``, ``logcdf``, ``sf``, ``logsf``, ``ppf``, ``isf``, ``interval``, ``rvs``, ``mean()``, ``std()``, ``var()``,
+``median()``, ``entropy()``, ``support()``, ``stats()``, ``moment()``), each method delegated to scipy. They are a
+thin class of bmnn's rather than scipy's own object for one reason: a frozen ``scipy.stats.norm`` keeps only the sd,
+so ``var()`` would be the square of a square root, off in the last digit from the ``v_n`` the closed forms compute;
+here ``var()`` returns it exactly. Only the conjugate algebra is written here, because that algebra is the subject
+of the material.
 """
 
 from __future__ import annotations
@@ -59,52 +65,135 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class Normal:
-    """A Normal distribution, or a batch of them, parametrised by mean and variance (not sd).
+    """A Normal distribution, or a batch of them, from its mean and variance, answering as a frozen
+    ``scipy.stats.norm(loc=mean, scale=sqrt(var))`` does (module docstring), with the variance kept exactly.
 
-    Attributes
+    Parameters
     ----------
-    mean, var : ndarray
+    mean, var : array_like
         Broadcast against each other; ``var > 0``.
     """
 
-    mean: NDArray[np.float64]
-    var: NDArray[np.float64]
+    __slots__ = ("_mean", "_var")
+
+    def __init__(self, mean: ArrayLike, var: ArrayLike) -> None:
+        self._mean = np.asarray(mean, dtype=np.float64)
+        self._var = np.asarray(var, dtype=np.float64)
+
+    def __repr__(self) -> str:
+        return f"Normal(mean={self._mean!r}, var={self._var!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Normal) and np.array_equal(self._mean, other._mean)
+                and np.array_equal(self._var, other._var))
+
+    __hash__ = None  # type: ignore[assignment]  # arrays inside: not hashable, as a frozen scipy one is not
+
+    def __reduce__(self):
+        return Normal, (self._mean, self._var)
 
     @property
-    def sd(self) -> NDArray[np.float64]:
-        """Standard deviation, ``sqrt(var)``."""
-        return np.sqrt(self.var)
+    def loc(self) -> NDArray[np.float64]:
+        """The mean, as scipy names it."""
+        return self._mean
 
-    def _frozen(self) -> stats.rv_continuous:
-        return stats.norm(loc=self.mean, scale=self.sd)
+    @property
+    def scale(self) -> NDArray[np.float64]:
+        """The standard deviation, as scipy names it."""
+        return np.sqrt(self._var)
+
+    def mean(self) -> NDArray[np.float64]:
+        """The mean."""
+        return self._mean
+
+    def median(self) -> NDArray[np.float64]:
+        """The median (the mean)."""
+        return self._mean
+
+    def var(self) -> NDArray[np.float64]:
+        """The variance, exactly as computed by the closed forms."""
+        return self._var
+
+    def std(self) -> NDArray[np.float64]:
+        """The standard deviation, ``sqrt(var)``."""
+        return np.sqrt(self._var)
+
+    def frozen(self) -> stats.rv_continuous:
+        """scipy's own frozen ``norm`` for this distribution."""
+        return stats.norm(loc=self._mean, scale=self.std())
 
     def pdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Density at ``x`` (broadcast against the batch)."""
-        return self._frozen().pdf(as_real_array("x", x))
+        return self.frozen().pdf(as_real_array("x", x))
 
     def logpdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Log density at ``x``, computed in log space (no underflow in the tails)."""
-        return self._frozen().logpdf(as_real_array("x", x))
+        return self.frozen().logpdf(as_real_array("x", x))
 
     def cdf(self, x: ArrayLike) -> NDArray[np.float64]:
         """Cumulative distribution function at ``x``."""
-        return self._frozen().cdf(as_real_array("x", x))
+        return self.frozen().cdf(as_real_array("x", x))
 
-    def interval(self, level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """The central interval holding probability ``level``: ``(lower, upper)``."""
-        return self._frozen().interval(check_level(level))
+    def logcdf(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Log of the CDF at ``x``, accurate far in the lower tail."""
+        return self.frozen().logcdf(as_real_array("x", x))
+
+    def sf(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Survival function ``1 - cdf``, accurate in the upper tail."""
+        return self.frozen().sf(as_real_array("x", x))
+
+    def logsf(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Log of the survival function."""
+        return self.frozen().logsf(as_real_array("x", x))
+
+    def ppf(self, q: ArrayLike) -> NDArray[np.float64]:
+        """Quantile function (inverse CDF) at probabilities ``q``."""
+        return self.frozen().ppf(as_real_array("q", q))
+
+    def isf(self, q: ArrayLike) -> NDArray[np.float64]:
+        """Inverse survival function at probabilities ``q``."""
+        return self.frozen().isf(as_real_array("q", q))
+
+    def interval(self, confidence: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The central interval holding probability ``confidence``: ``(lower, upper)``."""
+        return self.frozen().interval(check_level(confidence))
+
+    def entropy(self) -> NDArray[np.float64]:
+        """Differential entropy, ``log(2 pi e var) / 2``."""
+        return self.frozen().entropy()
+
+    def support(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(-inf, inf)``, broadcast to the batch."""
+        return self.frozen().support()
+
+    def stats(self, moments: str = "mv"):
+        """Mean, variance, skew and/or kurtosis, as scipy's ``stats`` (``moments`` from ``"mvsk"``)."""
+        out = self.frozen().stats(moments=moments)
+        if "v" in moments:  # the exact variance, not scipy's square of the sd
+            out = tuple(self._var if k == "v" else o for k, o in zip(moments, out if isinstance(out, tuple)
+                                                                         else (out,), strict=True))
+            return out[0] if len(out) == 1 else out
+        return out
+
+    def moment(self, order: int) -> NDArray[np.float64]:
+        """The non-central moment of ``order``."""
+        return self.frozen().moment(order)
+
+    def rvs(self, size=None, random_state=None) -> NDArray[np.float64]:
+        """Draws, as scipy's ``rvs``: ``size`` must broadcast with the batch; ``random_state`` None, an int, a
+        ``RandomState`` or a ``Generator``."""
+        return self.frozen().rvs(size=size, random_state=random_state)
 
     def sample(self, size: int | tuple[int, ...] = (), seed: int | np.random.Generator | None = None):
-        """Draws of shape ``size + batch shape``."""
+        """Draws of shape ``size + batch shape`` (unlike :meth:`rvs`, ``size`` is prepended to the batch)."""
         rng = as_generator(seed)
         size = (size,) if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, list) else size
         if not (isinstance(size, tuple) and all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
                                                  and k >= 0 for k in size)):
             raise InputError(f"size must be a whole number >= 0 or a tuple of them, got {size!r:.80}", param="size")
-        shape = size + np.broadcast_shapes(np.shape(self.mean), np.shape(self.var))
-        return rng.normal(self.mean, self.sd, size=shape)
+        shape = size + np.broadcast_shapes(np.shape(self._mean), np.shape(self._var))
+        return rng.normal(self._mean, self.std(), size=shape)
 
 
 @dataclass(frozen=True)
@@ -282,8 +371,8 @@ def posterior_predictive(
     post = posterior(n, x_sum, noise_sd, prior_sd, prior_mean)
     s = np.asarray(noise_sd, dtype=np.float64)
     with np.errstate(over="ignore", under="ignore"):
-        var = post.var + s * s
-    return Normal(mean=post.mean, var=_finite(var, "the predictive variance v_n + sigma^2"))
+        var = post.var() + s * s
+    return Normal(mean=post.mean(), var=_finite(var, "the predictive variance v_n + sigma^2"))
 
 
 def mle(n: ArrayLike, x_sum: ArrayLike) -> NDArray[np.float64]:
@@ -303,7 +392,7 @@ def map_estimate(
 
     With ``m0 = 0`` this is the material's ``sum x / (n + sigma^2 / tau^2)``.
     """
-    return posterior(n, x_sum, noise_sd, prior_sd, prior_mean).mean
+    return posterior(n, x_sum, noise_sd, prior_sd, prior_mean).mean()
 
 
 def plugin_predictive(mu_star: ArrayLike, noise_sd: ArrayLike) -> Normal:
@@ -350,7 +439,7 @@ def predictive_coverage(
         raise InputError("predictive_coverage needs n >= 1 (the MLE plug-in is undefined without data)")
     lv = check_level(level)
     s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
-    v_n = posterior(nf, 0.0, s, prior_sd).var
+    v_n = posterior(nf, 0.0, s, prior_sd).var()
     z = ndtri(0.5 + lv / 2)
     # sigma / sqrt(sigma^2 + v_n) = 1 / sqrt(1 + v_n / sigma^2), v_n / sigma^2 = 1 / (n + sigma^2 / tau^2)
     shape = np.broadcast_shapes(nf.shape, np.shape(s), np.shape(prior_sd))
@@ -468,8 +557,8 @@ class NormalKnownVariance:
         a, b, c, _ = _weights(nf, np.float64(s), np.float64(t))
         with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
             by_mean = (a * self.mean_ + b * (m0 / nf)) / (c / nf)
-        mean = np.where(finite, post.mean, by_mean)
-        return Normal(mean=_finite(mean, "the posterior mean m_n"), var=post.var)
+        mean = np.where(finite, post.mean(), by_mean)
+        return Normal(mean=_finite(mean, "the posterior mean m_n"), var=post.var())
 
     def posterior(self) -> Normal:
         """``mu | D``."""
@@ -480,8 +569,8 @@ class NormalKnownVariance:
         post = self._posterior()
         s = self._validated()[0]
         with np.errstate(over="ignore", under="ignore"):
-            var = post.var + s * s
-        return Normal(mean=post.mean, var=_finite(var, "the predictive variance v_n + sigma^2"))
+            var = post.var() + s * s
+        return Normal(mean=post.mean(), var=_finite(var, "the predictive variance v_n + sigma^2"))
 
     def mle(self) -> NDArray[np.float64]:
         """``mu_MLE``, the exact mean rounded once; raises when no data were seen."""
@@ -492,7 +581,7 @@ class NormalKnownVariance:
 
     def map(self) -> NDArray[np.float64]:
         """``mu_MAP``."""
-        return self.posterior().mean
+        return self.posterior().mean()
 
     def plugin_predictive(self, estimate: Literal["mle", "map"] = "map") -> Normal:
         """``x | mu*`` with ``mu*`` the MLE or the MAP."""

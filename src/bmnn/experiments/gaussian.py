@@ -73,8 +73,8 @@ def q1_1_posterior(cfg: GaussianConfig = GaussianConfig()) -> Record:
     def log_unnorm(m):
         return stats.norm.logpdf(x, m, cfg.noise_sd).sum() + stats.norm.logpdf(m, cfg.prior_mean, cfg.prior_sd)
 
-    mode = float(post.mean)
-    lo, hi = mode - 40 * float(post.sd), mode + 40 * float(post.sd)
+    mode = float(post.mean())
+    lo, hi = mode - 40 * float(post.std()), mode + 40 * float(post.std())
     shift = log_unnorm(mode)
 
     def moment(k):
@@ -83,8 +83,8 @@ def q1_1_posterior(cfg: GaussianConfig = GaussianConfig()) -> Record:
 
     z0, z1, z2 = moment(0), moment(1), moment(2)
     q_mean, q_var = z1 / z0, z2 / z0 - (z1 / z0) ** 2
-    checks += [close("quadrature mean = m_n", q_mean, post.mean, rtol=1e-9, atol=1e-12),
-               close("quadrature variance = v_n", q_var, post.var, rtol=1e-7)]
+    checks += [close("quadrature mean = m_n", q_mean, post.mean(), rtol=1e-9, atol=1e-12),
+               close("quadrature variance = v_n", q_var, post.var(), rtol=1e-7)]
 
     # Monte Carlo: mu from the prior, data given mu, keep the mu whose data mean lands near ours (ABC)
     rng = as_generator(cfg.seed + 1)
@@ -94,9 +94,9 @@ def q1_1_posterior(cfg: GaussianConfig = GaussianConfig()) -> Record:
     kept = mus[np.abs(xbar - st.total / cfg.n) < half_width]
     k = kept.size
     mc_mean, mc_var = kept.mean(), kept.var(ddof=1)
-    checks += [within_se("Monte Carlo (ABC) mean of mu | D", mc_mean, post.mean, np.sqrt(post.var / k)),
-               within_se("Monte Carlo (ABC) variance of mu | D", mc_var, post.var, post.var * np.sqrt(2 / (k - 1)))]
-    grid = np.linspace(mode - 5 * float(post.sd), mode + 5 * float(post.sd), 400)
+    checks += [within_se("Monte Carlo (ABC) mean of mu | D", mc_mean, post.mean(), np.sqrt(post.var() / k)),
+               within_se("Monte Carlo (ABC) variance of mu | D", mc_var, post.var(), post.var() * np.sqrt(2 / (k - 1)))]
+    grid = np.linspace(mode - 5 * float(post.std()), mode + 5 * float(post.std()), 400)
     return Record(
         id="1.1",
         title="The posterior of mu",
@@ -108,7 +108,7 @@ def q1_1_posterior(cfg: GaussianConfig = GaussianConfig()) -> Record:
                   r"\right)^{-1},\quad m_n = v_n\left(\frac{\sum_i x_i}{\sigma^2}+\frac{m_0}{\tau^2}\right)",
                   r"m_0 = 0:\quad m_n = \frac{\sum_i x_i}{n + \sigma^2/\tau^2}"],
         values={"sigma": cfg.noise_sd, "tau": cfg.prior_sd, "m0": cfg.prior_mean, "n": cfg.n,
-                "sum x": float(st.total), "m_n": float(post.mean), "v_n": float(post.var),
+                "sum x": float(st.total), "m_n": float(post.mean()), "v_n": float(post.var()),
                 "quadrature mean": q_mean, "quadrature variance": q_var,
                 "ABC draws kept": int(k), "ABC mean": float(mc_mean), "ABC variance": float(mc_var)},
         checks=checks,
@@ -169,7 +169,7 @@ def q1_2c_map_is_predictive_mean(cfg: GaussianConfig = GaussianConfig()) -> Reco
     given_mean = S / (n + s**2 / t**2)  # the material's predictive mean (m0 = 0)
     map_sym = sym["mean"].subs(sym["m0"], 0)
     mp = float(g.map_estimate(st.n, st.total, cfg.noise_sd, cfg.prior_sd))
-    pm = float(g.posterior_predictive(st.n, st.total, cfg.noise_sd, cfg.prior_sd).mean)
+    pm = float(g.posterior_predictive(st.n, st.total, cfg.noise_sd, cfg.prior_sd).mean())
     # an independent numerical mean of x | D: integrate x against the predictive built by quadrature over mu
     post = g.posterior(st.n, st.total, cfg.noise_sd, cfg.prior_sd)
     mean_x = integrate.quad(lambda m: m * post.pdf(m), -np.inf, np.inf, epsrel=1e-12)[0]
@@ -197,13 +197,13 @@ def q1_2d_plugins(cfg: GaussianConfig = GaussianConfig()) -> Record:
     p_ml, p_mp = g.plugin_predictive(ml, cfg.noise_sd), g.plugin_predictive(mp, cfg.noise_sd)
     full = g.posterior_predictive(st.n, st.total, cfg.noise_sd, cfg.prior_sd, cfg.prior_mean)
     post = g.posterior(st.n, st.total, cfg.noise_sd, cfg.prior_sd, cfg.prior_mean)
-    pts = float(full.mean) + float(full.sd) * np.array([-3.0, -1.0, 0.0, 0.5, 2.0])
+    pts = float(full.mean()) + float(full.std()) * np.array([-3.0, -1.0, 0.0, 0.5, 2.0])
     worst = 0.0
     for xv in pts:  # p(x | D) = integral of N(x; mu, sigma^2) N(mu; m_n, v_n) d mu
         val = integrate.quad(lambda m, xv=xv: stats.norm.pdf(xv, m, cfg.noise_sd) * post.pdf(m),
                              -np.inf, np.inf, epsrel=1e-12)[0]
         worst = max(worst, abs(val / float(full.pdf(xv)) - 1))
-    grid = np.linspace(float(full.mean) - 4 * float(full.sd), float(full.mean) + 4 * float(full.sd), 300)
+    grid = np.linspace(float(full.mean()) - 4 * float(full.std()), float(full.mean()) + 4 * float(full.std()), 300)
     return Record(
         id="1.2(d)", title="Plug-in predictives",
         statement="For fixed mu*, the distribution of x | mu*; hence x | mu_MLE and x | mu_MAP.",
@@ -213,12 +213,12 @@ def q1_2d_plugins(cfg: GaussianConfig = GaussianConfig()) -> Record:
                   r"\mathcal{N}(\bar x, \sigma^2),\quad x\mid\mu_{\mathrm{MAP}} \sim \mathcal{N}\left("
                   r"\frac{\sum_i x_i}{n+\sigma^2/\tau^2}, \sigma^2\right)",
                   r"x\mid D \sim \mathcal{N}(m_n,\; v_n + \sigma^2)"],
-        values={"x | mu_MLE": f"N({float(ml):.6g}, {float(p_ml.var):.6g})",
-                "x | mu_MAP": f"N({float(mp):.6g}, {float(p_mp.var):.6g})",
-                "x | D": f"N({float(full.mean):.6g}, {float(full.var):.6g})"},
+        values={"x | mu_MLE": f"N({float(ml):.6g}, {float(p_ml.var()):.6g})",
+                "x | mu_MAP": f"N({float(mp):.6g}, {float(p_mp.var()):.6g})",
+                "x | D": f"N({float(full.mean()):.6g}, {float(full.var()):.6g})"},
         checks=[close("full predictive density = quadrature of N(x; mu, sigma^2) against mu | D "
                       "(largest relative error at 5 points)", worst, 0.0, atol=1e-9),
-                close("Var(x | D) - Var(x | mu_MAP) = v_n", full.var - p_mp.var, post.var, rtol=1e-12)],
+                close("Var(x | D) - Var(x | mu_MAP) = v_n", full.var() - p_mp.var(), post.var(), rtol=1e-12)],
         figure="predictives",
         data={"grid": grid, "full": full.pdf(grid), "plugin_mle": p_ml.pdf(grid), "plugin_map": p_mp.pdf(grid)},
     )
@@ -227,7 +227,7 @@ def q1_2d_plugins(cfg: GaussianConfig = GaussianConfig()) -> Record:
 def q1_2e_variances(cfg: GaussianConfig = GaussianConfig()) -> Record:
     """1.2(e): Var(x | D) > Var(x | mu_MLE) = sigma^2 for every n, and Var(x | D) -> sigma^2."""
     ns = np.unique(np.logspace(0, 6, 61).round().astype(np.int64))
-    full = g.posterior_predictive(ns, 0.0, cfg.noise_sd, cfg.prior_sd, cfg.prior_mean).var
+    full = g.posterior_predictive(ns, 0.0, cfg.noise_sd, cfg.prior_sd, cfg.prior_mean).var()
     s2 = cfg.noise_sd**2
     sym = _symbolic()
     n, s, t = sym["n"], sym["s"], sym["t"]
