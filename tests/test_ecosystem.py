@@ -257,3 +257,32 @@ def test_job_1_distributions_refuse_what_is_not_a_number():
     for method in ("pdf", "cdf", "sf", "ppf", "isf", "logcdf"):
         with pytest.raises(InputError):
             getattr(d, method)("0.5")
+
+
+def test_the_readmes_scikit_learn_and_arviz_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("### Use it with scikit-learn and ArviZ")
+    block = readme[readme.index("```python\n", start) + 10:readme.index("```\n", readme.index("```python\n", start))]
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(block, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    ours, ridge = (np.array(line.strip("[]").split(), dtype=float) for line in lines[:2])
+    assert np.all(np.abs(ours - ridge) <= 0.03)
+    assert -2500 < float(lines[2]) < -2300
+
+
+def test_quick_mode_is_a_setting_that_survives_a_replicate_count():
+    from dataclasses import replace
+
+    from bmnn.experiments import laplace as L
+
+    cfg = replace(L.QUICK, mse_reps=30, mse_reps_curve=10)  # as the report builds it for --quick --replicates N
+    assert cfg.quick and not L.LaplaceConfig().quick
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    out = L.explore_2d(X, X @ [1.0, -0.5] + rng.normal(size=20), 1.0, cfg)
+    assert len(out["taus"]) == L.EXPLORE_TAUS[True]

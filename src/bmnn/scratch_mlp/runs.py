@@ -6,7 +6,8 @@ Three rules keep a run from being lost:
 * **No silent replacement.** Starting a run in a folder that already holds one is refused
   (:class:`RunExists`) unless the caller asks to resume it (same settings required: :class:`SettingsDiffer`
   names each one that differs) or to overwrite it.
-* **One writer at a time.** :func:`run_lock` takes an exclusive ``fcntl.flock`` on ``.bmnn.lock`` in the folder for
+* **One writer at a time.** :func:`run_lock` takes an exclusive lock (``fcntl.flock`` on POSIX, ``msvcrt.locking``
+  on Windows) on ``.bmnn.lock`` in the folder for
   the whole run; a second writer fails at once (:class:`RunInUse`), naming the holder. The kernel drops the lock
   when its holder dies, even by ``kill -9``.
 * **Whole files only.** Every file goes through :func:`bmnn._files.atomic_write`.
@@ -23,7 +24,6 @@ place that checks all of it.
 from __future__ import annotations
 
 import errno
-import fcntl
 import io
 import json
 import math
@@ -272,11 +272,39 @@ def clear_run(folder: str | Path) -> None:
         (Path(folder) / name).unlink(missing_ok=True)
 
 
+def _lock(fd: int) -> None:
+    """An exclusive, non-blocking lock on ``fd``; :class:`BlockingIOError` when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: lock the first byte
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            raise BlockingIOError(errno.EAGAIN, "locked") from None
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 def _open_lock(path: Path) -> int:
     """The lock file, opened without following a symbolic link (nor waiting on a FIFO); anything but a regular file
     there is refused, never truncated."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise RunInUse(f"{str(path)!r} is a symbolic link, not bmnn's lock file; remove it or use another "
@@ -311,7 +339,7 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
         return
     fd = _open_lock(folder / LOCK)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _lock(fd)
     except BlockingIOError:
         holder = os.pread(fd, 300, 0).decode("utf-8", "replace").strip() or "another process"
         os.close(fd)
@@ -327,5 +355,5 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
     finally:
         del _HELD[key]
         os.ftruncate(fd, 0)
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        _unlock(fd)
         os.close(fd)
