@@ -315,7 +315,7 @@ def test_training_set_refusals_name_the_argument_and_one_row_or_one_column_is_en
         ((X, y, X[:, :1], y), "x_test", "x_test must have the 2 columns of x_train, got 1"),
         ((X, y, np.where(X > 0, np.inf, X), y), "x_test", "x_test (the test inputs) must be finite, got inf among "
                                                           "its values"),
-        ((X, [0, 1, "a", 0, 1, 0], X, y), "y_train", "y_train (the train labels) must be numbers, got [0, 1, 'a', "
+        ((X, [0, 1, "a", 0, 1, 0], X, y), "y_train", "y_train (the train labels) must be numbers, got text [0, 1, 'a', "
                                                      "0, 1, 0]"),
     ]
     for args, param, message in cases:

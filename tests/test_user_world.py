@@ -707,3 +707,28 @@ def test_a_single_file_and_a_part_of_a_glob_read_every_token_alike(token, tmp_pa
     assert results[0][0] == results[1][0]  # both read it, or both refuse it
     if results[0][0] == 0:  # the same numbers (the glob works from the statistics: rounding may differ)
         np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.data
+@pytest.mark.parametrize(("sig", "code", "says"), [(signal.SIGINT, 130, "interrupted"),
+                                                   (signal.SIGTERM, 143, "terminated")])
+def test_a_signal_mid_sweep_is_one_line_and_leaves_no_process(sig, code, says, tmp_path):
+    p = subprocess.Popen([*BMNN, "sweep", "--recipe", "classic", "--seeds", "0-1", "--set", "epochs=400", "--out",
+                          "s"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(20)  # the cluster is up and both runs are training
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == code and one_line(err.decode()) == f"bmnn sweep: {says}"
+    time.sleep(2)
+    import psutil
+
+    def here(proc):
+        try:
+            return proc.cwd() == str(tmp_path)
+        except (psutil.Error, OSError):
+            return False
+
+    assert [proc.pid for proc in psutil.process_iter() if here(proc)] == []  # no worker left behind
+    for run in (tmp_path / "s").glob("*/seed-*"):  # whatever was written is whole: a run to resume
+        assert not [f for f in os.listdir(run) if f.endswith(".tmp")]
