@@ -732,3 +732,16 @@ def test_a_signal_mid_sweep_is_one_line_and_leaves_no_process(sig, code, says, t
     assert [proc.pid for proc in psutil.process_iter() if here(proc)] == []  # no worker left behind
     for run in (tmp_path / "s").glob("*/seed-*"):  # whatever was written is whole: a run to resume
         assert not [f for f in os.listdir(run) if f.endswith(".tmp")]
+
+
+def test_data_fetch_never_replaces_a_file_of_the_users(tiny_dir, tmp_path, capsys, monkeypatch):
+    import bmnn.datasets as ds
+
+    monkeypatch.setattr(ds, "FASHION_MNIST_URL", tiny_dir.as_uri() + "/")
+    dest = tmp_path / "d"
+    dest.mkdir()
+    mine = dest / "t10k-labels-idx1-ubyte.gz"
+    mine.write_bytes(b"my own notes, not labels")
+    code = main(["data", "fetch", "--dir", str(dest)])
+    assert code == 2 and "t10k-labels-idx1-ubyte.gz" in one_line(capsys.readouterr().err)
+    assert mine.read_bytes() == b"my own notes, not labels"

@@ -691,7 +691,7 @@ def fetch_fashion_mnist(dest: str | Path | None = None, base_url: str = FASHION_
                         progress: bool = True, hashes: dict[str, str] | None = None) -> Path:
     """Download the four ``.gz`` files into ``dest`` (default ``~/.cache/bmnn/fashion-mnist``), each verified by the
     SHA-256 of its decompressed bytes before it is moved into place (atomically). Files already there and valid
-    are kept. Returns ``dest``."""
+    are kept; a file of that name that is not the published one is refused, never replaced. Returns ``dest``."""
     import urllib.error
     import urllib.request
 
@@ -700,12 +700,13 @@ def fetch_fashion_mnist(dest: str | Path | None = None, base_url: str = FASHION_
     dest = writable_folder(dest or Path.home() / ".cache" / "bmnn" / "fashion-mnist", "destination folder")
     for name, digest in (hashes or FASHION_MNIST).items():
         target = dest / f"{name}.gz"
-        if target.exists():
+        if os.path.lexists(target):
             try:
                 read_idx(target, digest)
                 continue
-            except DataFileError:
-                pass  # damaged or different: fetch it again, replacing it only once the new copy is verified
+            except DataFileError:  # bmnn writes whole, verified files only: this one is someone else's
+                raise DataFileError(f"{target} exists but is not the published file, so it was not written by bmnn; "
+                                    "it is left alone: move it away, or fetch into another folder") from None
         url = f"{base_url}{name}.gz"
 
         def download(tmp: Path, url: str = url, digest: str = digest, name: str = name) -> None:
