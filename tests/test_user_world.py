@@ -745,3 +745,126 @@ def test_data_fetch_never_replaces_a_file_of_the_users(tiny_dir, tmp_path, capsy
     code = main(["data", "fetch", "--dir", str(dest)])
     assert code == 2 and "t10k-labels-idx1-ubyte.gz" in one_line(capsys.readouterr().err)
     assert mine.read_bytes() == b"my own notes, not labels"
+
+
+def test_posterior_means_at_extreme_scales_against_exact_rational_arithmetic():
+    from bmnn import gaussian as g
+
+    rng = np.random.default_rng(20261207)
+    checked = 0
+    for _ in range(400):
+        n = int(rng.integers(1, 4))
+        x = [float(rng.choice([-1, 1]) * 10 ** rng.uniform(-300, 300)) for _ in range(n)]
+        s, t = (float(10 ** rng.uniform(-300, 300)) for _ in range(2))
+        m0 = float(rng.choice([0.0, float(rng.choice([-1, 1]) * 10 ** rng.uniform(-300, 300))]))
+        S, T2, S2 = _exact(x), Fraction(t) ** 2, Fraction(s) ** 2
+        exact = (T2 * S + S2 * Fraction(m0)) / (n * T2 + S2)
+        if not 1e-290 < abs(exact) < 1e290 and exact != 0:
+            continue  # beyond float64 or in its subnormal range: refused or rounded there, not compared
+        try:
+            got = float(g.NormalKnownVariance(s, t, m0).fit(x).map())
+        except InputError:
+            continue  # an intermediate (the sum's float, v_n) left float64: refused, never a wrong number
+        assert got == pytest.approx(float(exact), rel=1e-12, abs=1e-300), (x, s, t, m0)
+        checked += 1
+    assert checked > 250
+
+
+# ---- classes found by a second hostile pass -------------------------------------------------------------------------
+
+def test_a_sweep_leaves_a_users_sweep_files_alone(tmp_path, capsys):
+    out = tmp_path / "sw"
+    out.mkdir()
+    (out / "sweep.json").write_text('{"my": "notes"}')
+    code, _, err = run(["sweep", "--recipe", "classic", "--seeds", "0", "--set", "epochs=1", "--out", str(out)],
+                       capsys)
+    assert code == 2 and "sweep.json" in one_line(err) and "not written by bmnn" in err
+    assert (out / "sweep.json").read_text() == '{"my": "notes"}'
+    (out / "sweep.json").unlink()
+    (out / "sweep.png").write_bytes(b"\x89PNG my picture")
+    code, _, err = run(["sweep", "--recipe", "classic", "--seeds", "0", "--set", "epochs=1", "--out", str(out)],
+                       capsys)
+    assert code == 2 and "sweep.png" in one_line(err)
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink", "hardlink"])
+def test_lasso_save_replaces_only_its_own_file(kind, tmp_path, capsys):
+    target, mine = tmp_path / "p.nc", tmp_path / "mine.txt"
+    mine.write_text("precious")
+    if kind == "file":
+        target.write_text("precious")
+    elif kind == "symlink":
+        target.symlink_to(mine)
+    else:
+        os.link(mine, target)
+    argv = ["lasso", "--dataset", "diabetes", *L, "--save", str(target)]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "p.nc" in one_line(err) and "not written by bmnn" in err
+    assert mine.read_text() == "precious"
+    target.unlink()
+    assert run(argv, capsys)[0] == 0 and run(argv, capsys)[0] == 0  # its own file, written again
+
+
+def test_a_hard_linked_lock_is_refused_and_its_other_name_untouched(tmp_path):
+    from bmnn.scratch_mlp.runs import LOCK, RunInUse, run_lock
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    (tmp_path / "run").mkdir()
+    os.link(notes, tmp_path / "run" / LOCK)
+    with pytest.raises(RunInUse, match="not a regular file of its own"), run_lock(tmp_path / "run"):
+        pass
+    assert notes.read_text() == "my notes"
+
+
+def test_a_figure_that_appears_during_a_run_is_not_written_over(tmp_path):
+    from bmnn import plots
+
+    fig = plots.plt.figure()
+    (tmp_path / "training.png").write_bytes(b"user figure")
+    with pytest.raises(InputError, match="not written by bmnn"):
+        plots.save_png(fig, tmp_path / "training.png")
+    assert (tmp_path / "training.png").read_bytes() == b"user figure"
+    plots.save_png(plots.plt.figure(), tmp_path / "own.png")
+    plots.save_png(plots.plt.figure(), tmp_path / "own.png")  # bmnn's own figure, recognised by its mark
+    assert plots.is_bmnn_png(tmp_path / "own.png")
+
+
+@pytest.mark.parametrize("scheme", ["tls", "ucx"])
+def test_schemes_that_need_dask_settings_are_one_line(scheme, tmp_path, capsys):
+    (tmp_path / "x1.csv").write_text("a,y\n1,2\n2,3\n")
+    code, _, err = run(["lasso", "--csv", str(tmp_path / "x*.csv"), "--target", "y", *L, "--scheduler",
+                        f"{scheme}://127.0.0.1:1"], capsys)
+    assert code == 2 and "no Dask scheduler answered" in one_line(err)
+
+
+def test_names_a_terminal_cannot_encode_are_escaped(tmp_path):
+    (tmp_path / "u.csv").write_text("α,b,y\n1,2,3\n2,1,4\n3,3,1\n4,1,2\n")
+    code, out, err = cli(["lasso", "--csv", "u.csv", "--target", "y", *L], tmp_path,
+                         env={"PYTHONIOENCODING": "ascii"})
+    assert code == 0 and err == "" and "\\u03b1" in out
+
+
+@pytest.mark.parametrize("var", ["MPLCONFIGDIR", "XDG_CACHE_HOME"])
+def test_a_cache_folder_that_cannot_exist_is_replaced_silently(var, tmp_path):
+    code, out, err = cli(["lasso", "--dataset", "diabetes", *L, "--json"], tmp_path, env={var: "/proc/nope"})
+    assert code == 0 and err == ""
+
+
+def test_negative_numbers_in_scientific_notation_are_values(capsys, monkeypatch):
+    code, out, err = run(["gaussian", "--noise-sd", "1.3", "--prior-sd", "0.7", "--prior-mean", "-1e5", "--json"],
+                         capsys, "1 2", monkeypatch)
+    assert code == 0 and json.loads(out)["map"] < -1e4
+
+
+def test_a_spread_of_eight_units_in_the_last_place_is_not_constant(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = 1e15 + rng.normal(0, 1, size=(40, 2))
+    _csv(tmp_path / "off.csv", ["a", "b", "y"], np.c_[X, rng.normal(size=40)])
+    for source in ("off.csv", "off*.csv"):
+        code, _, err = run(["lasso", "--csv", str(tmp_path / source), "--target", "y", *L, "--standardize"], capsys)
+        assert code == 0, err
+    _csv(tmp_path / "c.csv", ["a", "b", "y"], [[0.3, 1, 2], [0.1 + 0.2, 2, 3], [0.3, 3, 1]])
+    for source in ("c.csv", "c*.csv"):
+        code, _, err = run(["lasso", "--csv", str(tmp_path / source), "--target", "y", *L, "--standardize"], capsys)
+        assert code == 2 and "column 'a' is constant" in one_line(err)

@@ -17,6 +17,9 @@ from numpy.typing import ArrayLike, NDArray
 #: ``nan``/``inf`` words, no hexadecimal, no other scripts' digits)
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+#: a column whose sd is at most this fraction of its size is constant up to rounding (two float64 epsilons, a few
+#: units in the last place: 1e15 with a spread of 1, eight units there, is not constant; 0.1 + 0.2 against 0.3 is)
+CONSTANT_TOL = 2 * float(np.finfo(np.float64).eps)
 #: no number needs more characters than this; a longer token is refused before it is converted
 MAX_NUMBER_CHARS = 1000
 

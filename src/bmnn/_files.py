@@ -23,6 +23,7 @@ import hashlib
 import os
 import re
 import socket
+import stat
 import tempfile
 from collections.abc import Callable
 from functools import cache
@@ -131,15 +132,38 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | Path, content: bytes | str | Callable[[Path], None]) -> Path:
+class ForeignFile(InputError):
+    """A file bmnn would write over exists and was not made by bmnn: it is left alone."""
+
+
+def refuse_foreign(path: str | Path, owned: Callable[[Path], bool]) -> None:
+    """Raise :class:`ForeignFile` where ``path`` exists and is not a regular file of bmnn's (``owned(path)``
+    false); a link, a folder or a file with other links to it is never bmnn's."""
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode) or st.st_nlink > 1 or not owned(path):
+        raise ForeignFile(f"{str(path)!r} exists and was not written by bmnn; it is left alone: move it away or "
+                          "choose another name", param=str(path))
+
+
+def atomic_write(path: str | Path, content: bytes | str | Callable[[Path], None],
+                 owned: Callable[[Path], bool] | None = None) -> Path:
     """Write ``content`` to ``path`` atomically: readers see the old file or the whole new one, never a part.
 
     ``content`` is bytes, text (written as UTF-8), or a function that writes the file at the path it is given (for
     a download streamed to disk). Serialise anything else to bytes first: the disk is then written by this function
     alone, so a full disk, a file-size limit or a lack of descriptors is an :class:`OSError` naming ``path``, never a
-    library's own failure half-way through. Returns ``path``.
+    library's own failure half-way through. With ``owned``, a file already at ``path`` is replaced only when
+    ``owned(path)`` says bmnn wrote it (:func:`refuse_foreign`). Returns ``path``.
     """
     path = Path(path)
+    if owned is not None:
+        refuse_foreign(path, owned)
     folder = path.parent
     clean_stale_temps(folder)
     try:

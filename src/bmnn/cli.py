@@ -40,6 +40,13 @@ def _flag(flag: str, exc: BmnnError) -> FlagError:
 
 
 class _Parser(argparse.ArgumentParser):
+    # a negative number in scientific notation (--prior-mean -1e5) is a value, not an unknown flag
+    _NEGATIVE = re.compile(r"^-(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = self._NEGATIVE
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
@@ -290,7 +297,7 @@ def cmd_lasso(args: argparse.Namespace) -> int:
         source = args.dataset or args.csv or args.parquet
         idata = m.to_inference_data(source=source) if big else m.to_inference_data(X, y, source=source)
         idata.to_datatree().to_netcdf(buf, engine="h5netcdf")
-        atomic_write(args.save, buf.getbuffer())
+        atomic_write(args.save, buf.getbuffer(), owned=_is_bmnn_netcdf)
     if args.json:
         _print_json(out)
         return 0
@@ -328,6 +335,18 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_bmnn_netcdf(path: Path) -> bool:
+    """Whether ``path`` is an InferenceData file ``bmnn lasso --save`` wrote (its posterior's ``model`` mark)."""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as fh:
+            model = fh["posterior"].attrs.get("model", b"")
+    except Exception:  # not HDF5, no posterior group, unreadable: not bmnn's
+        return False
+    return (model.decode() if isinstance(model, bytes) else str(model)).startswith("bmnn ")
+
+
 def _fmt(v, spec: str) -> str:
     return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
@@ -345,7 +364,7 @@ def _table_statistics(args: argparse.Namespace):
                 moments, cols, t = table_moments(getattr(args, kind), args.target, kind, client=c)
         else:
             moments, cols, t = table_moments(getattr(args, kind), args.target, kind)
-        stats = (*moments.regression(t, args.standardize, center=not args.no_intercept),
+        stats = (*moments.regression(t, args.standardize, center=not args.no_intercept, names=cols),
                  *moments.means(t, args.standardize))
     except InputError as exc:
         raise _flag("--target" if exc.param == "target" else flag, exc) from None
@@ -377,15 +396,19 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _write_training_figures(ck: dict, arrays: dict, out: Path, title: str) -> dict:
-    """training.png and confusion.png from a checkpoint; returns the test metrics."""
+def _write_training_figures(ck: dict, arrays: dict, out: Path, title: str, earlier: set[str]) -> dict:
+    """training.png and confusion.png from a checkpoint; returns the test metrics. A figure already there is replaced
+    when it belongs to the run (``earlier``: the run's files when the command started) or carries bmnn's mark."""
     from bmnn import plots
     from bmnn.datasets import FASHION_CLASSES
     from bmnn.scratch_mlp.evaluate import evaluate_checkpoint
 
+    def owned(path: Path) -> bool:
+        return path.name in earlier or plots.is_bmnn_png(path)
+
     metrics = evaluate_checkpoint(ck, arrays)
-    plots.save_png(plots.training_progress(ck["history"], title).figure, out / "training.png")
-    plots.save_png(plots.confusion(metrics["confusion"], FASHION_CLASSES).figure, out / "confusion.png")
+    plots.save_png(plots.training_progress(ck["history"], title).figure, out / "training.png", owned=owned)
+    plots.save_png(plots.confusion(metrics["confusion"], FASHION_CLASSES).figure, out / "confusion.png", owned=owned)
     return metrics
 
 
@@ -430,10 +453,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         with runs.run_lock(out):  # held from the first check to the last figure
             if not args.overwrite:  # refuse before loading data; an overwrite clears the old run only in train()
                 check_run_folder(cfg, out, args.resume, False, log=lambda *_: None)
+            earlier = ({name for name in runs.RUN_FILES if (out / name).exists()} if runs.run_state(out) is not None
+                       else set())  # a run's own files; anything that appears later must carry bmnn's mark
             arrays = _fashion_mnist(args.data_dir)
             print(f"training recipe {cfg.recipe!r} for {cfg.epochs} epochs into {out}")
             ck = train(cfg, arrays, out, resume=args.resume, overwrite=args.overwrite)
-            metrics = _write_training_figures(ck, arrays, out, f"recipe {cfg.recipe}")
+            metrics = _write_training_figures(ck, arrays, out, f"recipe {cfg.recipe}", earlier)
     except InputError as exc:
         if exc.param != "out":
             raise
@@ -706,11 +731,13 @@ def _writable_caches() -> None:
 
     for var, default in _CACHES:
         path = Path(os.path.expanduser(os.environ.get(var) or default))
-        probe = path
-        while not probe.exists() and probe.parent != probe:
-            probe = probe.parent
-        if probe.is_dir() and os.access(probe, os.W_OK | os.X_OK):
+        try:  # writable if a file can be made in it (os.access says yes to root even on /proc)
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path):
+                pass
             continue
+        except OSError:
+            pass
         tmp = Path(tempfile.gettempdir()) / f"bmnn-{os.getuid() if hasattr(os, 'getuid') else 0}" / var.lower()
         try:
             tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -756,6 +783,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     where = f"bmnn {args.command}" + (f" {args.data_command}" if getattr(args, "data_command", None) else "")
     numeric = args.command in ("gaussian", "lasso", "gradcheck")
+    if hasattr(sys.stdout, "reconfigure"):  # a name a terminal's encoding cannot show is escaped, not fatal
+        try:
+            sys.stdout.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):
+            pass
     stdout, sys.stdout = sys.stdout, _NamedStdout(sys.stdout)
     try:
         _writable_caches()

@@ -81,9 +81,10 @@ def client(scheduler: str | None = None, workers: int | None = None, threads_per
                              "workers run the tasks (give one or the other)", param="workers")
         try:
             c = Client(address, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ClusterError(f"no Dask scheduler answered at {address!r} ({' '.join(str(exc).split())[:200]})") \
-                from None
+        except (OSError, TimeoutError, ValueError, TypeError, ImportError) as exc:  # TypeError, ImportError: a
+            # scheme (tls, ucx) that needs Dask's security settings or a package this installation lacks
+            raise ClusterError(f"no Dask scheduler answered at {address!r} ({type(exc).__name__}: "
+                               f"{' '.join(str(exc).split())[:200]})") from None
         try:
             yield c
         finally:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bmnn._checks import MAX_NUMBER_CHARS, NUMBER, BmnnError, DataFileError, InputError
+from bmnn._checks import CONSTANT_TOL, MAX_NUMBER_CHARS, NUMBER, BmnnError, DataFileError, InputError
 from bmnn._files import atomic_write, writable_folder
 
 _SEP = re.compile(r"\s*[,;]\s*|\s+")
@@ -142,7 +142,8 @@ def iter_numbers(chunks: Iterable[str], source: str = "<input>", header: bool = 
                     _tokens(buf[:cut[-1].start()].strip(), f"{source}, line {lineno}", out)
                     buf = buf[cut[-1].end():]
                 if len(buf) > MAX_NUMBER_CHARS:
-                    parse_number(buf, f"{source}, line {lineno}")  # refuses the over-long token
+                    raise InputError(f"{source}, line {lineno}: a token of over {len(buf):,} characters "
+                                     f"({_shown(buf)}); no number is longer than {MAX_NUMBER_CHARS}")
         while len(out) >= _BATCH:
             yield np.asarray(out[:_BATCH], dtype=np.float64)
             del out[:_BATCH]
@@ -300,7 +301,8 @@ class Moments:
         m = self.mean
         return m[xs], float(m[target])
 
-    def regression(self, target: int, standardize: bool = False, center: bool = False):
+    def regression(self, target: int, standardize: bool = False, center: bool = False,
+                   names: list[str] | None = None):
         """``(X^T X, X^T y, y^T y, n)`` with column ``target`` as y; with ``center``, of X and y centred (the
         statistics an intercept with a flat prior needs); with ``standardize``, for the columns of X centred and
         scaled to unit (population) sd and y centred."""
@@ -310,10 +312,11 @@ class Moments:
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             if standardize:
                 sd = np.sqrt(np.diag(C)[xs] / self.n)  # in the columns' own units: the ratio is scale-free
-                flat = sd <= 1e-13 * np.maximum(np.abs(m[xs]), 2.0 ** -60)
+                flat = sd <= CONSTANT_TOL * np.maximum(np.abs(m[xs]), 2.0 ** -60)
                 if np.any(flat):
                     j = xs[int(np.argmax(flat))]
-                    raise InputError(f"column {j} is constant, so it cannot be standardised", param="standardize")
+                    raise InputError(f"column {names[j] if names else j!r} is constant, so it cannot be standardised",
+                                     param="standardize")
                 out = (C[np.ix_(xs, xs)] / np.outer(sd, sd), np.ldexp(C[xs, target] / sd, e[target]),
                        float(np.ldexp(C[target, target], 2 * e[target])), self.n)
             else:
@@ -439,9 +442,9 @@ def _same_columns(path: str, kind: str, order: list[str], first: str) -> list[st
     names = table_header(path, kind)
     missing, extra = [c for c in order if c not in names], [c for c in names if c not in order]
     if missing or extra:
-        raise InputError(f"{path!r} has other columns than {first}: "
-                         + "; ".join(([f"missing {', '.join(map(repr, missing))}"] if missing else [])
-                                     + ([f"extra {', '.join(map(repr, extra))}"] if extra else [])))
+        raise InputError(f"{path!r} has other columns than {first}: "  # ascii(): look-alike names told apart
+                         + "; ".join(([f"missing {', '.join(map(ascii, missing))}"] if missing else [])
+                                     + ([f"extra {', '.join(map(ascii, extra))}"] if extra else [])))
     return names
 
 

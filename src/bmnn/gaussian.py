@@ -311,18 +311,20 @@ def _finite(value: NDArray[np.float64], what: str) -> NDArray[np.float64]:
 
 
 def _weights(nf: NDArray[np.float64], s: NDArray[np.float64], t: NDArray[np.float64]):
-    """``(a, b, c)`` with ``m_n = (a sum x + b m0) / c`` and ``v_n = sd1 * (sd1 / c)``, written without any
-    sigma^2 or tau^2 that could overflow or underflow on its own: with ``r = (sigma / tau)^2 <= 1`` it is
-    ``(1, r, n + r)`` and ``sd1 = sigma``; otherwise, with ``q = (tau / sigma)^2 < 1``, ``(q, 1, n q + 1)`` and
-    ``sd1 = tau``. (Both are the textbook ``(tau^2, sigma^2, n tau^2 + sigma^2)`` divided through.)"""
+    """``(ra, rb, c, sd1)`` with ``m_n = (ra (ra sum x) + rb (rb m0)) / c`` and ``v_n = sd1 * (sd1 / c)``, written
+    without any sigma^2 or tau^2 that could overflow or underflow on its own: with ``r = sigma / tau <= 1`` it is
+    ``(1, r, n + r^2)`` and ``sd1 = sigma``; otherwise, with ``q = tau / sigma < 1``, ``(q, 1, n q^2 + 1)`` and
+    ``sd1 = tau``. (Both are the textbook ``(tau^2, sigma^2, n tau^2 + sigma^2)`` divided through.) The weights
+    are applied one ratio at a time, ``r (r x)``: ``r^2`` alone may underflow (r = 1e-200) while ``r^2 x`` does
+    not (x = 1e299)."""
     with np.errstate(under="ignore", over="ignore", divide="ignore", invalid="ignore"):
         small = s <= t
-        ratio = np.where(small, s / t, t / s) ** 2  # in (0, 1]; may underflow to 0, which is then exact enough
-        a = np.where(small, 1.0, ratio)
-        b = np.where(small, ratio, 1.0)
-        c = np.where(small, nf + ratio, nf * ratio + 1.0)
+        ratio = np.where(small, s / t, t / s)  # in (0, 1]
+        ra = np.where(small, 1.0, ratio)
+        rb = np.where(small, ratio, 1.0)
+        c = np.where(small, nf + ratio * ratio, nf * ratio * ratio + 1.0)
         sd1 = np.where(small, s, t)
-    return a, b, c, sd1
+    return ra, rb, c, sd1
 
 
 def posterior(
@@ -353,10 +355,10 @@ def posterior(
     total = as_float_array("x_sum", x_sum, what="the sum of the data")
     s, t, m0 = _hyper(noise_sd, prior_sd, prior_mean)
     _agree(n=nf, x_sum=total, noise_sd=s, prior_sd=t, prior_mean=m0)
-    a, b, c, sd1 = _weights(nf, s, t)
+    ra, rb, c, sd1 = _weights(nf, s, t)
     with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
         none = nf == 0  # no data: the prior itself (also where (sigma/tau)^2 underflowed and c is 0)
-        mean = np.where(none, m0 + 0.0 * total, (a * total + b * m0) / c)
+        mean = np.where(none, m0 + 0.0 * total, (ra * (ra * total) + rb * (rb * m0)) / c)
         var = np.where(none, t * t, sd1 * (sd1 / c))
     return Normal(mean=_finite(mean, "the posterior mean m_n"), var=_finite(var, "the posterior variance v_n"))
 
@@ -411,8 +413,9 @@ def shrinkage(n: ArrayLike, noise_sd: ArrayLike, prior_sd: ArrayLike) -> NDArray
     s = positive("noise_sd", noise_sd, what="sigma, the known noise sd")
     t = positive("prior_sd", prior_sd, what="tau, the prior sd of mu")
     _agree(n=nf, noise_sd=s, prior_sd=t)
-    a, _, c, _ = _weights(nf, s, t)
-    return nf * a / c
+    ra, _, c, _ = _weights(nf, s, t)
+    with np.errstate(under="ignore"):
+        return (nf * ra) * ra / c
 
 
 def predictive_coverage(
@@ -554,9 +557,9 @@ class NormalKnownVariance:
         if np.all(finite):
             return post
         nf = n.astype(np.float64)
-        a, b, c, _ = _weights(nf, np.float64(s), np.float64(t))
+        ra, rb, c, _ = _weights(nf, np.float64(s), np.float64(t))
         with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-            by_mean = (a * self.mean_ + b * (m0 / nf)) / (c / nf)
+            by_mean = (ra * (ra * self.mean_) + rb * (rb * (m0 / nf))) / (c / nf)
         mean = np.where(finite, post.mean(), by_mean)
         return Normal(mean=_finite(mean, "the posterior mean m_n"), var=post.var())
 

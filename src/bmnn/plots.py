@@ -233,11 +233,25 @@ def confusion(matrix: np.ndarray, classes: list[str] | tuple[str, ...], ax: Axes
     return ax
 
 
-def save_png(fig: Any, path: Any, dpi: int = 110) -> None:
-    """Write a figure to ``path`` atomically (:func:`bmnn._files.atomic_write`) and close it."""
+#: the mark every PNG bmnn writes carries (its "Software" text chunk), by which it recognises its own figures
+PNG_MARK = b"tEXtSoftware\x00bmnn"
+
+
+def is_bmnn_png(path: Any) -> bool:
+    """Whether the file at ``path`` is a PNG that bmnn wrote (its mark in the first text chunks)."""
+    try:
+        with open(path, "rb") as fh:
+            return PNG_MARK in fh.read(4096)
+    except OSError:
+        return False
+
+
+def save_png(fig: Any, path: Any, dpi: int = 110, owned: Any = is_bmnn_png) -> None:
+    """Write a figure to ``path`` atomically (:func:`bmnn._files.atomic_write`) and close it. A file already at
+    ``path`` is replaced only when ``owned(path)`` (default: a PNG bmnn wrote)."""
     from bmnn._files import atomic_write
 
-    atomic_write(path, to_png(fig, dpi))
+    atomic_write(path, to_png(fig, dpi), owned=owned)
 
 
 def scratch_mlp(rec: Record, ax: Axes | None = None) -> Axes:
@@ -285,7 +299,9 @@ def to_png(fig: Any, dpi: int = 110) -> bytes:
     """PNG bytes of a figure, which is then closed."""
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format="png", dpi=dpi)
+        from bmnn import __version__
+
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": f"bmnn {__version__}"})
     finally:
         plt.close(fig)
     return buf.getvalue()

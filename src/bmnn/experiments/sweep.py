@@ -66,6 +66,15 @@ def parse_grid(texts: list[str]) -> list[dict[str, Any]]:
 _NONE = object()
 
 
+def is_sweep_json(path: Path) -> bool:
+    """Whether ``path`` is a ``sweep.json`` that bmnn wrote."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and {"recipe", "seeds", "runs", "summary"} <= set(doc)
+
+
 def label(settings: dict[str, Any]) -> str:
     """A folder name for a setting: ``dropout=0.1_augment=cross`` (``recipe`` for the recipe as it is)."""
     if not settings:
@@ -113,12 +122,15 @@ def sweep(recipe: str, seeds: list[int], grid: list[dict[str, Any]], out: str | 
           scheduler: str | None = None, workers: int | None = None, log=print) -> dict[str, Any]:
     """Run every (setting, seed) of ``grid`` x ``seeds`` as tasks; write and return ``sweep.json``'s content."""
     from bmnn import cluster, plots
-    from bmnn._files import atomic_write, writable_folder
+    from bmnn._files import atomic_write, refuse_foreign, writable_folder
     from bmnn.datasets import FASHION_MNIST, locate_fashion_mnist
     from bmnn.scratch_mlp.config import make_config
     from bmnn.scratch_mlp.train import resolve_device
 
     out = writable_folder(out, "sweep folder")
+    refuse_foreign(out / "sweep.json", is_sweep_json)  # before any task: a user's file of these names stays
+    earlier = {"sweep.png"} if (out / "sweep.json").exists() else set()  # the figure of an earlier sweep here
+    refuse_foreign(out / "sweep.png", lambda p: p.name in earlier or plots.is_bmnn_png(p))
     for settings in grid:  # every setting and seed checked here, before any task starts
         for k in seeds:
             resolve_device(make_config(recipe, **settings, seed=k, threads=1).device)
@@ -134,6 +146,7 @@ def sweep(recipe: str, seeds: list[int], grid: list[dict[str, Any]], out: str | 
     with cluster.client(scheduler, workers) as c:
         results = cluster.map_ordered(c, run_one, tasks)
     doc = {"recipe": recipe, "seeds": seeds, "runs": results, "summary": summarize(results)}
-    atomic_write(out / "sweep.json", json.dumps(doc, indent=1, allow_nan=False))
-    plots.save_png(plots.sweep_summary(doc["summary"], recipe).figure, out / "sweep.png")
+    atomic_write(out / "sweep.json", json.dumps(doc, indent=1, allow_nan=False), owned=is_sweep_json)
+    plots.save_png(plots.sweep_summary(doc["summary"], recipe).figure, out / "sweep.png",
+                   owned=lambda p: p.name in earlier or plots.is_bmnn_png(p))
     return doc

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from bmnn._checks import InputError, as_float_array, positive_scalar
+from bmnn._checks import CONSTANT_TOL, InputError, as_float_array, positive_scalar
 
 
 def validate_design(X: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -274,15 +274,15 @@ def standardize(X: ArrayLike, y: ArrayLike, names: list[str] | None = None):
 
     Every column is first brought to magnitude about 1 by a power of two (exact: no digit is lost), so data near
     float64's limits (1e300 or 1e-300) are standardised without their squares overflowing or underflowing. A column
-    that is constant up to rounding (its sd at most 1e-13 of its size) cannot be scaled and is refused, named from
-    ``names``.
+    that is constant up to rounding (its sd at most :data:`bmnn._checks.CONSTANT_TOL` of its size) cannot be
+    scaled and is refused, named from ``names``.
     """
     X, y = validate_design(X, y)
     Z = np.ldexp(X, -np.frexp(np.max(np.abs(X), axis=0))[1])
     m = Z.mean(axis=0)
     Z -= m
     sd = np.sqrt(np.mean(Z * Z, axis=0))
-    const = np.flatnonzero(sd <= 1e-13 * np.maximum(np.abs(m), np.max(np.abs(Z), axis=0)))  # constant up to rounding
+    const = np.flatnonzero(sd <= CONSTANT_TOL * np.maximum(np.abs(m), np.max(np.abs(Z), axis=0)))
     if const.size:
         j = int(const[0])
         raise InputError(f"column {names[j] if names else j!r} is constant, so it cannot be standardised")

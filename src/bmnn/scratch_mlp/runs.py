@@ -310,10 +310,11 @@ def _open_lock(path: Path) -> int:
             raise RunInUse(f"{str(path)!r} is a symbolic link, not bmnn's lock file; remove it or use another "
                            "folder") from None
         raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
         os.close(fd)
-        raise RunInUse(f"{str(path)!r} is not a regular file, so it is not bmnn's lock file; remove it or use another "
-                       "folder")
+        raise RunInUse(f"{str(path)!r} is not a regular file of its own (a link or a special file), so it is not "
+                       "bmnn's lock file; remove it or use another folder")
     return fd
 
 
