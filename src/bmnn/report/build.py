@@ -38,7 +38,8 @@ def _installed(name: str) -> bool:
 
 
 def benchmark_rows(folder: Path = RESULTS) -> list[list[str]]:
-    """The latest benchmark figures, where their result files exist (``make bench`` writes them)."""
+    """The measured benchmark figures shipped with the package (``bmnn/results``), each with the date and machine
+    of its measurement."""
     rows = []
     readers = {
         "laplace.json": lambda d: [
@@ -61,9 +62,11 @@ def benchmark_rows(folder: Path = RESULTS) -> list[list[str]]:
         if (folder / name).is_file():
             data = read(name.removesuffix(".json"), folder)
             try:
-                rows += reader(data)
-            except (ValueError, KeyError, TypeError):
-                rows.append([name, "unreadable", "rerun make bench"])
+                made = data.get("provenance") or {}
+                when = f" (measured {made['date'][:10]} on {made['machine']})" if made else ""
+                rows += [[what, ratio, details + when] for what, ratio, details in reader(data)]
+            except (ValueError, KeyError, TypeError, AttributeError):
+                rows.append([name, "unreadable", "the result file does not have the expected fields"])
     return rows
 
 
