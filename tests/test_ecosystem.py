@@ -210,6 +210,12 @@ def test_loo_runs_on_what_bmnn_lasso_save_writes(tmp_path, capsys):
     assert code == 0 and out["feature_names"][2] == "bmi"
     idata = az.from_netcdf(path)
     assert np.isfinite(az.loo(idata).elpd_loo)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        az.plot_ppc(idata, num_pp_samples=10)
     assert list(idata.posterior["w"].coords["feature"].values) == out["feature_names"]
     assert idata.posterior.attrs["source"] == "diabetes"
 

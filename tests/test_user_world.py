@@ -868,3 +868,26 @@ def test_a_spread_of_eight_units_in_the_last_place_is_not_constant(tmp_path, cap
     for source in ("c.csv", "c*.csv"):
         code, _, err = run(["lasso", "--csv", str(tmp_path / source), "--target", "y", *L, "--standardize"], capsys)
         assert code == 2 and "column 'a' is constant" in one_line(err)
+
+
+@pytest.mark.parametrize("what", ["checkpoint", "history", "figure", "page"])
+def test_every_writer_turns_a_full_disk_into_one_error_naming_its_file(what, tmp_path, monkeypatch):
+    import errno
+
+    from bmnn import plots
+    from bmnn.scratch_mlp import runs
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    target = tmp_path / {"checkpoint": "checkpoint.pt", "history": "history.json", "figure": "training.png",
+                         "page": "index.html"}[what]
+    writers = {"checkpoint": lambda: runs.save_checkpoint(_good(), target),
+               "history": lambda: runs.write_history({"a": 1}, [{"epoch": 1}], target),
+               "figure": lambda: plots.save_png(plots.plt.figure(), target),
+               "page": lambda: _files.atomic_write(target, "<html></html>")}
+    monkeypatch.setattr(_files.os, "write", full)
+    with pytest.raises(OSError) as info:
+        writers[what]()
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written, no temporary file
