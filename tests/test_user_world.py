@@ -5,7 +5,6 @@ failure is one line with a non-zero exit."""
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -29,17 +28,10 @@ from bmnn._checks import InputError
 from bmnn.cli import main
 from bmnn.datasets import iter_numbers, parse_numbers, table_moments
 from bmnn.gaussian import NormalKnownVariance, exact_sums, sufficient_stats
+from tests.test_cli import run
 
 BMNN = [sys.executable, "-m", "bmnn"]
 L = ["--noise-sd", "1.3", "--scale", "0.7", "--draws", "40", "--chains", "2"]
-
-
-def run(argv, capsys, stdin=None, monkeypatch=None):
-    if stdin is not None:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(err: str) -> str:
