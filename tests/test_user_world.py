@@ -722,8 +722,8 @@ def test_a_signal_mid_sweep_is_one_line_and_leaves_no_process(sig, code, says, t
             return False
 
     assert [proc.pid for proc in psutil.process_iter() if here(proc)] == []  # no worker left behind
-    for run in (tmp_path / "s").glob("*/seed-*"):  # whatever was written is whole: a run to resume
-        assert not [f for f in os.listdir(run) if f.endswith(".tmp")]
+    for folder in (tmp_path / "s").glob("*/seed-*"):  # whatever was written is whole: a run to resume
+        assert not [f for f in os.listdir(folder) if f.endswith(".tmp")]
 
 
 def test_data_fetch_never_replaces_a_file_of_the_users(tiny_dir, tmp_path, capsys, monkeypatch):
