@@ -346,15 +346,23 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
         os.close(fd)
         raise RunInUse(f"run folder {str(folder)!r} is in use by {holder}; wait for it to finish or use another "
                        "folder") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
-                  f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+    try:  # the holder's name, for a second writer's message
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
+                      f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+    except OSError as exc:  # a full disk, a file-size limit: named, and the lock let go
+        _unlock(fd)
+        os.close(fd)
+        raise OSError(exc.errno, exc.strerror, str(folder / LOCK)) from None
     clean_stale_temps(folder)
     _HELD[key] = (fd, 1)
     try:
         yield folder
     finally:
         del _HELD[key]
-        os.ftruncate(fd, 0)
+        try:
+            os.ftruncate(fd, 0)
+        except OSError:
+            pass  # the lock is let go all the same; a stale holder line only names who held it
         _unlock(fd)
         os.close(fd)
