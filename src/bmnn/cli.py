@@ -573,6 +573,9 @@ _TRAIN_FLAGS = ("recipe", "epochs", "batch_size", "lr", "seed", "backward", "val
 
 def build_parser() -> argparse.ArgumentParser:
     from bmnn import __version__
+    from bmnn.laplace.settings import DEFAULTS as L2
+    from bmnn.laplace.settings import SETTINGS as L2S
+    from bmnn.laplace.settings import help_text
     from bmnn.scratch_mlp import config as C
 
     p = _Parser(prog="bmnn", description="Bayesian Methods and Neural Networks: computed, verified and reported.")
@@ -612,25 +615,17 @@ def build_parser() -> argparse.ArgumentParser:
                      "is read in one pass over its partitions, keeping only the sufficient statistics")
     src.add_argument("--parquet", metavar="GLOB", help="Parquet files, read like a --csv glob")
     lz.add_argument("--target", metavar="COLUMN", help="with --csv: the column to predict")
-    lz.add_argument("--noise-sd", type=_positive_float(),
-                    help="sigma, the known noise sd; omitted: learned (Jeffreys prior on sigma^2, and the prior's "
-                         "scale becomes sigma tau, as in Park & Casella's Bayesian lasso)")
-    lz.add_argument("--scale", type=_positive_float(),
-                    help="tau, the Laplace prior's scale; omitted: learned (see --scale-prior)")
-    lz.add_argument("--scale-prior", nargs=2, type=_positive_float(), metavar=("A", "B"), default=[1.0, 1.0],
-                    help="Gamma(shape A, rate B) prior on 1/tau when tau is learned (default 1 1)")
+    lz.add_argument("--noise-sd", type=_positive_float(), help=help_text("noise_sd"))
+    lz.add_argument("--scale", type=_positive_float(), help=help_text("scale"))
+    lz.add_argument("--scale-prior", nargs=2, type=_positive_float(), metavar=("A", "B"),
+                    default=list(L2["scale_prior"]), help=f"{help_text('scale_prior')} (default "
+                    f"{' '.join(f'{v:g}' for v in L2['scale_prior'])})")
     lz.add_argument("--noise-prior", nargs=2, type=_positive_float(), metavar=("A0", "B0"),
-                    help="inverse-gamma(shape A0, scale B0) prior on sigma^2 when sigma is learned (default: "
-                         "Jeffreys' 1/sigma^2)")
-    lz.add_argument("--algorithm", choices=["precision", "bcm"],
-                    help="the Gaussian draw: the p x p system, or Bhattacharya et al.'s n x n one (default: the "
-                         "cheaper for the data's shape)")
+                    help=f"{help_text('noise_prior')}")
+    lz.add_argument("--algorithm", choices=L2S["algorithm"].choices, help=help_text("algorithm"))
     lz.add_argument("--overrelax", type=_overrelax, metavar="ALPHA",
-                    help="over-relaxation of the Gaussian step, in (-1, 0]: 0 is plain Gibbs; negative values "
-                         "anti-correlate successive draws (default -0.5: higher bulk and tail ESS)")
-    lz.add_argument("--coordinate-steps", type=_count(minimum=0), metavar="K",
-                    help="collapsed coordinate steps per sweep after warm-up, for the K coordinates that mixed "
-                         "slowest in it (default: by a cost model, about a tenth of the Gaussian draw's cost; 0: none)")
+                    help=f"{help_text('overrelax')} (default {L2['overrelax']:g})")
+    lz.add_argument("--coordinate-steps", type=_count(minimum=0), metavar="K", help=help_text("coordinate_steps"))
     lz.add_argument("--save", metavar="FILE.nc", help="write the draws as ArviZ InferenceData (netCDF)")
     lz.add_argument("--scheduler", metavar="ADDR", type=_address,
                     help="with a glob: read the partitions on this Dask scheduler")
@@ -641,9 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
     lz.add_argument("--no-intercept", action="store_true",
                     help="fit no intercept (the material's model); by default an intercept with a flat prior is "
                          "fitted, as scikit-learn's linear models do")
-    lz.add_argument("--draws", type=_count(), default=2000, help="Gibbs draws per chain (default 2000)")
-    lz.add_argument("--warmup", type=_count(0), default=500, help="Gibbs warm-up iterations (default 500)")
-    lz.add_argument("--chains", type=_count(), default=16, help="Gibbs chains (default 16)")
+    for name, least in (("draws", 1), ("warmup", 0), ("chains", 1)):
+        lz.add_argument(f"--{name}", type=_count(least), default=L2[name],
+                        help=f"{help_text(name)} (default {L2[name]})")
     lz.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
     lz.add_argument("--json", action="store_true", help="print one JSON object")
     lz.set_defaults(func=cmd_lasso)

@@ -21,9 +21,11 @@ from sklearn.utils.validation import validate_data
 from bmnn._checks import InputError, as_float_array, check_memory, count
 from bmnn._checks import NotFittedError as _BmnnNotFitted
 from bmnn.laplace.diagnostics import interval, summarize
-from bmnn.laplace.gibbs import DEFAULT_OVERRELAX, DEFAULT_SCALE_PRIOR, gibbs, power_of_four
+from bmnn.laplace.gibbs import gibbs, power_of_four
 from bmnn.laplace.map import map_estimate
 from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_design, validate_location
+from bmnn.laplace.settings import DEFAULTS as D
+from bmnn.laplace.settings import check_settings
 
 
 class NotFittedError(_BmnnNotFitted, _SklearnNotFitted):
@@ -67,7 +69,7 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
     A fitted model keeps what prediction, intervals and summaries need (the draws, the column means), not the
     training data: :meth:`log_posterior` and :meth:`to_inference_data`'s data groups take the data as arguments.
 
-    Parameters
+    Parameters (declared, with their defaults and ranges, in :mod:`bmnn.laplace.settings`; checked in ``fit``)
     ----------
     noise_sd : float or None
         sigma, the noise standard deviation; ``None`` learns it (prior ``noise_prior``).
@@ -124,11 +126,12 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         ``feature_names_in_``, else ``x0``, ``x1``, ...
     """
 
-    def __init__(self, noise_sd: float | None = None, scale: float | None = None, location: float | ArrayLike = 0.0,
-                 *, fit_intercept: bool = True, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
-                 noise_prior: tuple[float, float] | None = None, draws: int = 2000, warmup: int = 500,
-                 chains: int = 16, random_state=None, algorithm: str | None = None,
-                 overrelax: float = DEFAULT_OVERRELAX, coordinate_steps: int | None = None) -> None:
+    def __init__(self, noise_sd: float | None = D["noise_sd"], scale: float | None = D["scale"],
+                 location: float | ArrayLike = 0.0, *, fit_intercept: bool = D["fit_intercept"],
+                 scale_prior: tuple[float, float] = D["scale_prior"], noise_prior: tuple[float, float] | None =
+                 D["noise_prior"], draws: int = D["draws"], warmup: int = D["warmup"], chains: int = D["chains"],
+                 random_state=None, algorithm: str | None = D["algorithm"], overrelax: float = D["overrelax"],
+                 coordinate_steps: int | None = D["coordinate_steps"]) -> None:
         self.noise_sd = noise_sd
         self.scale = scale
         self.location = location
@@ -147,9 +150,9 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
                 "noise_sd_summary_", "scale_summary_", "coef_rb_mean_", "intercept_draws_", "feature_names_in_")
 
     def _intercept(self) -> bool:
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise InputError(f"fit_intercept must be True or False, got {self.fit_intercept!r:.80}",
-                             param="fit_intercept")
+        """The settings checked against their declarations (:mod:`bmnn.laplace.settings`); whether to fit an
+        intercept."""
+        check_settings({k: (bool(v) if isinstance(v, np.bool_) else v) for k, v in self.get_params().items()})
         return bool(self.fit_intercept)
 
     def fit(self, X: ArrayLike, y: ArrayLike, feature_names: list[str] | None = None) -> LaplaceRegression:

@@ -98,16 +98,17 @@ from bmnn._checks import (
 from bmnn.laplace import gaussian_draw
 from bmnn.laplace.diagnostics import summarize
 from bmnn.laplace.posterior import validate_design, validate_location, validate_problem, validate_statistics
+from bmnn.laplace.settings import DEFAULTS, check_prior
 
 #: the default Gamma(shape, rate) prior on 1 / tau when tau is learned: Exponential with mean 1. Weak where 1 / tau
 #: is well below a few units (standardised X, y in sigma units; or, with sigma given, coefficients of size 1 or
 #: more); its rate must be > 0: with a flat prior on 1 / tau the posterior is improper (the likelihood stays
 #: positive as tau -> 0, where w -> mu), and the sampler drifts to tau = 0
-DEFAULT_SCALE_PRIOR = (1.0, 1.0)
+DEFAULT_SCALE_PRIOR = DEFAULTS["scale_prior"]
 
 #: alpha of the over-relaxed Gaussian step (module docstring): both the bulk and the tail ESS per draw rise with it
 #: at the sizes of ``benchmarks/bench_laplace_scale.py``
-DEFAULT_OVERRELAX = -0.5
+DEFAULT_OVERRELAX = DEFAULTS["overrelax"]
 
 
 def inverse_gaussian(inv_mean: ArrayLike, shape: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -283,19 +284,13 @@ def gibbs_batched(
 
 
 def _prior_pair(name: str, value, what: str) -> tuple[float, float]:
-    try:
-        a, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a pair (shape, rate) of numbers, got {value!r}") from None
-    if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b >= (0 if name == "noise_prior" else 1e-300)):
-        rate = ">= 0" if name == "noise_prior" else "> 0 (a flat prior on 1 / tau gives an improper posterior)"
-        raise InputError(f"{name} ({what}) must have shape > 0 and rate {rate}, both finite, got ({a:g}, {b:g})")
-    return a, b
+    return check_prior(name, value)
 
 
 def gibbs(
     X: ArrayLike, y: ArrayLike, noise_sd: float | None, scale: float | None, location: ArrayLike = 0.0, *,
-    draws: int = 2000, warmup: int = 500, chains: int = 16, seed: int | np.random.Generator | None = None,
+    draws: int = DEFAULTS["draws"], warmup: int = DEFAULTS["warmup"], chains: int = DEFAULTS["chains"],
+    seed: int | np.random.Generator | None = None,
     scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR, noise_prior: tuple[float, float] | None = None,
     algorithm: str | None = None, overrelax: float = DEFAULT_OVERRELAX, coordinate_steps: int | None = None,
     intercept: bool = False,
@@ -390,7 +385,8 @@ def _unit_exponent(size: float, b_s: float) -> int:
 
 def gibbs_from_statistics(
     gram: ArrayLike, xty: ArrayLike, yty: float, n: int, noise_sd: float | None, scale: float | None,
-    location: ArrayLike = 0.0, *, draws: int = 2000, warmup: int = 500, chains: int = 16,
+    location: ArrayLike = 0.0, *, draws: int = DEFAULTS["draws"], warmup: int = DEFAULTS["warmup"],
+    chains: int = DEFAULTS["chains"],
     seed: int | np.random.Generator | None = None, scale_prior: tuple[float, float] = DEFAULT_SCALE_PRIOR,
     noise_prior: tuple[float, float] | None = None, overrelax: float = DEFAULT_OVERRELAX,
     coordinate_steps: int | None = None, intercept: bool = False,

@@ -17,11 +17,12 @@ Recipes:
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from bmnn._checks import WHOLE_NUMBER, InputError, plain_float, plain_int
+from bmnn._settings import Setting, check
+from bmnn._settings import describe as describe_setting
 
 TRAIN_IMAGES = 60_000  # Fashion-MNIST's training set
 
@@ -38,8 +39,9 @@ RECIPES: dict[str, dict[str, Any]] = {
 def _setting(default: Any, meaning: str, *, choices: tuple[str, ...] | None = None,
              low: float | None = None, high: float | None = None, low_open: bool = False,
              high_open: bool = False) -> Any:
-    """A config field with its constraint: ``choices`` for a string, ``[low, high]`` for a number (an open end
-    with ``low_open`` or ``high_open``); ``None`` bounds are unbounded. Numbers must be finite."""
+    """A config field with its declaration (:class:`bmnn._settings.Setting`, whose type is the field's): ``choices``
+    for a string, ``[low, high]`` for a number (an open end with ``low_open`` or ``high_open``); ``None`` bounds are
+    unbounded. Numbers must be finite."""
     return field(default=default, metadata={"meaning": meaning, "choices": choices, "low": low, "high": high,
                                             "low_open": low_open, "high_open": high_open})
 
@@ -89,6 +91,9 @@ class TrainConfig:
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(TrainConfig)}
+#: the declaration of every setting, checked by the package's one mechanism (:mod:`bmnn._settings`)
+SETTINGS: dict[str, Setting] = {name: Setting(kind=str(f.type), default=f.default, **f.metadata)
+                                for name, f in FIELDS.items()}
 
 #: the settings that shape the numbers a run produces; ``device`` and ``threads`` only say where it runs
 RESULT_SETTINGS = tuple(name for name in FIELDS if name not in ("device", "threads"))
@@ -96,58 +101,17 @@ RESULT_SETTINGS = tuple(name for name in FIELDS if name not in ("device", "threa
 
 def choices(name: str) -> tuple[str, ...]:
     """The allowed values of a string setting (for the command line's ``choices``)."""
-    return FIELDS[name].metadata["choices"]
+    return SETTINGS[name].choices or ()
 
 
 def describe(name: str) -> str:
     """One line of help for a setting: its meaning and its allowed values."""
-    meta, kind = FIELDS[name].metadata, FIELDS[name].type
-    if meta["choices"]:
-        allowed = "one of " + ", ".join(meta["choices"])
-    elif kind == "bool":
-        allowed = "true or false"
-    else:
-        low = "" if meta["low"] is None else f"{meta['low']:g} {'<' if meta['low_open'] else '<='} "
-        high = "" if meta["high"] is None else f" {'<' if meta['high_open'] else '<='} {meta['high']:g}"
-        allowed = f"{kind}, {low}{name}{high}"
-    return f"{meta['meaning']} ({allowed})"
+    return describe_setting(name, SETTINGS[name])
 
 
 def _check(name: str, value: Any) -> Any:
     """``value`` for setting ``name`` checked against its declaration; returned in the field's type."""
-    f = FIELDS[name]
-    meta, kind = f.metadata, f.type
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise InputError(f"{name} must be true or false, got {value!r}")
-        return value
-    if kind == "str":
-        if value not in meta["choices"]:
-            raise InputError(f"{name} must be one of {', '.join(meta['choices'])}; got {value!r}")
-        return value
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-                value = int(value)
-            else:
-                raise InputError(f"{name} must be a whole number, got {value!r}")
-    else:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"{name} must be a number, got {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise InputError(f"{name} must be a finite number, got {value!r}")
-    low, high = meta["low"], meta["high"]
-    too_high = high is not None and (value >= high if meta["high_open"] else value > high)
-    too_low = low is not None and (value <= low if meta["low_open"] else value < low)
-    if too_low or too_high:
-        raise InputError(f"{name} must be in {_interval(meta)}, got {value!r}")
-    return value
-
-
-def _interval(meta: dict) -> str:
-    high = "inf)" if meta["high"] is None else f"{meta['high']:g}{')' if meta['high_open'] else ']'}"
-    return f"{'(' if meta['low_open'] else '['}{meta['low']:g}, {high}"
+    return check(name, SETTINGS[name], value)
 
 
 def validate(cfg: TrainConfig) -> TrainConfig:

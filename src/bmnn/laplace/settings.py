@@ -1,0 +1,75 @@
+"""Job 2's sampler and model settings, declared once (:class:`bmnn._settings.Setting`): type, range or choices,
+default and meaning. The table drives :class:`~bmnn.laplace.estimator.LaplaceRegression`'s defaults and the checks
+its ``fit`` makes, the defaults of :func:`~bmnn.laplace.gibbs.gibbs`, and the ``bmnn lasso`` flags' defaults and
+help. ``location`` (a number or a vector of p) and ``random_state`` (a seed or a Generator) are checked by their own
+functions, :func:`~bmnn.laplace.posterior.validate_location` and :func:`~bmnn.laplace.estimator.as_rng`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bmnn._checks import InputError
+from bmnn._settings import Setting, check, describe
+
+SETTINGS: dict[str, Setting] = {
+    "noise_sd": Setting("float", None, "sigma, the noise sd; None: learned (Jeffreys' prior on sigma^2, or "
+                        "noise_prior), and the prior's scale becomes sigma tau", low=0.0, low_open=True,
+                        optional=True),
+    "scale": Setting("float", None, "tau, the Laplace prior's scale; None: learned (scale_prior on 1 / tau)",
+                     low=0.0, low_open=True, optional=True),
+    "fit_intercept": Setting("bool", True, "fit an intercept with a flat prior (False: the material's model)"),
+    "draws": Setting("int", 2000, "Gibbs draws kept per chain (0: the MAP only, with sigma and tau given)", low=0),
+    "warmup": Setting("int", 500, "Gibbs warm-up iterations, discarded", low=0),
+    "chains": Setting("int", 16, "Gibbs chains, advanced together", low=1),
+    "algorithm": Setting("str", None, "the Gaussian draw: the p x p system ('precision') or Bhattacharya et al.'s "
+                         "n x n one ('bcm'); None: the cheaper for the data's shape", choices=("precision", "bcm"),
+                         optional=True),
+    "overrelax": Setting("float", -0.5, "over-relaxation alpha of the Gaussian step: 0 is plain Gibbs, negative "
+                         "values anti-correlate successive draws", low=-1.0, high=0.0, low_open=True),
+    "coordinate_steps": Setting("int", None, "collapsed coordinate steps per sweep after warm-up, for the "
+                                "coordinates that mixed slowest in it; None: by a cost model", low=0,
+                                optional=True),
+}
+#: (shape, rate) priors: Gamma on 1 / tau (rate > 0), inverse gamma on sigma^2 (None: Jeffreys' 1 / sigma^2)
+PRIORS: dict[str, tuple[tuple[float, float] | None, str]] = {
+    "scale_prior": ((1.0, 1.0), "Gamma(shape, rate) prior on 1 / tau, when tau is learned"),
+    "noise_prior": (None, "inverse-gamma(shape, scale) prior on sigma^2, when sigma is learned (None: Jeffreys)"),
+}
+_PRIOR_NAMES = {"scale_prior": "the Gamma prior on 1 / tau", "noise_prior": "the inverse-gamma prior on sigma^2"}
+DEFAULTS: dict[str, Any] = {**{k: s.default for k, s in SETTINGS.items()}, **{k: v[0] for k, v in PRIORS.items()}}
+
+
+def check_prior(name: str, value: Any) -> tuple[float, float] | None:
+    """A (shape, rate) pair of finite numbers, shape > 0 and rate > 0 (``scale_prior``) or >= 0 (``noise_prior``,
+    which may also be ``None``)."""
+    if value is None and name == "noise_prior":
+        return None
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a pair (shape, rate) of numbers, got {value!r:.80}", param=name) from None
+    floor = 0.0 if name == "noise_prior" else 1e-300
+    if not (a == a and b == b and abs(a) < float("inf") and abs(b) < float("inf") and a > 0 and b >= floor):
+        rate = ">= 0" if name == "noise_prior" else "> 0 (a flat prior on 1 / tau gives an improper posterior)"
+        raise InputError(f"{name} ({_PRIOR_NAMES[name]}) must have shape > 0 and rate {rate}, both finite, got "
+                         f"({a:g}, {b:g})", param=name)
+    return a, b
+
+
+def check_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """Every entry of ``params`` that the table declares, checked; the checked values."""
+    out = {}
+    for name, value in params.items():
+        if name in SETTINGS:
+            out[name] = check(name, SETTINGS[name], value)
+        elif name in PRIORS:
+            out[name] = check_prior(name, value)
+    return out
+
+
+def help_text(name: str) -> str:
+    """The ``--help`` line of a setting."""
+    if name in PRIORS:
+        return PRIORS[name][1]
+    return describe(name, SETTINGS[name])
