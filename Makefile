@@ -65,5 +65,6 @@ mutation: setup
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis mutants
 	@if [ -f report/index.html ] && [ ! -L report/index.html ] && head -c 4096 report/index.html | \
-	  grep -qE '<meta name="generator" content="bmnn|<title>bmnn report: '; then rm -f report/index.html; fi
+	  grep -qE '<meta name="generator" content="bmnn |<title>bmnn report: Bayesian Methods and Neural Networks'; \
+	  then rm -f report/index.html; fi
 	@rmdir report 2>/dev/null || true

@@ -98,7 +98,7 @@ def test_the_pickle_holds_no_training_data(diabetes, rng):
     m = LaplaceRegression(noise_sd=54.0, scale=5.0, draws=0).fit(X, y)
     blob = pickle.dumps(m)
     assert len(blob) < 8_000
-    assert X[:, 0].tobytes()[:64] not in blob and y.tobytes()[:64] not in blob
+    assert X[:3].tobytes() not in blob and y[:8].tobytes() not in blob  # the first rows' bytes, as pickle stores them
     again = pickle.loads(blob)
     np.testing.assert_array_equal(again.predict(X, "map"), m.predict(X, "map"))
 

@@ -553,16 +553,15 @@ def test_a_signal_mid_run_is_one_line_and_128_plus_its_number(sig, code, says, t
 
 
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
-    for delay in (0.05, 0.15, 0.3):
+    # from 0.3 s on, Python has started and bmnn's first line has run (about 0.05 s); numpy, scipy, scikit-learn
+    # and ArviZ are still loading for a second or more
+    for delay in (0.3, 0.5, 0.8):
         p = subprocess.Popen([*BMNN, "lasso", "--dataset", "diabetes", "--noise-sd", "54", "--scale", "5"],
                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(delay)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
-        if p.returncode == 130:
-            assert "interrupted" in one_line(err.decode())
-        else:  # the signal came before Python ran any of bmnn: Python's own default handling
-            assert p.returncode in (0, 130, -signal.SIGINT), err
+        assert p.returncode == 130 and "interrupted" in one_line(err.decode()), (delay, err)
 
 
 # ---- 8. Dask addresses --------------------------------------------------------------------------------------------
@@ -679,7 +678,7 @@ def test_a_memory_limit_is_one_line_whatever_it_stops(limit_mb, tmp_path):
 
     code, _, err = cli(["lasso", "--dataset", "diabetes", "--noise-sd", "54", "--scale", "5", "--draws", "200"],
                        tmp_path, preexec=apply)
-    assert code in (0, 1, 2)
+    assert code in ((1, 2) if limit_mb == 100 else (0, 1, 2))  # 100 MB cannot even hold numpy
     if code:
         assert "memory" in one_line(err)
 
@@ -883,3 +882,93 @@ def test_every_writer_turns_a_full_disk_into_one_error_naming_its_file(what, tmp
         writers[what]()
     assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
     assert list(tmp_path.iterdir()) == []  # nothing half-written, no temporary file
+
+
+# ---- classes found by a review of the change ------------------------------------------------------------------------
+
+def test_streaming_equals_reading_all_at_once_whatever_the_chunks(monkeypatch):
+    import random
+
+    import bmnn.datasets as ds
+
+    monkeypatch.setattr(ds, "_HOLD", 8)  # long-line handling on every few characters
+    rnd = random.Random(20261207)
+    pieces = ["1", "22", "-3.5e1", " ", "   ", ",", ";", "#c", "hdr", "\r", "\n", "\r\n", "\t", "x"]
+
+    def read(chunks, header):
+        try:
+            parts = list(ds.iter_numbers(chunks, header=header))
+            return "ok", (np.concatenate(parts).tolist() if parts else [])
+        except InputError:
+            return "refused", None
+
+    for _ in range(4000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 9)))
+        header = rnd.random() < 0.3
+        k = rnd.randint(1, 5)
+        assert read([text[j:j + k] for j in range(0, len(text), k)], header) == read([text], header), repr(text)
+    long = "#" + "c" * 70_000 + "\r5\r"  # a lone \r held back at a chunk's end, after a long comment
+    assert read([long[:70_002], long[70_002:]], False) == ("ok", [5.0])
+    spaced = "1" + " " * 70_000 + "2"  # a long run of white space across a chunk boundary separates two numbers
+    assert read([spaced[:35_000], spaced[35_000:]], False) == ("ok", [1.0, 2.0])
+
+
+def test_a_saved_pandas_index_is_not_a_feature(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    frame["y"] = 2 * frame["a"] - frame["b"] + rng.normal(0, 0.1, 60)
+    frame[frame["a"] > -5].iloc[5:].to_parquet(tmp_path / "t.parquet")  # a filtered frame keeps its index
+    code, out, err = run(["lasso", "--parquet", str(tmp_path / "t.parquet"), "--target", "y", *L, "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["feature_names"] == ["a", "b"]
+
+
+def test_a_map_only_model_predicts_and_scores():
+    from bmnn.laplace.estimator import LaplaceRegression
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    y = X @ [1.0, 0.0, -2.0] + 0.3 + rng.normal(0, 0.2, 40)
+    m = LaplaceRegression(0.2, 1.0, draws=0).fit(X, y)
+    np.testing.assert_allclose(m.predict(X), X @ m.coef_map_ + m.intercept_map_)
+    assert m.score(X, y) > 0.95
+
+
+def test_a_failed_refit_leaves_nothing_of_the_earlier_fit():
+    from bmnn.laplace.estimator import LaplaceRegression
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    m = LaplaceRegression(0.2, 1.0, draws=0).fit(X, X[:, 0])
+    with pytest.raises(InputError):
+        m.set_params(scale=-1.0).fit(X, X[:, 0])
+    assert not [a for a in vars(m) if a.endswith("_")]
+    with pytest.raises(Exception, match="not fitted|has no"):
+        m.predict(X, "map")
+
+
+def test_make_clean_and_the_report_agree_on_which_pages_are_bmnns(tmp_path):
+    from bmnn.report import is_bmnn_page
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "report").mkdir()
+    page = tmp_path / "report" / "index.html"
+    page.write_text("<head><title>bmnn report: my notes</title>")
+    assert not is_bmnn_page(page)
+    subprocess.run(["make", "-s", "-f", str(root / "Makefile"), "clean", "VENV=.venv-none"], cwd=tmp_path,
+                   check=True, capture_output=True)
+    assert page.read_text() == "<head><title>bmnn report: my notes</title>"
+
+
+def test_a_shared_cache_folder_open_to_others_is_not_used(tmp_path, monkeypatch):
+    from bmnn.cli import _private_cache
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    shared = tmp_path / f"bmnn-{os.getuid()}"
+    shared.mkdir()
+    shared.chmod(0o777)  # made by someone else, or open to everyone
+    got = _private_cache()
+    assert got != shared and got.stat().st_mode & 0o077 == 0
+    shared.chmod(0o700)
+    assert _private_cache() == shared

@@ -70,13 +70,28 @@ def _describe(value: Any) -> str:
     return f"an array of shape {arr.shape}"
 
 
+def _holds_text(value: Any) -> bool:
+    if isinstance(value, (str, bytes)):
+        return True
+    kind = getattr(value, "dtype", None)
+    if kind is None and isinstance(value, (list, tuple)):
+        try:
+            kind = np.asarray(value).dtype
+        except (ValueError, TypeError):  # ragged: refused as not numbers by the conversion that follows
+            return False
+    if kind is None:
+        return False
+    if kind.kind in "US":
+        return True
+    return kind.kind == "O" and any(isinstance(v, (str, bytes)) for v in np.asarray(value, dtype=object).flat)
+
+
 def as_real_array(name: str, value: ArrayLike, *, what: str = "") -> NDArray[np.float64]:
     """``value`` as a float64 array of real numbers (infinities and NaN pass: the caller decides)."""
     label = f"{name} ({what})" if what else name
     if np.iscomplexobj(value):  # numpy would drop the imaginary parts with only a warning
         raise InputError(f"{label} must be real numbers, got complex values", param=name)
-    if isinstance(value, (str, bytes)) or getattr(value, "dtype", np.dtype(float)).kind in "US" or (
-            isinstance(value, (list, tuple)) and np.asarray(value).dtype.kind in "US"):  # text is never read as numbers
+    if _holds_text(value):  # text is never read as numbers
         raise InputError(f"{label} must be numbers, got text {value!r:.80}", param=name)
     try:
         return np.asarray(value, dtype=np.float64)

@@ -104,4 +104,9 @@ def entry() -> NoReturn:
     except (OSError, ValueError):
         pass
     sys.stdout = None  # nothing left to flush at exit (a failure to deliver was reported by main)
+    if code >= 128:
+        import threading
+
+        if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+            os._exit(code)  # interrupted while threads read files: they are not waited for
     sys.exit(code)

@@ -44,7 +44,16 @@ def _file_mode() -> int:
 
 @cache
 def _host_tag() -> str:
-    return hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    """Who can tell whether a process id runs: this host's name, its boot and its process-id namespace (two
+    containers of one host name, or one machine before and after a reboot, get different tags)."""
+    parts = [socket.gethostname()]
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            parts.append(fh.read().strip())
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    except OSError:
+        pass
+    return hashlib.sha256("/".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def _start_time(pid: int) -> int | None:
@@ -54,8 +63,8 @@ def _start_time(pid: int) -> int | None:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             fields = fh.read().rsplit(b")", 1)[1].split()
         return int(fields[19])  # field 22 of proc(5), counted after the command name
-    except FileNotFoundError:
-        return None if os.path.isdir("/proc/self") else _start_time_portable(pid)
+    except FileNotFoundError:  # gone, or hidden from us (/proc mounted with hidepid): ask the kernel
+        return _start_time_portable(pid)
     except (OSError, IndexError, ValueError):
         return _start_time_portable(pid)
 
@@ -66,7 +75,7 @@ def _start_time_portable(pid: int) -> int | None:
     except ProcessLookupError:
         return None
     except PermissionError:  # alive, owned by someone else
-        pass
+        return 0
     except OSError:
         return 0
     try:

@@ -262,9 +262,10 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     if args.save is not None and not args.save.endswith(".nc"):
         raise InputError(f"--save expects a file name ending in .nc (netCDF), got {args.save!r}")
     if args.save is not None:
-        from bmnn._files import writable_folder
+        from bmnn._files import refuse_foreign, writable_folder
 
         writable_folder(Path(args.save).parent or Path("."), "folder of --save")
+        refuse_foreign(args.save, _is_bmnn_netcdf)  # before any sampling
     m = LaplaceRegression(args.noise_sd, args.scale, loc, fit_intercept=not args.no_intercept, draws=args.draws,
                           chains=args.chains, random_state=args.seed, warmup=args.warmup,
                           scale_prior=tuple(args.scale_prior), noise_prior=args.noise_prior,
@@ -542,10 +543,12 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bmnn._files import writable_folder
+    from bmnn._files import ForeignFile, writable_folder
+    from bmnn.cluster import scheduler_address
     from bmnn.report.build import build_report
 
     _check_cluster_flags(args)
+    scheduler = scheduler_address(args.scheduler)  # $DASK_SCHEDULER_ADDRESS stands for --scheduler
     try:
         out = writable_folder(args.out, "folder")
     except InputError as exc:
@@ -556,11 +559,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise _flag("--runs", exc) from None
     try:
         path, held, total = build_report(out, quick=args.quick, data_dir=args.data_dir, runs_dir=args.runs,
-                                         log=print, replicates=args.replicates, scheduler=args.scheduler,
+                                         log=print, replicates=args.replicates, scheduler=scheduler,
                                          workers=args.workers)
-    except InputError as exc:
-        if exc.param != "out":
-            raise
+    except ForeignFile as exc:
         raise _flag("--out", exc) from None
     print(f"wrote {path}: {held} of {total} checks held")
     if held < total:
@@ -628,7 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
     lz.add_argument("--coordinate-steps", type=_count(minimum=0), metavar="K", help=help_text("coordinate_steps"))
     lz.add_argument("--save", metavar="FILE.nc", help="write the draws as ArviZ InferenceData (netCDF)")
     lz.add_argument("--scheduler", metavar="ADDR", type=_address,
-                    help="with a glob: read the partitions on this Dask scheduler")
+                    help="with a glob: read the files on this Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
+                         "else here)")
     loc = lz.add_mutually_exclusive_group()
     loc.add_argument("--location", metavar="V", help="mu: one number, or p numbers separated by commas")
     loc.add_argument("--location-file", metavar="F", help="mu: a file of p numbers")
@@ -719,6 +721,28 @@ def _one_line(text: str) -> str:
 _CACHES = (("XDG_CACHE_HOME", "~/.cache"), ("MPLCONFIGDIR", "~/.config/matplotlib"))
 
 
+def _private_cache() -> Path:
+    """A folder of this user's alone for the libraries' caches: ``$TMPDIR/bmnn-<uid>`` when it is a real folder
+    owned by this user and closed to others, else a fresh one (removed at exit)."""
+    import atexit
+    import shutil
+    import stat
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    base = Path(tempfile.gettempdir()) / f"bmnn-{uid if uid is not None else 'user'}"
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(base)
+        if stat.S_ISDIR(st.st_mode) and (uid is None or st.st_uid == uid) and not st.st_mode & 0o077:
+            return base
+    except OSError:
+        pass
+    fresh = Path(tempfile.mkdtemp(prefix="bmnn-cache-"))
+    atexit.register(shutil.rmtree, fresh, ignore_errors=True)
+    return fresh
+
+
 def _writable_caches() -> None:
     """Where the home folder (or the cache a variable names) cannot be written, point the libraries' caches at a
     private temporary folder instead, so that a read-only home neither stops a command nor prints warnings."""
@@ -733,9 +757,9 @@ def _writable_caches() -> None:
             continue
         except OSError:
             pass
-        tmp = Path(tempfile.gettempdir()) / f"bmnn-{os.getuid() if hasattr(os, 'getuid') else 0}" / var.lower()
+        tmp = _private_cache() / var.lower()
         try:
-            tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp.mkdir(exist_ok=True, mode=0o700)
         except OSError:
             continue
         os.environ[var] = str(tmp)

@@ -62,6 +62,7 @@ def parse_numbers(text: str, source: str = "<input>", header: bool = False) -> N
 
 
 _BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # str.splitlines' line breaks
+_SPACE = re.compile(r"[^\S\r]+")  # white space but a held-back \r
 _BATCH = 1 << 16  # numbers per array yielded
 _HOLD = 1 << 16  # characters of an unfinished line kept before its complete tokens are parsed
 
@@ -132,11 +133,13 @@ def iter_numbers(chunks: Iterable[str], source: str = "<input>", header: bool = 
             pos, lineno, mode = m.end(), lineno + 1, None
         buf = buf[pos:]
         if len(buf) > _HOLD:
+            held_cr = buf.endswith("\r")  # held back above: it may be the first half of this line's \r\n
             if mode is None:
                 mode, buf = line_start(buf)
             if mode == "skip":
-                buf = ""
+                buf = "\r" if held_cr else ""
             elif mode == "data":
+                buf = _SPACE.sub(" ", buf)  # a run of white space separates as one space does
                 cut = [m for m in _SEP.finditer(buf) if 0 < m.start() and m.end() < len(buf)]
                 if cut:
                     _tokens(buf[:cut[-1].start()].strip(), f"{source}, line {lineno}", out)
@@ -365,6 +368,8 @@ def table_header(path: str, kind: str) -> list[str]:
             schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
             raise InputError(f"{path!r} is not a readable Parquet file ({type(exc).__name__})") from None
+        index = _pandas_index_columns(schema)
+        schema = pa.schema([f for f in schema if f.name not in index])  # a saved pandas index is not data
         for f in schema:
             if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)):
                 raise InputError(f"{path!r}: column {f.name!r} holds {f.type}, not numbers (only integer, "
@@ -394,6 +399,18 @@ def _raw_header(path: str) -> list[str]:
     except OSError as exc:
         raise InputError(f"{path!r} cannot be read: {exc.strerror or exc}") from None
     raise InputError(f"{path!r} has no header row")
+
+
+def _pandas_index_columns(schema) -> set[str]:
+    """The columns that hold a pandas index saved with the table (its ``pandas`` metadata names them)."""
+    import json as _json
+
+    meta = (schema.metadata or {}).get(b"pandas")
+    try:
+        index = _json.loads(meta)["index_columns"] if meta else []
+    except (ValueError, KeyError, TypeError):
+        return set()
+    return {c for c in index if isinstance(c, str)}
 
 
 @contextmanager

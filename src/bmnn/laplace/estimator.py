@@ -146,8 +146,10 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         self.overrelax = overrelax
         self.coordinate_steps = coordinate_steps
 
-    _SAMPLED = ("coef_mean_", "coef_sd_", "mcse_", "ess_bulk_", "rhat_", "draws_", "noise_sd_draws_", "scale_draws_",
-                "noise_sd_summary_", "scale_summary_", "coef_rb_mean_", "intercept_draws_", "feature_names_in_")
+    def _forget(self) -> None:
+        """Drop every fitted attribute, so that a refit that fails leaves no half of an earlier fit behind."""
+        for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
+            del self.__dict__[attr]
 
     def _intercept(self) -> bool:
         """The settings checked against their declarations (:mod:`bmnn.laplace.settings`); whether to fit an
@@ -159,11 +161,10 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         """Sample the posterior (unless ``draws = 0``) and compute the MAP. ``X`` may be a table with named columns
         (they are then checked at :meth:`predict`); ``feature_names`` names the coefficients in summaries and
         ArviZ (default: the table's names, else ``x0``, ``x1``, ...). Returns ``self``."""
-        for attr in self._SAMPLED:
-            self.__dict__.pop(attr, None)
+        self._forget()
+        intercept = self._intercept()
         X, y = _validate(self, X, y, fitting=True)
         X, y = validate_design(X, y)
-        intercept = self._intercept()
         n, p = X.shape
         if intercept and n < 2:
             raise InputError(f"n_samples = {n}: an intercept needs at least 2 samples (with one, the data cannot "
@@ -197,8 +198,7 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         from bmnn.laplace.gibbs import gibbs_from_statistics
         from bmnn.laplace.map import map_from_statistics
 
-        for attr in self._SAMPLED:
-            self.__dict__.pop(attr, None)
+        self._forget()
         G = as_float_array("gram", gram, what="X^T X")
         q = as_float_array("xty", xty, what="X^T y")
         if G.ndim != 2 or q.ndim != 1 or G.shape != (q.shape[0], q.shape[0]):
@@ -312,14 +312,18 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         b = t if self.noise_sd is not None else s * t
         return log_posterior(w, X, y, s, b, self.location_)
 
-    def predict(self, X: ArrayLike, estimator: Literal["mean", "map"] = "mean", return_std: bool = False):
-        """``intercept + X @ w_hat`` with ``w_hat`` the posterior mean (default) or the MAP.
+    def predict(self, X: ArrayLike, estimator: Literal["mean", "map"] | None = None, return_std: bool = False):
+        """``intercept + X @ w_hat`` with ``w_hat`` the posterior mean (``"mean"``) or the MAP (``"map"``); by
+        default ``coef_``: the posterior mean, or the MAP when the model was fitted with ``draws = 0``.
 
         With ``return_std`` (scikit-learn's ``BayesianRidge`` convention), also the sd of the posterior predictive
         of a new observation at each row: ``sqrt(Var_draws(b0 + x^T w) + E[sigma^2])`` (estimated from the draws).
         """
-        if estimator not in ("mean", "map"):
+        if estimator not in ("mean", "map", None):
             raise InputError(f"estimator must be 'mean' or 'map', got {estimator!r}")
+        if estimator is None:
+            self._require("coef_map_")
+            estimator = "mean" if hasattr(self, "coef_mean_") else "map"
         attr = "coef_mean_" if estimator == "mean" else "coef_map_"
         self._require(attr)
         X = self._check_X(X)
@@ -389,8 +393,8 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
             y = validate_design(X, as_float_array("y", y, what="the targets").reshape(-1))[1]
             chains, draws = self.draws_.shape[:2]
             check_memory(8.0 * 3 * chains * draws * X.shape[0],
-                         f"log likelihood and predictive replicates: chains x draws x n = {chains} x {draws} x "
-                         f"{X.shape[0]} values, twice")
+                         f"the means, log likelihood and predictive replicates: 3 x chains x draws x n = 3 x {chains} "
+                         f"x {draws} x {X.shape[0]} values")
             w, b0 = self._flat_draws()
             sig = self._sigma_draws(w.shape[0])[:, None]
             mean = w @ X.T + b0[:, None]

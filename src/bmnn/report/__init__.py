@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -20,33 +19,29 @@ import latex2mathml.converter
 from markupsafe import Markup
 
 from bmnn import __version__
-from bmnn._checks import InputError
-from bmnn._files import atomic_write
+from bmnn._files import atomic_write, refuse_foreign
 from bmnn.experiments.records import Section
 
 PAGE = "index.html"
-#: marks of a page bmnn wrote: the generator tag, or the title every earlier release gave its page
-_MARKS = (b'<meta name="generator" content="bmnn', b"<title>bmnn report: Bayesian Methods and Neural Networks")
+#: marks of a page bmnn wrote: the generator tag, or the title every earlier release gave its page (``make clean``
+#: looks for the same two)
+_MARKS = (b'<meta name="generator" content="bmnn ', b"<title>bmnn report: Bayesian Methods and Neural Networks")
+
+
+def is_bmnn_page(path: str | Path) -> bool:
+    """Whether the file at ``path`` is a report page bmnn wrote (one of its marks in the first 4 KB)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return any(mark in head for mark in _MARKS)
 
 
 def check_page_is_ours(out_dir: str | Path) -> None:
     """Refuse (naming the file) to go on where ``out_dir/index.html`` exists and is not a page bmnn wrote: bmnn
     replaces only its own pages, as git refuses to overwrite an untracked file."""
-    path = Path(out_dir) / PAGE
-    if not os.path.lexists(path):
-        return
-    if path.is_symlink() or not path.is_file():
-        raise InputError(f"{str(path)!r} exists and is not a page bmnn wrote (not a regular file); move it away or "
-                         "choose another folder", param="out")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise InputError(f"{str(path)!r} cannot be read ({exc.strerror}); move it away or choose another folder",
-                         param="out") from None
-    if not any(mark in head for mark in _MARKS):
-        raise InputError(f"{str(path)!r} exists and was not written by bmnn; it is left alone: move it away or choose "
-                         "another folder", param="out")
+    refuse_foreign(Path(out_dir) / PAGE, is_bmnn_page)
 
 
 def mathml(latex: str, display: str = "block") -> str:
@@ -121,5 +116,4 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         vega=Markup(iv.script()) if views else "",
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    check_page_is_ours(out_dir)
-    return atomic_write(out_dir / PAGE, page)
+    return atomic_write(out_dir / PAGE, page, owned=is_bmnn_page)

@@ -342,14 +342,16 @@ def run_lock(folder: str | Path) -> Iterator[Path]:
     try:
         _lock(fd)
     except BlockingIOError:
-        holder = os.pread(fd, 300, 0).decode("utf-8", "replace").strip() or "another process"
+        os.lseek(fd, 0, os.SEEK_SET)
+        holder = os.read(fd, 300).decode("utf-8", "replace").strip() or "another process"
         os.close(fd)
         raise RunInUse(f"run folder {str(folder)!r} is in use by {holder}; wait for it to finish or use another "
                        "folder") from None
     try:  # the holder's name, for a second writer's message
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
-                      f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
     except OSError as exc:  # a full disk, a file-size limit: named, and the lock let go
         _unlock(fd)
         os.close(fd)
