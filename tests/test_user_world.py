@@ -553,9 +553,9 @@ def test_a_signal_mid_run_is_one_line_and_128_plus_its_number(sig, code, says, t
 
 
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
-    # from 0.3 s on, Python has started and bmnn's first line has run (about 0.05 s); numpy, scipy, scikit-learn
+    # from 0.5 s on, Python has started and bmnn's first line has run (about 0.05 s); numpy, scipy, scikit-learn
     # and ArviZ are still loading for a second or more
-    for delay in (0.3, 0.5, 0.8):
+    for delay in (0.5, 0.8, 1.2):
         p = subprocess.Popen([*BMNN, "lasso", "--dataset", "diabetes", "--noise-sd", "54", "--scale", "5"],
                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(delay)
@@ -972,3 +972,40 @@ def test_a_shared_cache_folder_open_to_others_is_not_used(tmp_path, monkeypatch)
     assert got != shared and got.stat().st_mode & 0o077 == 0
     shared.chmod(0o700)
     assert _private_cache() == shared
+
+
+# ---- tests from hand-applied mutants of the new numerical code ------------------------------------------------------
+
+def test_a_negative_sum_beyond_float64_keeps_its_sign_and_a_prior_mean_counts():
+    x = [-1.5e308, -1.7e308, -1.1e308]
+    m = NormalKnownVariance(1.3, 0.7, prior_mean=2.5e307).fit(x)
+    assert m.sum_ == -np.inf and str(m.sum_text(4)).startswith("-4.3")
+    r2 = Fraction(1.3) ** 2 / Fraction(0.7) ** 2  # m_n = (sum + r^2 m0) / (n + r^2), through the exact mean
+    exact = (_exact(x) + r2 * Fraction(2.5e307)) / (3 + r2)
+    assert float(m.posterior().mean()) == pytest.approx(float(exact), rel=1e-14)
+
+
+def test_merged_moments_keep_the_digits_a_large_mean_leaves():
+    from bmnn.datasets import Moments
+
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(3000, 3)) * [1.0, 3.0, 0.5] + [1e6, -2e5, 0.0]
+    total = Moments.of(z[:1])
+    for part in np.array_split(z[1:], 11):
+        total = total.merge(Moments.of(part))
+    zl = z.astype(np.longdouble)
+    truth = ((zl - zl.mean(axis=0)).T @ (zl - zl.mean(axis=0))).astype(np.float64)
+    np.testing.assert_allclose(total.cross, truth, rtol=0, atol=1e-9)  # one-part means: about 1e-7 off here
+    np.testing.assert_allclose(total.mean, z.astype(np.longdouble).mean(axis=0).astype(np.float64), rtol=1e-15)
+
+
+def test_parts_of_very_different_sizes_merge_in_the_larger_unit():
+    from bmnn.datasets import Moments
+
+    rng = np.random.default_rng(8)
+    small, large = rng.normal(size=(50, 2)), rng.normal(size=(50, 2)) * [1e200, 1.0]  # y (column 1) of size 1
+    merged = Moments.of(small).merge(Moments.of(large))
+    whole = Moments.of(np.vstack([small, large]))
+    for a, b in zip(merged.regression(1, standardize=True), whole.regression(1, standardize=True), strict=True):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -147,7 +147,8 @@ class ForeignFile(InputError):
 
 def refuse_foreign(path: str | Path, owned: Callable[[Path], bool]) -> None:
     """Raise :class:`ForeignFile` where ``path`` exists and is not a regular file of bmnn's (``owned(path)``
-    false); a link, a folder or a file with other links to it is never bmnn's."""
+    false); a symbolic link or a folder is never bmnn's. (A hard link elsewhere to a file of bmnn's keeps its content:
+    :func:`atomic_write` renames a new file into place and never writes into the old one.)"""
     path = Path(path)
     try:
         st = os.lstat(path)
@@ -155,7 +156,7 @@ def refuse_foreign(path: str | Path, owned: Callable[[Path], bool]) -> None:
         return
     except OSError:
         st = None
-    if st is None or not stat.S_ISREG(st.st_mode) or st.st_nlink > 1 or not owned(path):
+    if st is None or not stat.S_ISREG(st.st_mode) or not owned(path):
         raise ForeignFile(f"{str(path)!r} exists and was not written by bmnn; it is left alone: move it away or "
                           "choose another name", param=str(path))
 
