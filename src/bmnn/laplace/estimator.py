@@ -151,7 +151,7 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
             del self.__dict__[attr]
 
-    def _intercept(self) -> bool:
+    def _check_settings(self) -> bool:
         """The settings checked against their declarations (:mod:`bmnn.laplace.settings`); whether to fit an
         intercept."""
         check_settings({k: (bool(v) if isinstance(v, np.bool_) else v) for k, v in self.get_params().items()})
@@ -162,7 +162,7 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         (they are then checked at :meth:`predict`); ``feature_names`` names the coefficients in summaries and
         ArviZ (default: the table's names, else ``x0``, ``x1``, ...). Returns ``self``."""
         self._forget()
-        intercept = self._intercept()
+        intercept = self._check_settings()
         X, y = _validate(self, X, y, fitting=True)
         X, y = validate_design(X, y)
         n, p = X.shape
@@ -204,7 +204,7 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         if G.ndim != 2 or q.ndim != 1 or G.shape != (q.shape[0], q.shape[0]):
             raise InputError(f"gram must be (p, p) with p = len(xty) = {q.shape[0]}, got shape {G.shape}")
         p, n = q.shape[0], count("n", n)
-        intercept = self._intercept()
+        intercept = self._check_settings()
         if intercept:
             if x_mean is None or y_mean is None:
                 raise InputError("with fit_intercept, fit_statistics needs the column means x_mean and y_mean "
