@@ -195,10 +195,11 @@ def test_steps_are_taken_only_with_enough_warm_up_and_bad_counts_are_refused(rng
     assert gibbs(X, y, 0.8, 0.4, draws=5, warmup=40, chains=2, coordinate_steps=0, seed=1).coordinates is None
     g = gibbs(X, y, 0.8, 0.4, draws=5, warmup=40, chains=2, coordinate_steps=9, seed=1)
     np.testing.assert_array_equal(g.coordinates, np.arange(5))  # at most p
-    for bad in (-1, 1.5, True, "3"):
-        with pytest.raises(InputError, match="coordinate_steps must be an integer >= 0"):
+    for bad, said in ((-1, r"in \[0, inf\), got -1"), (1.5, "a whole number, got 1.5"), (True, "a whole number"),
+                      ("3", "a whole number")):  # the settings table's messages
+        with pytest.raises(InputError, match=f"^coordinate_steps must be {said}"):
             gibbs(X, y, 0.8, 0.4, draws=5, chains=2, coordinate_steps=bad)
-    for steps in (None, 2):  # the count is set from the chains, which are checked first
-        with pytest.raises(InputError, match="^chains must be an integer >= 1, got 0$"):
+    for steps in (None, 2):
+        with pytest.raises(InputError, match=r"^chains must be in \[1, inf\), got 0$"):
             gibbs(X, y, 0.8, 0.4, draws=5, chains=0, coordinate_steps=steps)
     assert main(["lasso", "--dataset", "diabetes", "--coordinate-steps", "-2", "--draws", "5"]) == 2

@@ -506,7 +506,7 @@ _SAMPLER_MESSAGES = [
                               "prior on 1 / tau gives an improper posterior), both finite, got (1, 0)"),
     ({"noise_prior": (0, 1)}, "noise_prior (the inverse-gamma prior on sigma^2) must have shape > 0 and rate >= 0, "
                               "both finite, got (0, 1)"),
-    ({"coordinate_steps": -1}, "coordinate_steps must be an integer >= 0, got -1"),
+    ({"coordinate_steps": -1}, "coordinate_steps must be in [0, inf), got -1"),
     ({"draws": 0}, "draws must be an integer >= 1, got 0"),
 ]
 

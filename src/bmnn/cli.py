@@ -77,14 +77,37 @@ def _finite_float():
     return parse
 
 
-def _overrelax(text: str) -> float:
-    try:
-        v = plain_float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (-1, 0], got {text!r}") from None
-    if not (math.isfinite(v) and -1.0 < v <= 0.0):
-        raise argparse.ArgumentTypeError(f"expected a number in (-1, 0] (0: plain Gibbs), got {text!r}")
-    return v
+def _setting_flags(parser: argparse.ArgumentParser, table: dict, names: tuple[str, ...],
+                   least: dict[str, int] | None = None) -> None:
+    """One flag per setting of a settings table (:mod:`bmnn._settings`): its default, its allowed values and its
+    help come from the table; ``least`` raises a number's lower bound on the command line."""
+    from bmnn._settings import Setting, check, describe
+
+    for name in names:
+        row = table[name]
+        if least and name in least:
+            row = Setting(**{**vars(row), "low": least[name], "low_open": False})
+        default = "" if row.default is None else f" (default {row.default:g})" if row.kind != "str" else (
+            f" (default {row.default})")
+        kw: dict[str, Any] = {"dest": name, "default": row.default, "help": describe(name, row) + default}
+        if row.choices:
+            kw["choices"] = row.choices
+        else:
+            def parse(text: str, name: str = name, row: Setting = row) -> Any:
+                try:
+                    value = plain_int(text) if row.kind == "int" else plain_float(text)
+                except ValueError:
+                    raise argparse.ArgumentTypeError(
+                        f"expected {'a whole number' if row.kind == 'int' else 'a number'} in {row.interval()}, "
+                        f"got {text[:40]!r}") from None
+                try:
+                    return check(name, row, value)
+                except InputError:
+                    raise argparse.ArgumentTypeError(f"expected a {'whole ' if row.kind == 'int' else ''}number in "
+                                                     f"{row.interval()}, got {text!r}") from None
+
+            kw["type"], kw["metavar"] = parse, "N" if row.kind == "int" else "X"
+        parser.add_argument("--" + name.replace("_", "-"), **kw)
 
 
 def _count(minimum: int = 1, maximum: int | None = None):
@@ -242,6 +265,7 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     from bmnn.datasets import load_bundled, read_csv_xy
     from bmnn.laplace import LaplaceRegression
     from bmnn.laplace.posterior import standardize
+    from bmnn.laplace.settings import SamplerSettings
 
     big = args.parquet is not None or (args.csv is not None and any(ch in args.csv for ch in "*?["))
     if args.dataset is not None:
@@ -266,12 +290,9 @@ def cmd_lasso(args: argparse.Namespace) -> int:
 
         writable_folder(Path(args.save).parent or Path("."), "folder of --save")
         refuse_foreign(args.save, _is_bmnn_netcdf)  # before any sampling
-    m = LaplaceRegression(args.noise_sd, args.scale, loc, fit_intercept=not args.no_intercept, draws=args.draws,
-                          chains=args.chains, random_state=args.seed, warmup=args.warmup,
+    m = LaplaceRegression(args.noise_sd, args.scale, loc, fit_intercept=not args.no_intercept, random_state=args.seed,
                           scale_prior=tuple(args.scale_prior), noise_prior=args.noise_prior,
-                          algorithm=args.algorithm,
-                          coordinate_steps=args.coordinate_steps,
-                          **({} if args.overrelax is None else {"overrelax": args.overrelax}))
+                          **{name: getattr(args, name) for name in SamplerSettings.names()})
     if big:
         gram, xty, yty, n, x_mean, y_mean = stats
         m.fit_statistics(gram, xty, yty, n, x_mean=x_mean, y_mean=y_mean, centered=True, feature_names=names)
@@ -576,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bmnn import __version__
     from bmnn.laplace.settings import DEFAULTS as L2
     from bmnn.laplace.settings import SETTINGS as L2S
-    from bmnn.laplace.settings import help_text
+    from bmnn.laplace.settings import SamplerSettings, help_text
     from bmnn.scratch_mlp import config as C
 
     p = _Parser(prog="bmnn", description="Bayesian Methods and Neural Networks: computed, verified and reported.")
@@ -623,10 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
                     f"{' '.join(f'{v:g}' for v in L2['scale_prior'])})")
     lz.add_argument("--noise-prior", nargs=2, type=_positive_float(), metavar=("A0", "B0"),
                     help=f"{help_text('noise_prior')}")
-    lz.add_argument("--algorithm", choices=L2S["algorithm"].choices, help=help_text("algorithm"))
-    lz.add_argument("--overrelax", type=_overrelax, metavar="ALPHA",
-                    help=f"{help_text('overrelax')} (default {L2['overrelax']:g})")
-    lz.add_argument("--coordinate-steps", type=_count(minimum=0), metavar="K", help=help_text("coordinate_steps"))
+    _setting_flags(lz, L2S, SamplerSettings.names(), least={"draws": 1})
     lz.add_argument("--save", metavar="FILE.nc", help="write the draws as ArviZ InferenceData (netCDF)")
     lz.add_argument("--scheduler", metavar="ADDR", type=_address,
                     help="with a glob: read the files on this Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
@@ -638,9 +656,6 @@ def build_parser() -> argparse.ArgumentParser:
     lz.add_argument("--no-intercept", action="store_true",
                     help="fit no intercept (the material's model); by default an intercept with a flat prior is "
                          "fitted, as scikit-learn's linear models do")
-    for name, least in (("draws", 1), ("warmup", 0), ("chains", 1)):
-        lz.add_argument(f"--{name}", type=_count(least), default=L2[name],
-                        help=f"{help_text(name)} (default {L2[name]})")
     lz.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
     lz.add_argument("--json", action="store_true", help="print one JSON object")
     lz.set_defaults(func=cmd_lasso)

@@ -10,6 +10,7 @@ is imported with this module, not with ``import bmnn``.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -21,11 +22,12 @@ from sklearn.utils.validation import validate_data
 from bmnn._checks import InputError, as_float_array, check_memory, count
 from bmnn._checks import NotFittedError as _BmnnNotFitted
 from bmnn.laplace.diagnostics import interval, summarize
-from bmnn.laplace.gibbs import gibbs, power_of_four
-from bmnn.laplace.map import map_estimate
+from bmnn.laplace.gibbs import Data, GibbsResult, Noise, laplace_prior, power_of_four, run
+from bmnn.laplace.map import map_estimate, map_from_statistics
 from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_design, validate_location
+from bmnn.laplace.priors.laplace import LaplacePrior
 from bmnn.laplace.settings import DEFAULTS as D
-from bmnn.laplace.settings import check_settings
+from bmnn.laplace.settings import SamplerSettings, check_settings
 
 
 class NotFittedError(_BmnnNotFitted, _SklearnNotFitted):
@@ -172,19 +174,7 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         mu = validate_location(self.location, p)
         x_mean, y_mean = (X.mean(axis=0), float(y.mean())) if intercept else (np.zeros(p), 0.0)
         Xc, yc = (X - x_mean, y - y_mean) if intercept else (X, y)
-
-        def sample(draws, rng):
-            return gibbs(Xc, yc, self.noise_sd, self.scale, mu, draws=draws, warmup=self.warmup, chains=self.chains,
-                         seed=rng, scale_prior=self.scale_prior, noise_prior=self.noise_prior,
-                         algorithm=self.algorithm, overrelax=self.overrelax,
-                         coordinate_steps=self.coordinate_steps, intercept=intercept)
-
-        def map_at(s, b, e):  # the data, sigma, b and mu in units of 2^-e (exact), back in the data's units
-            res = map_estimate(Xc, np.ldexp(yc, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
-            return np.ldexp(res.coef, -e), res.kkt_violation
-
-        self._fit(n, p, mu, (x_mean, y_mean), feature_names, sample, map_at,
-                  lambda s, e: float(np.ldexp(tau_star(Xc, np.ldexp(yc, e), np.ldexp(s, e), np.ldexp(mu, e)), -e)))
+        self._fit(_Arrays(Xc, yc), mu, (x_mean, y_mean), feature_names)
         return self
 
     def fit_statistics(self, gram: ArrayLike, xty: ArrayLike, yty: float, n: int, *,
@@ -195,9 +185,6 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         expected). With ``fit_intercept``, also the column means ``x_mean`` and ``y_mean``; the statistics are then
         centred here, or given centred (``centered=True``: ``(X - mean)^T (X - mean)`` and so on, which keeps every
         digit when the means are large). Returns ``self``."""
-        from bmnn.laplace.gibbs import gibbs_from_statistics
-        from bmnn.laplace.map import map_from_statistics
-
         self._forget()
         G = as_float_array("gram", gram, what="X^T X")
         q = as_float_array("xty", xty, what="X^T y")
@@ -223,70 +210,74 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         if self.algorithm == "bcm":
             raise InputError("algorithm 'bcm' needs the rows of X; from the statistics only the p x p draw "
                              "('precision') is possible", param="algorithm")
-
-        def sample(draws, rng):
-            return gibbs_from_statistics(G, q, yty, n, self.noise_sd, self.scale, mu, draws=draws,
-                                         warmup=self.warmup, chains=self.chains, seed=rng,
-                                         scale_prior=self.scale_prior, noise_prior=self.noise_prior,
-                                         overrelax=self.overrelax, coordinate_steps=self.coordinate_steps,
-                                         intercept=intercept)
-
-        def map_at(s, b, e):  # X^T y, sigma, b and mu in units of 2^-e, as in fit
-            res = map_from_statistics(G, np.ldexp(q, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
-            return np.ldexp(res.coef, -e), res.kkt_violation
-
-        def star(s, e):
-            g = float(np.max(np.abs(np.ldexp(q, e) - G @ np.ldexp(mu, e))))
-            return np.inf if g == 0 else float(np.ldexp(np.ldexp(s, e) ** 2 / g, -e))
-
         self.n_features_in_ = p
-        self._fit(n, p, mu, (xm, ym), feature_names, sample, map_at, star)
+        self._fit(_Statistics(G, q, yty, n), mu, (xm, ym), feature_names)
         return self
 
-    def _fit(self, n, p, mu, means, feature_names, sample, map_at, tau_star_at) -> None:
+    def _prior(self) -> LaplacePrior:
+        """The prior the sampler runs with."""
+        return laplace_prior(self.scale, self.scale_prior)
+
+    def _fit(self, source: _Arrays | _Statistics, mu: NDArray, means: tuple, feature_names) -> None:
+        """The shared part of :meth:`fit` and :meth:`fit_statistics`: sampling (:func:`bmnn.laplace.gibbs.run`),
+        the posterior summaries, the intercept's draws, and the point estimates."""
+        n, p = source.n, mu.shape[0]
         draws = count("draws", self.draws, minimum=0)
-        learned = self.noise_sd is None or self.scale is None
-        if draws == 0 and learned:
-            raise InputError("draws must be >= 1 when noise_sd or scale is learned (the MAP is taken at their "
-                             "posterior medians)")
+        if draws == 0 and not self._closed_form():
+            raise InputError(self._draws_needed)
         rng = as_rng(self.random_state)
         self.coef_names_ = _feature_names(feature_names if feature_names is not None else
                                           getattr(self, "feature_names_in_", None), p)
         self.location_ = mu
         self.n_samples_ = n
         self.x_mean_, self.y_mean_ = means
-        s, t = self.noise_sd, self.scale
         if draws > 0:
-            g = sample(draws, rng)
-            d = g.diagnostics()
-            self.draws_, self.algorithm_ = g.draws, g.algorithm
-            self.coef_mean_, self.coef_sd_ = d["mean"], d["sd"]
-            self.mcse_, self.ess_bulk_, self.rhat_ = d["mcse"], d["ess_bulk"], d["rhat"]
-            self.coef_rb_mean_ = g.rb_mean.mean(axis=0)
-            if g.noise_sd is not None:
-                self.noise_sd_draws_, self.noise_sd_summary_ = g.noise_sd, _summary(g.noise_sd)
-                s = self.noise_sd_summary_["median"]
-            if g.scale is not None:
-                self.scale_draws_, self.scale_summary_ = g.scale, _summary(g.scale)
-                t = self.scale_summary_["median"]
-            if self.fit_intercept:  # b0 | w, sigma, y ~ N(mean y - mean(X)^T w, sigma^2 / n), one per draw
-                sig = self.noise_sd_draws_ if g.noise_sd is not None else float(self.noise_sd)
-                z = rng.standard_normal(g.draws.shape[:2])
-                self.intercept_draws_ = self.y_mean_ - g.draws @ self.x_mean_ + sig * z / np.sqrt(n)
+            noise = Noise.checked(self.noise_sd, self.noise_prior)
+            settings = SamplerSettings(**{k: getattr(self, k) for k in SamplerSettings.names()} | {"draws": draws})
+            data = source.data(mu, noise, settings.algorithm, bool(self.fit_intercept))
+            self._keep(run(data, self._prior(), noise, settings, rng), rng)
+        self._point_estimates(source, mu)
+        self.coef_ = self.coef_mean_ if draws > 0 else self.coef_map_
+        self.intercept_ = float(self.y_mean_ - self.x_mean_ @ self.coef_)
+
+    _draws_needed = "draws must be >= 1 when noise_sd or scale is learned (the MAP is taken at their posterior medians)"
+
+    def _closed_form(self) -> bool:
+        """Whether the fit can be made without draws (the MAP with sigma and tau given)."""
+        return self.noise_sd is not None and self.scale is not None
+
+    def _keep(self, g: GibbsResult, rng: np.random.Generator) -> None:
+        """The draws and their summaries as fitted attributes; the intercept's draws."""
+        d = g.diagnostics()
+        self.draws_, self.algorithm_ = g.draws, g.algorithm
+        self.coef_mean_, self.coef_sd_ = d["mean"], d["sd"]
+        self.mcse_, self.ess_bulk_, self.rhat_ = d["mcse"], d["ess_bulk"], d["rhat"]
+        self.coef_rb_mean_ = g.rb_mean.mean(axis=0)
+        if g.noise_sd is not None:
+            self.noise_sd_draws_, self.noise_sd_summary_ = g.noise_sd, _summary(g.noise_sd)
+        if g.scale is not None:
+            self.scale_draws_, self.scale_summary_ = g.scale, _summary(g.scale)
+        if self.fit_intercept:  # b0 | w, sigma, y ~ N(mean y - mean(X)^T w, sigma^2 / n), one per draw
+            sig = self.noise_sd_draws_ if g.noise_sd is not None else float(self.noise_sd)
+            z = rng.standard_normal(g.draws.shape[:2])
+            self.intercept_draws_ = self.y_mean_ - g.draws @ self.x_mean_ + sig * z / np.sqrt(self.n_samples_)
+
+    def _point_estimates(self, source: _Arrays | _Statistics, mu: NDArray) -> None:
+        """The MAP, lambda and tau*, at sigma and tau given or at their posterior medians."""
+        s = self.noise_sd if self.noise_sd is not None else self.noise_sd_summary_["median"]
+        t = self.scale if self.scale is not None else self.scale_summary_["median"]
         # the MAP's Laplace scale b: tau, or sigma tau under the scaled prior of learned sigma
         b = t if self.noise_sd is not None else s * t
         # learned sigma: the MAP problem is solved in units where sigma is near 1 (it is equivariant under scaling
         # y, mu, sigma and b together; a power of two, so exact), whatever the scale of y
         e = 0 if self.noise_sd is not None else power_of_four(s)
-        self.coef_map_, self.kkt_violation_ = map_at(s, b, e)
+        self.coef_map_, self.kkt_violation_ = source.map_at(s, b, mu, e)
         self.map_at_ = {"noise_sd": s, "scale": t,
                         "noise_sd_from": "given" if self.noise_sd is not None else "posterior median",
                         "scale_from": "given" if self.scale is not None else "posterior median"}
         self.lambda_ = lambda_from_tau(s, b) if self.noise_sd is not None else s / t  # sigma^2 / (sigma tau)
-        ts = tau_star_at(s, e)  # the threshold on b; in units of tau it is b* / sigma under the scaled prior
+        ts = source.tau_star(s, mu, e)  # the threshold on b; in units of tau it is b* / sigma under the scaled prior
         self.tau_star_ = ts if self.noise_sd is not None else ts / s
-        self.coef_ = self.coef_mean_ if draws > 0 else self.coef_map_
-        self.intercept_ = float(self.y_mean_ - self.x_mean_ @ self.coef_)
         self.intercept_map_ = float(self.y_mean_ - self.x_mean_ @ self.coef_map_)
 
     def _require(self, attr: str) -> None:
@@ -444,3 +435,49 @@ def _feature_names(names, p: int) -> list[str]:
     if len(names) != p:
         raise InputError(f"feature_names must have one name per column of X (p = {p}), got {len(names)}")
     return names
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """The (centred) data as rows: what the sampler and the MAP read in :meth:`LaplaceRegression.fit`."""
+
+    X: NDArray[np.float64]
+    y: NDArray[np.float64]
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    def data(self, mu: NDArray, noise: Noise, algorithm: str | None, intercept: bool) -> Data:
+        return Data.from_arrays(self.X, self.y, mu, noise, algorithm, intercept)
+
+    def map_at(self, s: float, b: float, mu: NDArray, e: int) -> tuple[NDArray, NDArray]:
+        """The MAP at sigma ``s`` and Laplace scale ``b``, solved in units of ``2^-e`` (exact), in the data's."""
+        res = map_estimate(self.X, np.ldexp(self.y, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
+        return np.ldexp(res.coef, -e), res.kkt_violation
+
+    def tau_star(self, s: float, mu: NDArray, e: int) -> float:
+        """The Laplace scale below which the MAP is ``mu``."""
+        return float(np.ldexp(tau_star(self.X, np.ldexp(self.y, e), np.ldexp(s, e), np.ldexp(mu, e)), -e))
+
+
+@dataclass(frozen=True)
+class _Statistics:
+    """The (centred) sufficient statistics: what the sampler and the MAP read in
+    :meth:`LaplaceRegression.fit_statistics`."""
+
+    gram: NDArray[np.float64]
+    xty: NDArray[np.float64]
+    yty: float
+    n: int
+
+    def data(self, mu: NDArray, noise: Noise, algorithm: str | None, intercept: bool) -> Data:
+        return Data.from_statistics(self.gram, self.xty, self.yty, self.n, mu, noise, intercept)
+
+    def map_at(self, s: float, b: float, mu: NDArray, e: int) -> tuple[NDArray, NDArray]:
+        res = map_from_statistics(self.gram, np.ldexp(self.xty, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
+        return np.ldexp(res.coef, -e), res.kkt_violation
+
+    def tau_star(self, s: float, mu: NDArray, e: int) -> float:
+        g = float(np.max(np.abs(np.ldexp(self.xty, e) - self.gram @ np.ldexp(mu, e))))
+        return np.inf if g == 0 else float(np.ldexp(np.ldexp(s, e) ** 2 / g, -e))

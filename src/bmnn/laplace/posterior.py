@@ -50,15 +50,21 @@ def validate_location(location: ArrayLike, p: int) -> NDArray[np.float64]:
     return mu
 
 
+def squared_in_range(name: str, v: float, sym: str) -> float:
+    """A positive scale ``v`` whose square and inverse square are finite float64 numbers (about 1e-154 to 1e154)."""
+    if not (v * v > 0 and math.isfinite(v * v) and math.isfinite(1 / (v * v))):
+        raise InputError(f"{name} = {v:g}: {sym}^2 or 1/{sym}^2 is beyond float64's range (keep {sym} between "
+                         "about 1e-154 and 1e154; rescale the data)", param=name)
+    return v
+
+
 def validate_problem(X: ArrayLike, y: ArrayLike, noise_sd: float, scale: float, location: ArrayLike):
     """``(X, y, sigma, tau, mu)`` checked at the boundary: the design and targets, the two scales, the location."""
     X, y = validate_design(X, y)
     s = positive_scalar("noise_sd", noise_sd, what="sigma, the known noise sd")
     t = positive_scalar("scale", scale, what="tau, the Laplace prior's scale")
-    for name, v, sym in (("noise_sd", s, "sigma"), ("scale", t, "tau")):
-        if not (v * v > 0 and math.isfinite(v * v) and math.isfinite(1 / (v * v))):
-            raise InputError(f"{name} = {v:g}: {sym}^2 or 1/{sym}^2 is beyond float64's range (keep {sym} between "
-                             "about 1e-154 and 1e154; rescale the data)")
+    squared_in_range("noise_sd", s, "sigma")
+    squared_in_range("scale", t, "tau")
     mu = validate_location(location, X.shape[1])
     # the sampler and the MAP work with X^T X / sigma^2 and X^T (y - X mu) / sigma^2: refuse data whose sums of
     # products cannot be represented, rather than return NaN

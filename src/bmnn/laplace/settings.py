@@ -7,6 +7,7 @@ functions, :func:`~bmnn.laplace.posterior.validate_location` and :func:`~bmnn.la
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Any
 
 from bmnn._checks import InputError
@@ -19,7 +20,8 @@ SETTINGS: dict[str, Setting] = {
     "scale": Setting("float", None, "tau, the Laplace prior's scale; None: learned (scale_prior on 1 / tau)",
                      low=0.0, low_open=True, optional=True),
     "fit_intercept": Setting("bool", True, "fit an intercept with a flat prior (False: the material's model)"),
-    "draws": Setting("int", 2000, "Gibbs draws kept per chain (0: the MAP only, with sigma and tau given)", low=0),
+    "draws": Setting("int", 2000, "Gibbs draws kept per chain (the estimator's 0: the MAP alone, sigma and tau "
+                     "given)", low=0),
     "warmup": Setting("int", 500, "Gibbs warm-up iterations, discarded", low=0),
     "chains": Setting("int", 16, "Gibbs chains, advanced together", low=1),
     "algorithm": Setting("str", None, "the Gaussian draw: the p x p system ('precision') or Bhattacharya et al.'s "
@@ -73,3 +75,25 @@ def help_text(name: str) -> str:
     if name in PRIORS:
         return PRIORS[name][1]
     return describe(name, SETTINGS[name])
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How the Gibbs sampler runs (not what it samples), one object checked against the table: kept draws per
+    chain, warm-up iterations, chains, the Gaussian draw's algorithm, over-relaxation and collapsed coordinate
+    steps."""
+
+    draws: int = DEFAULTS["draws"]
+    warmup: int = DEFAULTS["warmup"]
+    chains: int = DEFAULTS["chains"]
+    algorithm: str | None = DEFAULTS["algorithm"]
+    overrelax: float = DEFAULTS["overrelax"]
+    coordinate_steps: int | None = DEFAULTS["coordinate_steps"]
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, check(f.name, SETTINGS[f.name], getattr(self, f.name)))
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
