@@ -23,8 +23,7 @@ from sklearn.linear_model import Lasso  # noqa: E402
 from bmnn.datasets import load_bundled  # noqa: E402
 from bmnn.laplace import gibbs, map_estimate  # noqa: E402
 from bmnn.laplace.gibbs import GibbsResult  # noqa: E402
-
-LAMBDA = 610.0
+from bmnn.laplace.settings import DIABETES_LAMBDA  # noqa: E402
 
 
 def data():
@@ -33,7 +32,7 @@ def data():
     y = y - y.mean()
     resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
     sigma = float(np.sqrt(resid @ resid / (X.shape[0] - X.shape[1])))
-    return X, y, sigma, sigma**2 / LAMBDA
+    return X, y, sigma, sigma**2 / DIABETES_LAMBDA
 
 
 def run_nuts(X, y, sigma, tau, seed=0):
@@ -72,11 +71,12 @@ def main() -> None:
 
     n = X.shape[0]
     t_map = best_of(lambda: map_estimate(X, y, sigma, tau), repeat=20)
-    t_lasso = best_of(lambda: Lasso(alpha=LAMBDA / n, fit_intercept=False).fit(X, y), repeat=20)
+    t_lasso = best_of(lambda: Lasso(alpha=DIABETES_LAMBDA / n, fit_intercept=False).fit(X, y), repeat=20)
     res = map_estimate(X, y, sigma, tau)
 
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores", "sigma": sigma, "tau": tau, "lambda": LAMBDA,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores", "sigma": sigma, "tau": tau,
+        "lambda": DIABETES_LAMBDA,
         "ours": {"seconds": t_ours, "min_ess_bulk": float(d_ours["ess_bulk"].min()), "ess_per_s": ess_s_ours,
                  "max_rhat": float(d_ours["rhat"].max()), "chains": 64, "draws": 5000, "warmup": 500},
         "nuts": {"seconds": t_nuts, "min_ess_bulk": float(d_nuts["ess_bulk"].min()), "ess_per_s": ess_s_nuts,

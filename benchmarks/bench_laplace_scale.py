@@ -38,6 +38,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from bmnn.datasets import load_bundled  # noqa: E402
 from bmnn.laplace import gibbs  # noqa: E402
 from bmnn.laplace.diagnostics import summarize  # noqa: E402
+from bmnn.laplace.settings import DIABETES_LAMBDA  # noqa: E402
 
 SIZES = [(442, 10), (1000, 100), (200, 2000), (100, 10000)]
 OURS = {10: (500, 4000), 100: (500, 3000), 2000: (300, 1200), 10000: (300, 1000)}  # p -> (warm-up, draws)
@@ -51,7 +52,7 @@ def problem(n: int, p: int, seed: int = 0):
         y = y - y.mean()
         resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
         sigma = float(np.sqrt(resid @ resid / (n - p)))
-        return X, y, sigma, sigma**2 / 610.0
+        return X, y, sigma, sigma**2 / DIABETES_LAMBDA
     rng = np.random.default_rng(seed + 1000 * p + n)
     X = rng.standard_normal((n, p))
     w = np.zeros(p)

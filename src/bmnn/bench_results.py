@@ -54,3 +54,199 @@ def read(name: str, folder: Path = RESULTS) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+# -- the figures as text: README's figures block and docs/benchmarks.md are generated from the result files ------
+
+README_BEGIN = "<!-- figures: generated from src/bmnn/results by scripts/make_figures.py; do not edit -->"
+README_END = "<!-- end of generated figures -->"
+
+
+def _x(v: float) -> str:
+    return f"{v:.0f}x" if v >= 100 else f"{v:.3g}x"
+
+
+def _goal(ok: bool, goal: str) -> str:
+    return f"goal {goal}" if ok else f"goal {goal}: **missed**"
+
+
+def _lines(r: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(what, figure, anchor in docs/benchmarks.md) per measured figure, from the result files ``r``."""
+    rows = []
+    if (d := r.get("laplace")) is not None:
+        rows.append(("Job 2 Gibbs against NumPyro's NUTS, diabetes (min bulk ESS/s)",
+                     f"**{_x(d['ratio_ess_per_s'])}** ({_goal(d['ratio_ess_per_s'] >= 100, '100x')})", "laplace"))
+        rows.append(("Job 2 MAP against one scikit-learn Lasso call (time)",
+                     f"{d['map_over_lasso']:.2f}x ({_goal(d['map_over_lasso'] <= 1.0, '1x or less')})", "laplace"))
+    if (d := r.get("laplace_scale")) is not None:
+        goals = {(442, 10): 100, (1000, 100): 100, (200, 2000): 30}
+        parts = []
+        for s in d["sizes"]:
+            key = (s["n"], s["p"])
+            if "ratio" in s:
+                ok = s["ratio"] >= goals.get(key, 0)
+                parts.append(f"{s['n']} x {s['p']} **{_x(s['ratio'])}**" + ("" if ok else " (missed)"))
+            else:
+                parts.append(f"{s['n']} x {s['p']} {s['ours']['ess_per_s']:.0f} ESS/s (NUTS unfinished)")
+        rows.append(("Job 2 at scale against NUTS (min bulk ESS/s; goals 100x, 100x, 30x)", "; ".join(parts),
+                     "laplace-scale"))
+        if "learned_1000x100" in d:
+            rows.append(("Job 2 with sigma and tau learned, 1000 x 100, against NUTS",
+                         f"**{_x(d['learned_1000x100']['ratio'])}**", "laplace-scale"))
+    if (d := r.get("scale")) is not None:
+        rows.append(("Dask, 2 workers against 1 (goal 1.8x)",
+                     f"study **{d['study_speedup']:.2f}x**, sweep **{d['sweep_speedup']:.2f}x**"
+                     + ("" if min(d["study_speedup"], d["sweep_speedup"]) >= 1.8 else " (missed)"), "scale"))
+        big = d["statistics_pass"][-1]
+        rows.append(("CSV glob statistics pass", f"{big['rows_per_s']:,.0f} rows/s at {big['rows']:,} rows, "
+                     f"{big['peak_rss_bytes'] / 2**20:.0f} MiB peak", "scale"))
+    if (d := r.get("report_page")) is not None:
+        lat = d["latency_ms"]
+        goal = f"{lat['goal']} ms"
+        rows.append(("Report views: slider input to redrawn view", f"median {lat['median']} ms "
+                     f"({_goal(lat['median'] <= lat['goal'], goal)})", "report-page"))
+        rows.append(("Report page size, network requests", f"{d['page_mb']['full']} MB, {d['network_requests']}",
+                     "report-page"))
+    if (d := r.get("sigmoid_mlp")) is not None:
+        one, two = d["1 thread"]["ratio"], d["all threads"]["ratio"]
+        rows.append(("Job 3 forward + hand backward against torch.autograd (time)",
+                     f"{one:.2f}x, {two:.2f}x on 2 threads ({_goal(max(one, two) <= 1.0, '1x')})", "sigmoid-mlp"))
+    if (d := r.get("scratch_mlp_accuracy")) is not None:
+        acc = d["best_seeds"]["test_accuracy"]
+        mean = sum(acc) / len(acc)
+        sd = (sum((a - mean) ** 2 for a in acc) / (len(acc) - 1)) ** 0.5
+        rows.append(("Job 4 recipe classic (the material's set-up), test accuracy",
+                     f"{d['classic']['test_accuracy']}", "scratch-mlp"))
+        rows.append((f"Job 4 recipe best, test accuracy over {len(acc)} seeds",
+                     f"**{mean:.4f} +- {sd:.4f}** ({_goal(mean >= d['best_seeds']['goal_accuracy'], '0.91')})",
+                     "scratch-mlp"))
+    if (d := r.get("scratch_mlp")) is not None:
+        one, two = d["1 thread"]["hand_over_torch_nn"], d["all threads"]["hand_over_torch_nn"]
+        rows.append(("Job 4 hand step against torch.nn + torch.optim (time per epoch)",
+                     f"{one:.2f}x, {two:.2f}x on 2 threads ({_goal(max(one, two) <= 0.7, '0.7x')})", "scratch-mlp"))
+    return rows
+
+
+NAMES = ("laplace", "laplace_scale", "scale", "report_page", "sigmoid_mlp", "scratch_mlp_accuracy", "scratch_mlp")
+
+
+def _all(folder: Path) -> dict[str, dict]:
+    return {name: d for name in NAMES if (d := read(name, folder)) is not None}
+
+
+def readme_block(folder: Path = RESULTS) -> str:
+    """The README's figures table, one short line per figure, each linking to its section of docs/benchmarks.md."""
+    out = [README_BEGIN, "", "| what | figure |", "| --- | --- |"]
+    out += [f"| {what} | {fig} ([how](docs/benchmarks.md#{anchor})) |" for what, fig, anchor in _lines(_all(folder))]
+    return "\n".join([*out, "", README_END])
+
+
+def _table(rows: list[tuple]) -> list[str]:
+    head, *body = rows
+    return [f"| {' | '.join(map(str, head))} |", "|" + " --- |" * len(head)] + [
+        f"| {' | '.join(map(str, r))} |" for r in body]
+
+
+def _prov(d: dict) -> list[str]:
+    p = d.get("provenance", {})
+    note = f" ({p['recorded']})" if p.get("recorded") else ""
+    return ["", f"Measured {p.get('date', '?')} at commit `{p.get('commit', '?')}` on {p.get('machine', '?')}, by "
+            f"`{p.get('command', '?')}`{note}.", ""]
+
+
+def benchmarks_doc(folder: Path = RESULTS) -> str:
+    """docs/benchmarks.md: every result file's figures in full, with their provenance."""
+    r = _all(folder)
+    out = ["# Measured figures", "",
+           "Generated from the result files in `src/bmnn/results/` (package data) by `scripts/make_figures.py`; "
+           "each benchmark rewrites its file. One run each unless a spread is given.", ""]
+    if (d := r.get("laplace")) is not None:
+        out += ['<a id="laplace"></a>', "", "## Job 2 against NUTS on the diabetes data", "",
+                f"sigma = {d['sigma']:.4g}, tau = {d['tau']:.4g}, lambda = sigma^2 / tau = {d['lambda']:.4g}.", ""]
+        out += _table([("sampler", "chains x draws (warm-up)", "seconds", "min bulk ESS", "ESS/s", "max R-hat"),
+                       *[(k, f"{v['chains']} x {v['draws']} ({v['warmup']})", f"{v['seconds']:.2f}",
+                          f"{v['min_ess_bulk']:,.0f}", f"{v['ess_per_s']:,.0f}", f"{v['max_rhat']:.4f}")
+                         for k, v in (("Gibbs (bmnn)", d["ours"]), ("NUTS (NumPyro)", d["nuts"]))]])
+        out += ["", f"Ratio of ESS/s: **{d['ratio_ess_per_s']:.1f}x**. Posterior means agree within "
+                f"{d['mean_agreement_max_abs_z']:.2f} combined MCSE. The MAP took {d['map_seconds'] * 1e3:.2f} ms, "
+                f"{d['map_over_lasso']:.2f}x one scikit-learn Lasso call, optimality certificate "
+                f"{d['map_certificate']:.1e}."]
+        out += _prov(d)
+    if (d := r.get("laplace_scale")) is not None:
+        out += ['<a id="laplace-scale"></a>', "", "## Job 2 at scale against NUTS", "",
+                f"One core each; NUTS capped at {d['cap_seconds']:.0f} s.", ""]
+        rows = [("n x p", "draw", "Gibbs ESS/s", "NUTS ESS/s", "ratio", "min tail ESS (Gibbs, NUTS)",
+                 "coordinate steps", "max abs z of the means")]
+        for s in d["sizes"]:
+            o, nu = s["ours"], s["nuts"]
+            nuts = f"{nu['ess_per_s']:.1f}" if nu.get("finished") else (
+                f"< {nu['ess_per_s_upper_bound']:.1f} (unfinished)")
+            ratio = f"{s['ratio']:.1f}x" if "ratio" in s else f"> {s['ratio_at_least']:.1f}x"
+            tail = f"{o['min_ess_tail']:,.0f}, {nu['min_ess_tail']:,.0f}" if "min_ess_tail" in nu else (
+                f"{o['min_ess_tail']:,.0f}, -")
+            z = f"{s['agreement']['max_abs_z']:.2f}" if "agreement" in s else "-"
+            rows.append((f"{s['n']} x {s['p']}", o["algorithm"], f"{o['ess_per_s']:,.1f}", nuts, ratio, tail,
+                         o["coordinate_steps"], z))
+        out += _table(rows)
+        if "learned_1000x100" in d:
+            lv = d["learned_1000x100"]
+            out += ["", f"sigma and tau learned at 1000 x 100: Gibbs {lv['ours']['ess_per_s']:,.0f} ESS/s, NUTS "
+                    f"{lv['nuts']['ess_per_s']:,.0f}: **{lv['ratio']:.1f}x**, means within "
+                    f"{lv['agreement']['max_abs_z']:.2f} combined MCSE."]
+        out += _prov(d)
+    if (d := r.get("scale")) is not None:
+        out += ['<a id="scale"></a>', "", "## Dask: one worker against two", ""]
+        out += _table([("job", "1 worker (s)", "2 workers (s)", "speed-up"),
+                       ("2.5 simulation study", f"{d['study_seconds']['1']:.2f}", f"{d['study_seconds']['2']:.2f}",
+                        f"{d['study_speedup']:.2f}x"),
+                       ("sweep of training runs", f"{d['sweep_seconds']['1']:.2f}", f"{d['sweep_seconds']['2']:.2f}",
+                        f"{d['sweep_speedup']:.2f}x")])
+        out += ["", "The statistics pass over a glob of CSV files (20 columns, 8 files):", ""]
+        out += _table([("rows", "seconds", "rows/s", "peak resident memory"),
+                       *[(f"{s['rows']:,}", f"{s['seconds']:.2f}", f"{s['rows_per_s']:,.0f}",
+                          f"{s['peak_rss_bytes'] / 2**20:.0f} MiB") for s in d["statistics_pass"]]])
+        out += _prov(d)
+    if (d := r.get("report_page")) is not None:
+        lat, mb = d["latency_ms"], d["page_mb"]
+        out += ['<a id="report-page"></a>', "", "## The report page", "",
+                f"Slider input to redrawn view over {lat['inputs']} inputs across the {lat['views']} views: median "
+                f"{lat['median']} ms, 90th percentile {lat['p90']} ms, largest {lat['max']} ms (goal "
+                f"{lat['goal']} ms). Page size {mb['full']} MB (quick report {mb['quick']} MB; the inlined Vega "
+                f"script {mb['vega_script']} MB of it); {d['network_requests']} network requests."]
+        out += _prov(d)
+    if (d := r.get("sigmoid_mlp")) is not None:
+        out += ['<a id="sigmoid-mlp"></a>', "", "## Job 3: hand backward against torch.autograd", "",
+                f"Batch forward and backward, float64, N = {d['N']}, {d['M']} x {d['H']}; largest relative "
+                f"difference of the gradients {d['max_relative_difference']:.1e}.", ""]
+        out += _table([("threads", "bmnn (ms)", "autograd (ms)", "ratio", "numpy's two products alone (ms)"),
+                       *[(v["threads"], f"{v['ours_s'] * 1e3:.1f}", f"{v['autograd_s'] * 1e3:.1f}",
+                          f"{v['ratio']:.2f}x", f"{v['numpy_matmul_floor_s'] * 1e3:.1f}")
+                         for v in (d["1 thread"], d["all threads"])]])
+        out += _prov(d)
+    if (d := r.get("scratch_mlp_accuracy")) is not None or r.get("scratch_mlp") is not None:
+        out += ['<a id="scratch-mlp"></a>', "", "## Job 4: accuracy and speed", ""]
+    if d is not None and "best_seeds" in d:
+        b = d["best_seeds"]
+        out += [f"Recipe classic (the material's set-up: {d['classic']['epochs']} epochs, lr {d['classic']['lr']}, "
+                f"batch {d['classic']['batch_size']}): test accuracy {d['classic']['test_accuracy']}.", "",
+                "Recipe best, one run per seed, one thread each, two at a time:", ""]
+        out += _table([("seed", *b["seeds"]), ("test accuracy", *(f"{a:.4f}" for a in b["test_accuracy"]))])
+        rep = d["reproducibility"]
+        out += ["", f"Each run took {b['seconds_per_run'][0]}-{b['seconds_per_run'][1]} s (goal "
+                f"{b['goal_accuracy']} in {b['goal_seconds']} s). Anchors: "
+                + ", ".join(f"{k} {v}" for k, v in d["anchors"].items()) + ".", "",
+                f"Reproducibility: the same seed gives the same weights on the same CPU with the same thread count "
+                f"(and on any number of Dask workers), not across machines or thread counts: seed {rep['seed']} gave "
+                f"{rep['one_thread']} with one thread and {rep['two_threads']} with two on one machine, "
+                f"{rep['another_machine']:.4f} on another."]
+        out += _prov(d)
+    if (d := r.get("scratch_mlp")) is not None:
+        out += [f"Seconds per epoch ({d['images']:,} images, batch {d['batch']}):", ""]
+        out += _table([("threads", "hand backward", "autograd", "torch.nn + torch.optim", "bare products",
+                        "hand / torch.nn", "hand / products"),
+                       *[(v["threads"], *(f"{v['seconds_per_epoch'][k]:.3f}" for k in
+                                          ("hand", "autograd", "torch.nn", "floor")),
+                          f"{v['hand_over_torch_nn']:.2f}x", f"{v['hand_over_floor']:.2f}x")
+                         for v in (d["1 thread"], d["all threads"])]])
+        out += _prov(d)
+    return "\n".join(out).rstrip() + "\n"

@@ -590,9 +590,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if args.strict and held < total else 0
 
 
-_TRAIN_FLAGS = ("recipe", "epochs", "batch_size", "lr", "seed", "backward", "validation", "threads", "device")
-
-
 def build_parser() -> argparse.ArgumentParser:
     from bmnn import __version__
     from bmnn.laplace.settings import DEFAULTS as L2
@@ -679,10 +676,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--validation", type=_count(0), help="hold out this many training images for validation")
     tr.add_argument("--threads", type=_count(0), help="torch CPU threads (default: all cores)")
     tr.add_argument("--device", choices=C.choices("device"), default="cpu", help="where to train (default cpu)")
+    flags = {a.dest for a in tr._actions}  # the settings with a flag of their own; --set takes the others
     tr.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override any other training setting (repeatable), e.g. --set dropout=0.2 --set "
                          "augment=cross; the settings: " + "; ".join(
-                             f"{name}: {C.describe(name)}" for name in C.FIELDS if name not in _TRAIN_FLAGS))
+                             f"{name}: {C.describe(name)}" for name in C.FIELDS if name not in flags))
     tr.add_argument("--data-dir", metavar="D", help="where the Fashion-MNIST IDX files are (default: search)")
     tr.add_argument("--out", default="runs/mlp", help="output folder (default runs/mlp); a folder that holds a run "
                     "is refused unless --resume or --overwrite")

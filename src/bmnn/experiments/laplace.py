@@ -19,6 +19,7 @@ from bmnn._checks import as_generator
 from bmnn.experiments.records import Record, close, holds, within_se
 from bmnn.laplace import gibbs, log_posterior, map_estimate, tau_star
 from bmnn.laplace.gibbs import gibbs_batched
+from bmnn.laplace.settings import DIABETES_LAMBDA
 
 
 @dataclass(frozen=True)
@@ -368,7 +369,7 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
     n, p = X.shape
     resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
     s_ols = float(np.sqrt(resid @ resid / (n - p)))
-    fixed_s, fixed_t = s_ols, s_ols**2 / 610.0  # the benchmark's fixed values: lambda = 610
+    fixed_s, fixed_t = s_ols, s_ols**2 / DIABETES_LAMBDA  # the benchmark's fixed values
     m = LaplaceRegression(fit_intercept=False, draws=cfg.draws // 2, chains=cfg.chains,
                           random_state=cfg.seed + 50).fit(X, y)
     sig, tau = m.noise_sd_summary_, m.scale_summary_
@@ -418,11 +419,11 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
                 f"posterior medians. On the diabetes data the learned sigma is {sig['mean']:.2f} (90% interval "
                 f"[{sig['q05']:.2f}, {sig['q95']:.2f}]) against the {fixed_s:.2f} that the fixed-sigma runs use; "
                 f"tau, in units of sigma, is {tau['mean']:.3f} ([{tau['q05']:.3f}, {tau['q95']:.3f}]) against the "
-                f"fixed {fixed_t / fixed_s:.4f} (lambda = 610)."),
+                f"fixed {fixed_t / fixed_s:.4f} (lambda = {DIABETES_LAMBDA:g})."),
         values={"learned sigma: mean": sig["mean"], "learned sigma: 90% interval": f"[{sig['q05']:.3f}, "
                 f"{sig['q95']:.3f}]", "learned tau: mean": tau["mean"], "learned tau: 90% interval":
                 f"[{tau['q05']:.4f}, {tau['q95']:.4f}]", "least-squares residual sd": s_ols,
-                "fixed tau (lambda = 610), in units of sigma": fixed_t / fixed_s},
+                f"fixed tau (lambda = {DIABETES_LAMBDA:g}), in units of sigma": fixed_t / fixed_s},
         checks=checks,
         table={"columns": ["n x p", "ours: min bulk ESS/s", "NUTS: min bulk ESS/s", "ratio", "our Gaussian draw"],
                "rows": rows} if rows else None,

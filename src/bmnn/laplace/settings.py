@@ -33,6 +33,9 @@ SETTINGS: dict[str, Setting] = {
                                 "coordinates that mixed slowest in it; None: by a cost model", low=0,
                                 optional=True),
 }
+#: the diabetes example's fixed lambda = sigma^2 / tau (sigma the least-squares residual sd): the benchmarks against
+#: NUTS and the report's 2.S comparison use it
+DIABETES_LAMBDA = 610.0
 #: (shape, rate) priors: Gamma on 1 / tau (rate > 0), inverse gamma on sigma^2 (None: Jeffreys' 1 / sigma^2)
 PRIORS: dict[str, tuple[tuple[float, float] | None, str]] = {
     "scale_prior": ((1.0, 1.0), "Gamma(shape, rate) prior on 1 / tau, when tau is learned"),

@@ -12,17 +12,15 @@ from bmnn.scratch_mlp.runs import CheckpointError, preprocess
 
 
 def evaluate_checkpoint(ck: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Accuracy, mean cross-entropy, predictions, class probabilities (softmax, float64) and the 10 x 10 confusion
+    """Accuracy, mean cross-entropy, predictions, class probabilities (softmax, float64) and the confusion
     matrix on ``arrays``' test set."""
-    xt = torch.from_numpy(preprocess(arrays["x_test"].reshape(-1, 784), ck["preprocess"]))
+    xt = torch.from_numpy(preprocess(arrays["x_test"].reshape(-1, M.N_IN), ck["preprocess"]))
     y = torch.from_numpy(arrays["y_test"].astype(np.int64))
     params = {k: ck[k].float() for k in M.PARAMS}
     logits = M.predict_logits(params, xt)
     if not bool(torch.isfinite(logits).all()):
         raise CheckpointError("the checkpoint's network gives infinite or NaN outputs on the test images (its "
                               "weights or preprocessing are out of any trained model's range)")
-    pred = logits.argmax(dim=1).numpy()
-    cm = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(cm, (arrays["y_test"].astype(np.int64), pred), 1)
-    return {"accuracy": float(np.mean(pred == arrays["y_test"])), "loss": float(M.cross_entropy(logits, y)),
-            "pred": pred, "confusion": cm, "proba": M.log_softmax(logits.double()).exp().numpy()}
+    accuracy, pred, counts = M.scores(logits, y)
+    return {"accuracy": accuracy, "loss": float(M.cross_entropy(logits, y)), "pred": pred.numpy(),
+            "confusion": counts.numpy().astype(np.int64), "proba": M.log_softmax(logits.double()).exp().numpy()}

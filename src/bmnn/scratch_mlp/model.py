@@ -24,7 +24,9 @@ import torch
 
 from bmnn.scratch_mlp.optim import SGD, Product
 
-N_IN, N_HIDDEN, N_OUT = 784, 256, 10
+#: the image side (Fashion-MNIST: 28 x 28 pixels), and the layer widths 784-256-10
+SIDE = 28
+N_IN, N_HIDDEN, N_OUT = SIDE * SIDE, 256, 10
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
@@ -199,3 +201,11 @@ def predict_logits(params: dict[str, torch.Tensor], x: torch.Tensor, batch: int 
     """Logits for many rows, in batches, without dropout."""
     with torch.no_grad():
         return torch.cat([forward(params, x[i:i + batch]).logits for i in range(0, x.shape[0], batch)])
+
+
+def scores(logits: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
+    """Accuracy, the predicted classes and the ``N_OUT x N_OUT`` confusion counts (row: true class, column:
+    predicted) of ``logits`` against the labels ``y``."""
+    pred = logits.argmax(dim=1)
+    counts = torch.bincount(y * N_OUT + pred, minlength=N_OUT * N_OUT).reshape(N_OUT, N_OUT)
+    return float((pred == y).float().mean()), pred, counts

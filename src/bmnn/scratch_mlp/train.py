@@ -74,7 +74,7 @@ class Data:
 
 def prepare_data(arrays: dict[str, np.ndarray], cfg: TrainConfig, device: torch.device) -> Data:
     """Scale (and standardise) the pixels, split off the validation images, move everything to ``device``."""
-    x_train = arrays["x_train"].reshape(-1, 784)
+    x_train = arrays["x_train"].reshape(-1, M.N_IN)
     y_train = arrays["y_train"]
     x_val = y_val = None
     if cfg.validation:
@@ -96,7 +96,7 @@ def prepare_data(arrays: dict[str, np.ndarray], cfg: TrainConfig, device: torch.
     def ty(a):
         return torch.from_numpy(a.astype(np.int64)).to(device)
 
-    return Data(tx(x_train), ty(y_train), tx(arrays["x_test"].reshape(-1, 784)), ty(arrays["y_test"]),
+    return Data(tx(x_train), ty(y_train), tx(arrays["x_test"].reshape(-1, M.N_IN)), ty(arrays["y_test"]),
                 None if x_val is None else tx(x_val), None if y_val is None else ty(y_val), pre)
 
 
@@ -105,12 +105,9 @@ def evaluate(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
     """Mean cross-entropy and accuracy, without dropout; with ``confusion``, also the 10 x 10 counts (row: true
     class, column: predicted)."""
     logits = M.predict_logits(params, x)
-    pred = logits.argmax(dim=1)
-    out = float(M.cross_entropy(logits, y)), float((pred == y).float().mean())
-    if not confusion:
-        return out
-    counts = torch.bincount(y * 10 + pred, minlength=100).reshape(10, 10)
-    return (*out, counts.tolist())
+    accuracy, _, counts = M.scores(logits, y)
+    out = float(M.cross_entropy(logits, y)), accuracy
+    return (*out, counts.tolist()) if confusion else out
 
 
 def _cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
