@@ -34,8 +34,8 @@ def test_quadrature_and_monte_carlo_are_real_checks(records):
 
 def test_calibration_shows_plugins_undercover(records):
     cal = records[-1]
-    assert cal.data["plugin_mle"][0] < 0.9 and cal.data["plugin_map"][0] < 0.94
-    assert abs(cal.data["full"][0] - 0.95) < 5 * cal.data["se"]
+    assert cal.data.plugin_mle[0] < 0.9 and cal.data.plugin_map[0] < 0.94
+    assert abs(cal.data.full[0] - 0.95) < 5 * cal.data.se
 
 
 def test_a_wrong_formula_fails_the_checks():
@@ -50,4 +50,4 @@ def test_a_wrong_formula_fails_the_checks():
 def test_same_seed_same_records():
     a = eg.calibration(dataclasses.replace(eg.QUICK, coverage_reps=2000), ns=(1, 3))
     b = eg.calibration(dataclasses.replace(eg.QUICK, coverage_reps=2000), ns=(1, 3))
-    np.testing.assert_array_equal(a.data["full"], b.data["full"])
+    np.testing.assert_array_equal(a.data.full, b.data.full)

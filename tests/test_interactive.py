@@ -141,41 +141,41 @@ def test_2d_posterior_readouts_equal_the_library(session, laplace_records):
     from bmnn.laplace import log_posterior
 
     page, v = session["page"], "view-posterior2d"
-    ex = laplace_records["2.1"].data["explore"]
-    k = len(ex["taus"])
+    ex = laplace_records["2.1"].data.explore
+    k = len(ex.taus)
     for i in (0, k // 2 + 1, k - 1):
         assert int(_set(page, v, "post_tau_i", i)) == i
         r = _readout(page, v)
-        _equal(r["tau"], ex["taus"][i])
+        _equal(r["tau"], ex.taus[i])
         m1, m2 = (float(t) for t in r["MAP"].split(", "))
-        assert (m1, m2) == tuple(ex["map"][i])
+        assert (m1, m2) == tuple(ex.map[i])
         e1, e2 = (float(t) for t in r["posterior mean (Gibbs)"].split(", "))
-        assert (e1, e2) == tuple(ex["mean"][i])
-        lp = float(log_posterior(np.asarray(ex["map"][i])[None], ex["X"], ex["y"], ex["noise_sd"], ex["taus"][i])[0])
+        assert (e1, e2) == tuple(ex.mean[i])
+        lp = float(log_posterior(np.asarray(ex.map[i])[None], ex.X, ex.y, ex.noise_sd, ex.taus[i])[0])
         _close(r["log p(w_MAP | X, y) + log p(y | X)"], lp)
 
 
 def test_location_and_diabetes_views_show_the_library_grids(session, laplace_records):
     page = session["page"]
-    ex = laplace_records["2.3"].data["explore"]
-    for i, d in ((0, 0), (len(ex["taus"]) - 1, 7), (len(ex["taus"]) // 2, len(ex["dist"]) - 1)):
+    ex = laplace_records["2.3"].data.explore
+    for i, d in ((0, 0), (len(ex.taus) - 1, 7), (len(ex.taus) // 2, len(ex.dist) - 1)):
         _set(page, "view-location", "loc_tau_i", i)
         _set(page, "view-location", "loc_d", d)
         r = _readout(page, "view-location")
-        _equal(r["tau"], ex["taus"][i])
-        _equal(r["||mu - w_true||"], ex["dist"][d])
-        _equal(r["||w_MAP - w_true||"], ex["err"][i][d])
-    dx = laplace_records["2.4"].data["explore"]
-    for i in (0, 3, len(dx["taus"]) - 1):
+        _equal(r["tau"], ex.taus[i])
+        _equal(r["||mu - w_true||"], ex.dist[d])
+        _equal(r["||w_MAP - w_true||"], ex.err[i][d])
+    dx = laplace_records["2.4"].data.explore
+    for i in (0, 3, len(dx.taus) - 1):
         _set(page, "view-job2", "tau_i", i)
         r = _readout(page, "view-job2")
-        _equal(r["tau"], dx["taus"][i])
-        _equal(r["tau*"], dx["tau_star"])
-        assert int(r["exact zeros in the MAP"]) == int(np.sum(dx["map"][i] == 0))
-        for j, name in enumerate(dx["names"]):
+        _equal(r["tau"], dx.taus[i])
+        _equal(r["tau*"], dx.tau_star)
+        assert int(r["exact zeros in the MAP"]) == int(np.sum(dx.map[i] == 0))
+        for j, name in enumerate(dx.names):
             parts = r[name].replace("MAP ", "").replace("mean ", "").replace("90% [", "").rstrip("]").split(", ")
-            assert [float(t) for t in parts] == [dx["map"][i][j], dx["mean"][i][j], dx["q05"][i][j], dx["q95"][i][j]]
-    assert int(r["exact zeros in the MAP"]) == 0 and dx["taus"][0] < dx["tau_star"]  # every feature in at the top
+            assert [float(t) for t in parts] == [dx.map[i][j], dx.mean[i][j], dx.q05[i][j], dx.q95[i][j]]
+    assert int(r["exact zeros in the MAP"]) == 0 and dx.taus[0] < dx.tau_star  # every feature in at the top
 
 
 def test_mse_view_shows_the_study(session):
@@ -183,14 +183,14 @@ def test_mse_view_shows_the_study(session):
 
     rec = L.q2_5_test_mse(L.QUICK)
     page, v = session["page"], "view-mse"
-    for i in (0, 2, len(rec.data["n"]) - 1):
+    for i in (0, 2, len(rec.data.n) - 1):
         _set(page, v, "mse_i", i)
         r = _readout(page, v)
-        assert int(r["n"]) == int(rec.data["n"][i])
-        _equal(r["test MSE, MAP"], rec.data["mse_map"][i])
-        _equal(r["test MSE, posterior mean"], rec.data["mse_mean"][i])
-        _equal(r["paired difference (MAP - mean)"], rec.data["diff"][i])
-        _equal(r["its standard error"], rec.data["se"][i])
+        assert int(r["n"]) == int(rec.data.n[i])
+        _equal(r["test MSE, MAP"], rec.data.mse_map[i])
+        _equal(r["test MSE, posterior mean"], rec.data.mse_mean[i])
+        _equal(r["paired difference (MAP - mean)"], rec.data.diff[i])
+        _equal(r["its standard error"], rec.data.se[i])
 
 
 def test_saturation_view_equals_the_library_in_both_precisions(session):

@@ -31,3 +31,21 @@ def test_report_is_self_contained(page):
     assert not re.search(r"""(src|href)=["']https?://""", page)
     for anchor in re.findall(r'href="#([^"]+)"', page):
         assert f'id="{anchor}"' in page
+
+
+def test_every_payload_type_is_drawn_or_viewed_or_nested_in_one():
+    """Figures and views are found by the payload's type: each figure payload has a figure or a view, and each
+    explore payload is a field of one that has."""
+    import dataclasses
+    import typing
+
+    from bmnn import plots
+    from bmnn.experiments import records as R
+    from bmnn.report.interactive import VIEWS
+
+    payloads = {c for c in vars(R).values() if isinstance(c, type) and issubclass(c, R.Payload) and c is not R.Payload}
+    shown = set(plots.FIGURES) | set(VIEWS)
+    nested = {typing.get_type_hints(c)[f.name] for c in shown for f in dataclasses.fields(c)}
+    assert payloads <= shown | nested, payloads - shown - nested
+    for c in payloads:  # frozen: a record's data cannot be changed after the experiment made it
+        assert c.__dataclass_params__.frozen, c

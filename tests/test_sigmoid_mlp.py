@@ -94,8 +94,8 @@ def test_training_reaches_095_on_breast_cancer():
     from bmnn.experiments.sigmoid_mlp import QUICK, training
 
     rec = training(QUICK, data_dir="/nonexistent-so-fashion-is-skipped")
-    assert rec.data["cancer"]["test_acc"][-1] >= 0.95
-    assert rec.data["cancer"]["train_loss"][-1] < rec.data["cancer"]["train_loss"][0]
+    assert rec.data.cancer["test_acc"][-1] >= 0.95
+    assert rec.data.cancer["train_loss"][-1] < rec.data.cancer["train_loss"][0]
     assert "not run" in rec.values["Fashion-MNIST T-shirt/top vs Shirt"]
 
 

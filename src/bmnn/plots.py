@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from bmnn.experiments import records as R  # noqa: E402
 from bmnn.experiments.records import Record  # noqa: E402
 
 
@@ -43,13 +44,13 @@ def posterior(rec: Record, ax: Axes | None = None) -> Axes:
     """1.1: prior, scaled likelihood, posterior, and the Monte-Carlo (ABC) draws of mu | D."""
     ax = _ax(ax)
     d = rec.data
-    grid = d["grid"]
-    lik = d["likelihood"] / np.trapezoid(d["likelihood"], grid)
-    ax.hist(d["abc"], bins=60, density=True, color="0.82", label="Monte Carlo: mu kept by ABC")
-    ax.plot(grid, d["prior"], "--", color="tab:gray", label="prior N(m0, tau^2)")
+    grid = d.grid
+    lik = d.likelihood / np.trapezoid(d.likelihood, grid)
+    ax.hist(d.abc, bins=60, density=True, color="0.82", label="Monte Carlo: mu kept by ABC")
+    ax.plot(grid, d.prior, "--", color="tab:gray", label="prior N(m0, tau^2)")
     ax.plot(grid, lik, ":", color="tab:orange", label="likelihood (normalised)")
-    ax.plot(grid, d["posterior"], color="tab:blue", lw=2, label="posterior N(m_n, v_n)")
-    ax.axvline(d["mle"], color="tab:orange", lw=0.8)
+    ax.plot(grid, d.posterior, color="tab:blue", lw=2, label="posterior N(m_n, v_n)")
+    ax.axvline(d.mle, color="tab:orange", lw=0.8)
     ax.set(xlabel="mu", ylabel="density", title="mu | D: closed form against simulation")
     ax.legend(fontsize=8)
     return ax
@@ -59,9 +60,9 @@ def predictives(rec: Record, ax: Axes | None = None) -> Axes:
     """1.2(d): the full predictive and the two plug-ins."""
     ax = _ax(ax)
     d = rec.data
-    ax.plot(d["grid"], d["full"], lw=2, label="full predictive x | D")
-    ax.plot(d["grid"], d["plugin_map"], "--", label="plug-in x | mu_MAP")
-    ax.plot(d["grid"], d["plugin_mle"], ":", label="plug-in x | mu_MLE")
+    ax.plot(d.grid, d.full, lw=2, label="full predictive x | D")
+    ax.plot(d.grid, d.plugin_map, "--", label="plug-in x | mu_MAP")
+    ax.plot(d.grid, d.plugin_mle, ":", label="plug-in x | mu_MLE")
     ax.set(xlabel="x", ylabel="density", title="Predictive densities")
     ax.legend(fontsize=8)
     return ax
@@ -71,8 +72,8 @@ def variances(rec: Record, ax: Axes | None = None) -> Axes:
     """1.2(e): Var(x | D) and sigma^2 against n."""
     ax = _ax(ax)
     d = rec.data
-    ax.semilogx(d["n"], d["full"], lw=2, label="Var(x | D) = sigma^2 + v_n")
-    ax.axhline(d["sigma2"], color="tab:orange", ls="--", label="Var(x | mu_MLE) = sigma^2 (the limit)")
+    ax.semilogx(d.n, d.full, lw=2, label="Var(x | D) = sigma^2 + v_n")
+    ax.axhline(d.sigma2, color="tab:orange", ls="--", label="Var(x | mu_MLE) = sigma^2 (the limit)")
     ax.set(xlabel="n", ylabel="variance", title="The full predictive is wider, and tends to sigma^2")
     ax.legend(fontsize=8)
     return ax
@@ -82,7 +83,7 @@ def ratio(rec: Record, ax: Axes | None = None) -> Axes:
     """1.4: MAP / MLE against n."""
     ax = _ax(ax)
     d = rec.data
-    ax.semilogx(d["n"], d["ratio"], lw=2, label="mu_MAP / mu_MLE = n / (n + sigma^2/tau^2)")
+    ax.semilogx(d.n, d.ratio, lw=2, label="mu_MAP / mu_MLE = n / (n + sigma^2/tau^2)")
     ax.axhline(1.0, color="tab:gray", ls="--", label="limit 1")
     ax.set(xlabel="n", ylabel="ratio", ylim=(0, 1.05), title="MAP / MLE tends to 1")
     ax.legend(fontsize=8)
@@ -93,13 +94,13 @@ def calibration(rec: Record, ax: Axes | None = None) -> Axes:
     """Coverage of the three predictives' central intervals against n."""
     ax = _ax(ax)
     d = rec.data
-    n = d["n"]
-    ax.fill_between(n, d["level"] - 2 * d["se"], d["level"] + 2 * d["se"], color="0.88", label="nominal +- 2 se")
-    ax.semilogx(n, d["full"], "o-", label="full predictive")
-    ax.semilogx(n, d["plugin_map"], "s--", label="plug-in MAP")
-    ax.semilogx(n, d["plugin_mle"], "^:", label="plug-in MLE")
-    ax.axhline(d["level"], color="k", lw=0.6)
-    ax.set(xlabel="n", ylabel="coverage", title=f"Coverage of central {d['level']:.0%} intervals")
+    n = d.n
+    ax.fill_between(n, d.level - 2 * d.se, d.level + 2 * d.se, color="0.88", label="nominal +- 2 se")
+    ax.semilogx(n, d.full, "o-", label="full predictive")
+    ax.semilogx(n, d.plugin_map, "s--", label="plug-in MAP")
+    ax.semilogx(n, d.plugin_mle, "^:", label="plug-in MLE")
+    ax.axhline(d.level, color="k", lw=0.6)
+    ax.set(xlabel="n", ylabel="coverage", title=f"Coverage of central {d.level:.0%} intervals")
     ax.legend(fontsize=8)
     return ax
 
@@ -111,16 +112,16 @@ def laplace_posterior(rec: Record, ax: Axes | None = None) -> Axes:
         _, (ax, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
     else:
         ax2 = ax.inset_axes((1.15, 0, 1, 1))
-    ax.hist(d["draws1"], bins=120, density=True, color="0.8", label="Gibbs draws")
-    ax.plot(d["grid1"], d["dens1"], lw=2, label="quadrature-normalised posterior")
-    ax.set(xlabel="w", ylabel="density", title="1-d: p(w | X, y)", xlim=(d["grid1"][0], d["grid1"][-1]))
+    ax.hist(d.draws1, bins=120, density=True, color="0.8", label="Gibbs draws")
+    ax.plot(d.grid1, d.dens1, lw=2, label="quadrature-normalised posterior")
+    ax.set(xlabel="w", ylabel="density", title="1-d: p(w | X, y)", xlim=(d.grid1[0], d.grid1[-1]))
     ax.legend(fontsize=8)
-    a = d["axis2"]
-    ax2.scatter(d["draws2"][:, 0], d["draws2"][:, 1], s=1, color="0.6", alpha=0.4, label="Gibbs draws")
-    ax2.contour(a, a, d["dens2"].T, levels=6, colors="tab:blue", linewidths=1)
+    a = d.axis2
+    ax2.scatter(d.draws2[:, 0], d.draws2[:, 1], s=1, color="0.6", alpha=0.4, label="Gibbs draws")
+    ax2.contour(a, a, d.dens2.T, levels=6, colors="tab:blue", linewidths=1)
     ax2.axhline(0, color="k", lw=0.4)
     ax2.axvline(0, color="k", lw=0.4)
-    lo, hi = np.percentile(d["draws2"], [0.2, 99.8], axis=0)
+    lo, hi = np.percentile(d.draws2, [0.2, 99.8], axis=0)
     pad = 0.15 * (hi - lo)
     ax2.set(xlabel="w_1", ylabel="w_2", title="2-d: contours (quadrature) and draws",
             xlim=(lo[0] - pad[0], hi[0] + pad[0]), ylim=(lo[1] - pad[1], hi[1] + pad[1]))
@@ -131,9 +132,9 @@ def prior_location(rec: Record, ax: Axes | None = None) -> Axes:
     """2.3: MAP error against the distance of the prior location from the truth, per tau."""
     ax = _ax(ax)
     d = rec.data
-    for tau, err in zip(d["taus"], d["err"], strict=True):
-        ax.plot(d["dist"], err, label=f"tau = {tau:g}")
-    ax.axhline(d["ols"], color="k", ls="--", lw=0.8, label="least squares")
+    for tau, err in zip(d.taus, d.err, strict=True):
+        ax.plot(d.dist, err, label=f"tau = {tau:g}")
+    ax.axhline(d.ols, color="k", ls="--", lw=0.8, label="least squares")
     ax.set(xlabel="||mu - w_true||", ylabel="||w_MAP - w_true||", title="Prior knowledge through the location")
     ax.legend(fontsize=8)
     return ax
@@ -143,9 +144,9 @@ def tau_path(rec: Record, ax: Axes | None = None) -> Axes:
     """2.4: every MAP coefficient against tau, with tau* marked."""
     ax = _ax(ax)
     d = rec.data
-    for j in range(d["path"].shape[1]):
-        ax.semilogx(d["taus"], d["path"][:, j], label=f"w_{j + 1}")
-    ax.axvline(d["tau_star"], color="k", ls="--", lw=1, label="tau*")
+    for j in range(d.path.shape[1]):
+        ax.semilogx(d.taus, d.path[:, j], label=f"w_{j + 1}")
+    ax.axvline(d.tau_star, color="k", ls="--", lw=1, label="tau*")
     ax.set(xlabel="tau (log scale)", ylabel="w_MAP", title="The MAP path: exactly mu for tau <= tau*")
     ax.legend(fontsize=7, ncol=2)
     return ax
@@ -155,7 +156,7 @@ def mse_gap(rec: Record, ax: Axes | None = None) -> Axes:
     """2.5: the MAP's excess test MSE over the posterior mean against n."""
     ax = _ax(ax)
     d = rec.data
-    ax.errorbar(d["n"], d["diff"], yerr=2 * d["se"], fmt="o-", capsize=3, label="MAP - posterior mean (+- 2 se)")
+    ax.errorbar(d.n, d.diff, yerr=2 * d.se, fmt="o-", capsize=3, label="MAP - posterior mean (+- 2 se)")
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=1e-3)
@@ -167,16 +168,16 @@ def mse_gap(rec: Record, ax: Axes | None = None) -> Axes:
 def laplace_scale(rec: Record, ax: Axes | None = None) -> Axes:
     d = rec.data
     ax = _ax(ax)
-    ax.loglog(d["p"], d["ours"], "o-", label="bmnn Gibbs (16 chains)")
-    done = [(p, v) for p, v in zip(d["p"], d["nuts"], strict=True) if v is not None]
+    ax.loglog(d.p, d.ours, "o-", label="bmnn Gibbs (16 chains)")
+    done = [(p, v) for p, v in zip(d.p, d.nuts, strict=True) if v is not None]
     if done:
         ax.loglog(*zip(*done, strict=True), "s-", label="NumPyro NUTS (4 chains)")
-    bound = [(p, v) for p, v, n in zip(d["p"], d["nuts_bound"], d["nuts"], strict=True) if n is None and v]
+    bound = [(p, v) for p, v, n in zip(d.p, d.nuts_bound, d.nuts, strict=True) if n is None and v]
     if bound:
         ax.loglog(*zip(*bound, strict=True), "v", color="tab:orange", label="NUTS: upper bound (no draw in cap)")
     ax.set_xlabel("p (features)")
     ax.set_ylabel("min bulk ESS per second")
-    ax.set_title(f"Sampling speed at scale, one thread each ({d['machine']})", fontsize=9)
+    ax.set_title(f"Sampling speed at scale, one thread each ({d.machine})", fontsize=9)
     ax.legend(fontsize=8)
     return ax
 
@@ -197,8 +198,8 @@ def sweep_summary(summary: list[dict], recipe: str, ax: Axes | None = None) -> A
 
 def sigmoid_training(rec: Record, ax: Axes | None = None) -> Axes:
     """3.T: loss and accuracy per epoch, train and test, for each data set trained."""
-    runs = [(k, v) for k, v in (("breast cancer", rec.data.get("cancer")),
-                                ("T-shirt/top vs Shirt", rec.data.get("fashion"))) if v]
+    runs = [(k, v) for k, v in (("breast cancer", rec.data.cancer),
+                                ("T-shirt/top vs Shirt", rec.data.fashion)) if v]
     if ax is None:
         _, axes = plt.subplots(1, 2 * len(runs), figsize=(4.5 * len(runs) * 2 / 2 + 1, 3.4), layout="constrained")
     else:
@@ -260,39 +261,38 @@ def scratch_mlp(rec: Record, ax: Axes | None = None) -> Axes:
     fig = plt.figure(figsize=(10, 11.5), layout="constrained")
     grid = fig.add_gridspec(4, 2, height_ratios=[1, 1, 1.6, 1.1])
     for row, key in enumerate(("classic", "best")):
-        _curves(fig.add_subplot(grid[row, 0]), fig.add_subplot(grid[row, 1]), d[key], f"recipe {key}")
-    confusion(d["confusion"], d["classes"], ax=fig.add_subplot(grid[2, :]))
+        _curves(fig.add_subplot(grid[row, 0]), fig.add_subplot(grid[row, 1]), getattr(d, key), f"recipe {key}")
+    confusion(d.confusion, d.classes, ax=fig.add_subplot(grid[2, :]))
     sub = grid[3, :].subgridspec(2, 8)
-    for i, (img, p, t) in enumerate(zip(d["images"], d["pred"], d["true"], strict=False)):
+    for i, (img, p, t) in enumerate(zip(d.images, d.pred, d.true, strict=False)):
         a = fig.add_subplot(sub[i // 8, i % 8])
         a.imshow(np.asarray(img).reshape(28, 28), cmap="gray_r")
-        a.set_title(f"{d['classes'][p]}\n({d['classes'][t]})", fontsize=6, color="black" if p == t else "tab:red")
+        a.set_title(f"{d.classes[p]}\n({d.classes[t]})", fontsize=6, color="black" if p == t else "tab:red")
         a.axis("off")
     return fig.axes[0]
 
 
-FIGURES: dict[str, Callable[..., Axes]] = {
-    "scratch_mlp": scratch_mlp,
-    "sigmoid_training": sigmoid_training,
-    "laplace_posterior": laplace_posterior,
-    "prior_location": prior_location,
-    "tau_path": tau_path,
-    "mse_gap": mse_gap,
-    "laplace_scale": laplace_scale,
-    "posterior": posterior,
-    "predictives": predictives,
-    "variances": variances,
-    "ratio": ratio,
-    "calibration": calibration,
+FIGURES: dict[type, Callable[..., Axes]] = {
+    R.ScratchMlpData: scratch_mlp,
+    R.SigmoidTrainingData: sigmoid_training,
+    R.LaplacePosteriorData: laplace_posterior,
+    R.PriorLocationData: prior_location,
+    R.TauPathData: tau_path,
+    R.MseGapData: mse_gap,
+    R.ScaleData: laplace_scale,
+    R.GaussianPosteriorData: posterior,
+    R.PredictivesData: predictives,
+    R.VariancesData: variances,
+    R.RatioData: ratio,
+    R.CalibrationData: calibration,
 }
 
 
 def draw(rec: Record) -> Any:
-    """The matplotlib Figure for a record (which names its figure), or None."""
-    if rec.figure is None:
-        return None
-    ax = FIGURES[rec.figure](rec)
-    return ax.figure
+    """The matplotlib Figure for a record, chosen by its payload's type, or None (no payload, or one that only an
+    interactive view shows)."""
+    figure = FIGURES.get(type(rec.data))
+    return None if figure is None else figure(rec).figure
 
 
 def to_png(fig: Any, dpi: int = 110) -> bytes:

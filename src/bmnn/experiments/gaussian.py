@@ -14,7 +14,18 @@ from scipy import integrate, optimize, stats
 
 from bmnn import gaussian as g
 from bmnn._checks import as_generator
-from bmnn.experiments.records import Record, close, holds, within_se
+from bmnn.experiments.records import (
+    CalibrationData,
+    GaussianPosteriorData,
+    Job1Explore,
+    PredictivesData,
+    RatioData,
+    Record,
+    VariancesData,
+    close,
+    holds,
+    within_se,
+)
 
 
 @dataclass(frozen=True)
@@ -112,12 +123,10 @@ def q1_1_posterior(cfg: GaussianConfig = GaussianConfig()) -> Record:
                 "quadrature mean": q_mean, "quadrature variance": q_var,
                 "ABC draws kept": int(k), "ABC mean": float(mc_mean), "ABC variance": float(mc_var)},
         checks=checks,
-        figure="posterior",
-        data={"grid": grid, "posterior": post.pdf(grid),
-              "prior": stats.norm.pdf(grid, cfg.prior_mean, cfg.prior_sd),
-              "likelihood": np.exp([log_unnorm(m) - stats.norm.logpdf(m, cfg.prior_mean, cfg.prior_sd)
-                                    for m in grid]),
-              "abc": kept, "mle": float(st.total / cfg.n)},
+        data=GaussianPosteriorData(
+            grid=grid, posterior=post.pdf(grid), prior=stats.norm.pdf(grid, cfg.prior_mean, cfg.prior_sd),
+            likelihood=np.exp([log_unnorm(m) - stats.norm.logpdf(m, cfg.prior_mean, cfg.prior_sd) for m in grid]),
+            abc=kept, mle=float(st.total / cfg.n)),
     )
 
 
@@ -219,8 +228,7 @@ def q1_2d_plugins(cfg: GaussianConfig = GaussianConfig()) -> Record:
         checks=[close("full predictive density = quadrature of N(x; mu, sigma^2) against mu | D "
                       "(largest relative error at 5 points)", worst, 0.0, atol=1e-9),
                 close("Var(x | D) - Var(x | mu_MAP) = v_n", full.var() - p_mp.var(), post.var(), rtol=1e-12)],
-        figure="predictives",
-        data={"grid": grid, "full": full.pdf(grid), "plugin_mle": p_ml.pdf(grid), "plugin_map": p_mp.pdf(grid)},
+        data=PredictivesData(grid=grid, full=full.pdf(grid), plugin_mle=p_ml.pdf(grid), plugin_map=p_mp.pdf(grid)),
     )
 
 
@@ -248,11 +256,9 @@ def q1_2e_variances(cfg: GaussianConfig = GaussianConfig()) -> Record:
                 close("n (Var(x | D) - sigma^2) -> sigma^4 / sigma^2 at n = 10^6", ns[-1] * (full[-1] - s2),
                       s2, rtol=1e-5),
                 holds("SymPy: limit of Var(x | D) is sigma^2", sp.simplify(lim - s**2) == 0, tolerance="symbolic")],
-        figure="variances",
-        data={"n": ns, "full": full, "sigma2": s2,
-              # the report's sliders start at this example (the page computes every closed form itself)
-              "explore": {"noise_sd": cfg.noise_sd, "prior_sd": cfg.prior_sd, "n": cfg.n,
-                          "xbar": float(np.mean(example_data(cfg))), "level": 0.95}},
+        data=VariancesData(n=ns, full=full, sigma2=s2, explore=Job1Explore(
+            noise_sd=cfg.noise_sd, prior_sd=cfg.prior_sd, n=cfg.n, xbar=float(np.mean(example_data(cfg))),
+            level=0.95)),
     )
 
 
@@ -312,8 +318,7 @@ def q1_4_ratio(cfg: GaussianConfig = GaussianConfig()) -> Record:
                       rtol=1e-6),
                 close(f"MAP/MLE on the example data = shrinkage(n = {cfg.n})", data_ratio,
                       g.shrinkage(cfg.n, cfg.noise_sd, cfg.prior_sd), rtol=1e-14)],
-        figure="ratio",
-        data={"n": ns, "ratio": ratio},
+        data=RatioData(n=ns, ratio=ratio),
     )
 
 
@@ -383,8 +388,7 @@ def calibration(cfg: GaussianConfig = GaussianConfig(), ns=(1, 2, 5, 10, 100), l
                   r"\text{MLE plug-in: } 2\Phi\!\left(z/\sqrt{1+1/n}\right)-1"],
         checks=checks,
         table={"columns": ["n", "full predictive", "plug-in MLE (exact)", "plug-in MAP (exact)"], "rows": rows},
-        figure="calibration",
-        data={"n": np.asarray(ns), "level": level, "se": se, **{k: np.asarray(v) for k, v in cov.items()}},
+        data=CalibrationData(n=np.asarray(ns), level=level, se=se, **{k: np.asarray(v) for k, v in cov.items()}),
     )
 
 

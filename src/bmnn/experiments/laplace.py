@@ -16,7 +16,20 @@ import numpy as np
 from scipy import integrate
 
 from bmnn._checks import as_generator
-from bmnn.experiments.records import Record, close, holds, within_se
+from bmnn.experiments.records import (
+    DiabetesExplore,
+    LaplacePosteriorData,
+    LocationExplore,
+    MseGapData,
+    Posterior2dExplore,
+    PriorLocationData,
+    Record,
+    ScaleData,
+    TauPathData,
+    close,
+    holds,
+    within_se,
+)
 from bmnn.laplace import gibbs, log_posterior, map_estimate, tau_star
 from bmnn.laplace.gibbs import gibbs_batched
 from bmnn.laplace.settings import DIABETES_LAMBDA
@@ -105,10 +118,9 @@ def q2_1_posterior(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
                 "1-d: Gibbs bulk ESS": ess1, "2-d: grid mean": m2.round(5).tolist(),
                 "2-d: Gibbs mean": d2["mean"].round(5).tolist(), "2-d: largest R-hat": float(d2["rhat"].max())},
         checks=checks,
-        figure="laplace_posterior",
-        data={"grid1": grid1, "dens1": dens1, "draws1": r1.draws[..., 0].ravel(),
-              "axis2": ax, "dens2": dens2 / z2, "draws2": r2.draws.reshape(-1, 2)[::7],
-              "explore": explore_2d(X2, y2, s, cfg)},
+        data=LaplacePosteriorData(grid1=grid1, dens1=dens1, draws1=r1.draws[..., 0].ravel(), axis2=ax,
+                                  dens2=dens2 / z2, draws2=r2.draws.reshape(-1, 2)[::7],
+                                  explore=explore_2d(X2, y2, s, cfg)),
     )
 
 
@@ -116,7 +128,7 @@ def q2_1_posterior(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
 EXPLORE_TAUS = {False: 25, True: 9}
 
 
-def explore_2d(X: np.ndarray, y: np.ndarray, noise_sd: float, cfg: LaplaceConfig) -> dict:
+def explore_2d(X: np.ndarray, y: np.ndarray, noise_sd: float, cfg: LaplaceConfig) -> Posterior2dExplore:
     """The 2-d posterior of 2.1 for the report's tau slider: the statistics the page needs to evaluate the log
     posterior itself (X^T X, X^T y, y^T y), and per tau the MAP and the Gibbs posterior mean."""
     quick = cfg.quick
@@ -126,9 +138,9 @@ def explore_2d(X: np.ndarray, y: np.ndarray, noise_sd: float, cfg: LaplaceConfig
         maps.append(map_estimate(X, y, noise_sd, t).coef)
         means.append(gibbs(X, y, noise_sd, t, draws=cfg.draws // 4, chains=4, seed=cfg.seed + 100 + i).draws
                      .mean(axis=(0, 1)))
-    return {"X": X, "y": y, "gram": X.T @ X, "xty": X.T @ y, "yty": float(y @ y), "n": int(X.shape[0]),
-            "noise_sd": noise_sd,
-            "taus": taus, "map": np.array(maps), "mean": np.array(means), "axis": np.linspace(-2.5, 3.0, 41)}
+    return Posterior2dExplore(X=X, y=y, gram=X.T @ X, xty=X.T @ y, yty=float(y @ y), n=int(X.shape[0]),
+                              noise_sd=noise_sd, taus=taus, map=np.array(maps), mean=np.array(means),
+                              axis=np.linspace(-2.5, 3.0, 41))
 
 
 def q2_2_map(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
@@ -202,12 +214,10 @@ def q2_3_prior_knowledge(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
                   r"\mathrm{Laplace}(v_j, \tau)"],
         values={"p": p, "N": 12, "least-squares error ||w_OLS - w_true||": ols_err},
         checks=checks,
-        figure="prior_location",
-        data={"dist": dist, "taus": taus, "err": err, "ols": ols_err,
-              "explore": {"taus": (ex := np.logspace(-2, 1, EXPLORE_TAUS[cfg.quick])), "dist": dist,
-                          "err": np.array([[np.linalg.norm(map_estimate(X, y, 1.0, t, w_true + d * direction).coef
-                                                           - w_true) for d in dist] for t in ex]),
-                          "ols": ols_err}},
+        data=PriorLocationData(dist=dist, taus=taus, err=err, ols=ols_err, explore=LocationExplore(
+            taus=(ex := np.logspace(-2, 1, EXPLORE_TAUS[cfg.quick])), dist=dist, ols=ols_err,
+            err=np.array([[np.linalg.norm(map_estimate(X, y, 1.0, t, w_true + d * direction).coef - w_true)
+                           for d in dist] for t in ex]))),
     )
 
 
@@ -234,8 +244,7 @@ def q2_4_tau_path(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
         checks=[holds("at tau = tau*, w_MAP = mu exactly (every coefficient)", bool(np.array_equal(at, mu))),
                 holds("just above tau*, some coefficient leaves mu", bool(np.any(above != mu))),
                 holds("below tau* (tau*/10), still exactly mu", bool(np.array_equal(path[0], mu)))],
-        figure="tau_path",
-        data={"taus": taus, "path": path, "tau_star": ts, "mu": mu, "explore": explore_diabetes(cfg)},
+        data=TauPathData(taus=taus, path=path, tau_star=ts, mu=mu, explore=explore_diabetes(cfg)),
     )
 
 
@@ -255,18 +264,17 @@ def explore_diabetes(cfg: LaplaceConfig = LaplaceConfig()) -> dict:
     ts = tau_star(X, y, s)
     quick = cfg.quick
     taus = ts * np.logspace(np.log10(1 / 3), np.log10(300), EXPLORE_TAUS[quick])
-    out = {"names": list(names), "noise_sd": s, "tau_star": ts, "taus": taus, "map": [], "mean": [], "q05": [],
-           "q95": []}
+    maps, means, q05, q95 = [], [], [], []
     for i, t in enumerate(taus):
-        out["map"].append(map_estimate(X, y, s, t).coef)
+        maps.append(map_estimate(X, y, s, t).coef)
         g = gibbs(X, y, s, t, draws=250 if quick else 1000, warmup=200, chains=4, seed=cfg.seed + 200 + i)
         lo, hi = interval(g.draws, 0.9)
-        out["mean"].append(g.draws.mean(axis=(0, 1)))
-        out["q05"].append(lo)
-        out["q95"].append(hi)
-    out = {k: np.array(v) if isinstance(v, list) and k != "names" else v for k, v in out.items()}
-    out["zeros"] = np.sum(out["map"] == 0.0, axis=1)
-    return out
+        means.append(g.draws.mean(axis=(0, 1)))
+        q05.append(lo)
+        q95.append(hi)
+    return DiabetesExplore(names=list(names), noise_sd=s, tau_star=ts, taus=taus, map=np.array(maps),
+                           mean=np.array(means), q05=np.array(q05), q95=np.array(q95),
+                           zeros=np.sum(np.array(maps) == 0.0, axis=1))
 
 
 def paired_mse(rng, n: int, p: int, reps: int, draws: int, noise_sd: float = 1.0, scale: float = 1.0):
@@ -351,9 +359,8 @@ def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig(), client=None) -> Record:
                           s**2 + np.sum((w - w_hat) ** 2), sq.std(ddof=1) / np.sqrt(sq.size))],
         table={"columns": ["n", "MAP - mean (test MSE)", "standard error"],
                "rows": [[int(a), f"{b:.4f}", f"{c:.4f}"] for a, b, c in zip(ns, curve, curve_se, strict=True)]},
-        figure="mse_gap",
-        data={"n": ns, "diff": np.array(curve), "se": np.array(curve_se), "mse_map": np.array(mse_map),
-              "mse_mean": np.array(mse_mean), "reps": cfg.mse_reps_curve},
+        data=MseGapData(n=ns, diff=np.array(curve), se=np.array(curve_se), mse_map=np.array(mse_map),
+                        mse_mean=np.array(mse_mean), reps=cfg.mse_reps_curve),
     )
 
 
@@ -391,7 +398,7 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
         holds("p > n: posterior means by the two exact draws agree (|z| <= 4 for every coefficient)",
               bool(np.max(np.abs(z)) <= 4.0), value=f"max |z| = {np.max(np.abs(z)):.2f}", expected="<= 4"),
     ]
-    rows, data = [], {}
+    rows, data = [], None
     if bench:
         sizes = bench["sizes"]
         for r in sizes:
@@ -401,9 +408,9 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
                          f"< {nu['ess_per_s_upper_bound']:.2f} (no draw in {bench['cap_seconds']:.0f} s)",
                          f"{r['ratio']:.0f}x" if "ratio" in r else f">= {r['ratio_at_least']:.0f}x",
                          r["ours"]["algorithm"]])
-        data = {"p": [r["p"] for r in sizes], "ours": [r["ours"]["ess_per_s"] for r in sizes],
-                "nuts": [r["nuts"].get("ess_per_s") for r in sizes],
-                "nuts_bound": [r["nuts"].get("ess_per_s_upper_bound") for r in sizes], "machine": bench["machine"]}
+        data = ScaleData(p=[r["p"] for r in sizes], ours=[r["ours"]["ess_per_s"] for r in sizes],
+                         nuts=[r["nuts"].get("ess_per_s") for r in sizes],
+                         nuts_bound=[r["nuts"].get("ess_per_s_upper_bound") for r in sizes], machine=bench["machine"])
     return Record(
         id="2.S", title="Beyond the material: the same posterior at scale",
         statement=("Users point this model at their own data: p >> n, sigma unknown, tau to be learned. How does the "
@@ -427,7 +434,6 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
         checks=checks,
         table={"columns": ["n x p", "ours: min bulk ESS/s", "NUTS: min bulk ESS/s", "ratio", "our Gaussian draw"],
                "rows": rows} if rows else None,
-        figure="laplace_scale" if data else None,
         data=data,
     )
 

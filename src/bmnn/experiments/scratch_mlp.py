@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from bmnn._checks import DataFileError, InputError
-from bmnn.experiments.records import Record, holds
+from bmnn.experiments.records import (
+    Record,
+    ScratchMlpData,
+    holds,
+)
 
 ANCHORS = [
     ("human performance (data set authors)", 0.835),
@@ -135,10 +139,9 @@ def q4_mlp(quick: bool = False, data_dir=None, runs_dir: str | Path = "runs", lo
                 "best: seconds of training": secs_b, "best: epochs": cfg_b.epochs},
         table={"columns": ["model", "test accuracy"], "rows": rows},
         checks=checks,
-        figure="scratch_mlp",
-        data={"classic": ck_c["history"], "best": ck_b["history"], "confusion": m_b["confusion"],
-              "classes": FASHION_CLASSES, "images": arrays["x_test"][show], "pred": m_b["pred"][show],
-              "true": arrays["y_test"][show], "proba": m_b["proba"][show], "index": show},
+        data=ScratchMlpData(classic=ck_c["history"], best=ck_b["history"], confusion=m_b["confusion"],
+                            classes=FASHION_CLASSES, images=arrays["x_test"][show], pred=m_b["pred"][show],
+                            true=arrays["y_test"][show], proba=m_b["proba"][show], index=show),
     )
 
 

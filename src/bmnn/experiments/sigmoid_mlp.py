@@ -12,7 +12,13 @@ import numpy as np
 
 from bmnn import sigmoid_mlp as sm
 from bmnn._checks import DataFileError, InputError, as_generator, check_memory, count
-from bmnn.experiments.records import Record, close, holds
+from bmnn.experiments.records import (
+    Record,
+    SaturationData,
+    SigmoidTrainingData,
+    close,
+    holds,
+)
 from bmnn.gradcheck import check_gradients, relative_error
 
 FD_BOUND = 1e-7  # largest relative error against finite differences
@@ -180,7 +186,7 @@ def saturation(cfg: SigmoidConfig = SigmoidConfig()) -> Record:
         formulas=[r"-\left(\frac{y}{\hat y} + \frac{1-y}{\hat y - 1}\right)\hat y(1-\hat y) = \hat y - y"],
         table={"columns": ["a2", "y", "y_hat (float64)", "expanded", "y_hat - y", "loss from logit"], "rows": rows},
         checks=checks,
-        data={"explore": {y: sm.output_gradient_table(EXPLORE_A2, y) for y in (0, 1)}},
+        data=SaturationData(tables={y: sm.output_gradient_table(EXPLORE_A2, y) for y in (0, 1)}),
     )
 
 
@@ -210,7 +216,7 @@ def training(cfg: SigmoidConfig = SigmoidConfig(), data_dir=None) -> Record:
                     value=f"{hist_c['test_acc'][-1]:.4f}", expected=">= 0.95")]
     values = {"breast cancer: train / test points": f"{len(ytr)} / {len(yte)}",
               "breast cancer: test accuracy": hist_c["test_acc"][-1]}
-    data = {"cancer": hist_c}
+    fashion = None
     try:
         fm = load_fashion_mnist(data_dir)
     except DataFileError as exc:  # the real data set is optional for this record: say so instead of failing
@@ -228,14 +234,14 @@ def training(cfg: SigmoidConfig = SigmoidConfig(), data_dir=None) -> Record:
         values["Fashion-MNIST T-shirt/top vs Shirt: test accuracy"] = hist_f["test_acc"][-1]
         checks.append(holds("T-shirt/top vs Shirt: better than chance by a wide margin (> 0.75)",
                             hist_f["test_acc"][-1] > 0.75, value=f"{hist_f['test_acc'][-1]:.4f}"))
-        data["fashion"] = hist_f
+        fashion = hist_f
     return Record(
         id="3.T", title="Beyond the material: training with the hand gradients",
         statement=("Train the network by mini-batch gradient descent using only the hand-derived gradients (no "
                    "autograd): scikit-learn's breast-cancer data (standardised, stratified 80/20 split) and the "
                    "hardest pair of Fashion-MNIST classes, T-shirt/top against Shirt."),
         answer="The gradients drive the loss down on real data; the curves below are per epoch.",
-        values=values, checks=checks, figure="sigmoid_training", data=data,
+        values=values, checks=checks, data=SigmoidTrainingData(cancer=hist_c, fashion=fashion),
     )
 
 

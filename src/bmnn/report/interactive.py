@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bmnn.experiments import records as R
 from bmnn.experiments.records import Record, Section
 
 #: the width of one panel, in pixels; panels wrap on narrow screens (vega-embed scales nothing)
@@ -80,19 +81,17 @@ def job1_view(rec: Record) -> View | None:
     """Sliders for sigma, log10 tau, n and |x bar|, a sign switch for sum x; prior, likelihood and posterior of mu,
     the three predictives, the readouts and the coverage of each 95% interval against n: all computed in the
     page from the closed forms of :mod:`bmnn.gaussian` (prior mean 0, as in the material)."""
-    if "explore" not in rec.data:
-        return None
     alt = _alt()
-    ex = rec.data["explore"]
-    z = float(_ndtri(0.5 + ex["level"] / 2))
-    sigma = alt.param(name="sigma", value=ex["noise_sd"],
+    ex = rec.data.explore
+    z = float(_ndtri(0.5 + ex.level / 2))
+    sigma = alt.param(name="sigma", value=ex.noise_sd,
                       bind=alt.binding_range(min=0.1, max=5, step=0.01, name="sigma (noise sd) "))
-    logtau = alt.param(name="log10_tau", value=round(math.log10(ex["prior_sd"]), 2),
+    logtau = alt.param(name="log10_tau", value=round(math.log10(ex.prior_sd), 2),
                        bind=alt.binding_range(min=-2, max=2, step=0.01, name="log10 tau (prior sd) "))
-    n = alt.param(name="n", value=ex["n"], bind=alt.binding_range(min=1, max=1000, step=1, name="n "))
-    xbar = alt.param(name="xbar_abs", value=round(abs(ex["xbar"]), 2),
+    n = alt.param(name="n", value=ex.n, bind=alt.binding_range(min=1, max=1000, step=1, name="n "))
+    xbar = alt.param(name="xbar_abs", value=round(abs(ex.xbar), 2),
                      bind=alt.binding_range(min=0, max=3, step=0.01, name="|x bar| (sample mean) "))
-    sign = alt.param(name="sign", value=1 if ex["xbar"] >= 0 else -1,
+    sign = alt.param(name="sign", value=1 if ex.xbar >= 0 else -1,
                      bind=alt.binding_radio(options=[1, 0, -1], labels=["sum x > 0", "sum x = 0", "sum x < 0"],
                                             name="sign of sum x (1.3) "))
     params = [sigma, logtau, n, xbar, sign]
@@ -148,7 +147,7 @@ def job1_view(rec: Record) -> View | None:
     grid_n = alt.sequence(0, 3.0001, 0.05, as_="e")
     cov = (alt.Chart(grid_n).transform_calculate(m="round(pow(10, datum.e))")
            .transform_calculate(r=base["r"].replace("datum.tau", "pow(10, log10_tau)"))
-           .transform_calculate(full=repr(float(ex["level"])),
+           .transform_calculate(full=repr(float(ex.level)),
                                 plugin_mle=f"2 * cumulativeNormal({z!r} / sqrt(1 + 1 / datum.m)) - 1",
                                 plugin_map=f"2 * cumulativeNormal({z!r} / sqrt(1 + 1 / (datum.m + datum.r))) - 1")
            .transform_fold(["full", "plugin_mle", "plugin_map"], as_=["predictive", "coverage"])
@@ -168,7 +167,7 @@ def job1_view(rec: Record) -> View | None:
     top = alt.hconcat(mu_curves, x_curves).resolve_scale(color="independent", strokeDash="independent")
     chart = (alt.vconcat(top, alt.hconcat(cov + now, read))
              .resolve_scale(color="independent", strokeDash="independent").add_params(*params))
-    return View("view-job1", "1.2(e)", "Move the sliders: the posterior, the predictives and the coverage are "
+    return View("view-job1", rec.id, "Move the sliders: the posterior, the predictives and the coverage are "
                 "computed in the page from the closed forms.", _spec(chart))
 
 
@@ -187,23 +186,21 @@ def _index_slider(alt, name: str, count: int, label: str, value: int = 0):
 def diabetes_view(rec: Record) -> View | None:
     """2.4 on the diabetes data: a tau slider over the grid; every coefficient's MAP and posterior mean with its
     90% interval, tau* marked, and the count of exact zeros."""
-    if "explore" not in rec.data:
-        return None
     alt = _alt()
-    ex = rec.data["explore"]
-    taus, names = np.asarray(ex["taus"]), ex["names"]
+    ex = rec.data.explore
+    taus, names = np.asarray(ex.taus), ex.names
     k = len(taus)
-    rows = [{"i": i, "tau": float(taus[i]), "feature": names[j], "map": float(ex["map"][i][j]),
-             "mean": float(ex["mean"][i][j]), "q05": float(ex["q05"][i][j]), "q95": float(ex["q95"][i][j])}
+    rows = [{"i": i, "tau": float(taus[i]), "feature": names[j], "map": float(ex.map[i][j]),
+             "mean": float(ex.mean[i][j]), "q05": float(ex.q05[i][j]), "q95": float(ex.q95[i][j])}
             for i in range(k) for j in range(len(names))]
-    taurows = [{"i": i, "tau": float(taus[i]), "zeros": int(ex["zeros"][i])} for i in range(k)]
+    taurows = [{"i": i, "tau": float(taus[i]), "zeros": int(ex.zeros[i])} for i in range(k)]
     data, tdata = alt.Data(values=rows), alt.Data(values=taurows)
     ti = _index_slider(alt, "tau_i", k, "tau (grid step) ", value=k // 2)
     path = (alt.Chart(data).mark_line(strokeWidth=1.2)
             .encode(x=alt.X("tau:Q", scale=alt.Scale(type="log"), title="tau"), y=alt.Y("map:Q", title="MAP"),
                     color=alt.Color("feature:N", legend=alt.Legend(columns=5, orient="top", title=None)))
             .properties(width=PANEL, height=220, title="the exact MAP path (Lasso)"))
-    star = alt.Chart(alt.Data(values=[{"tau_star": float(ex["tau_star"])}])).mark_rule(color="gray").encode(
+    star = alt.Chart(alt.Data(values=[{"tau_star": float(ex.tau_star)}])).mark_rule(color="gray").encode(
         x="tau_star:Q")
     now = alt.Chart(tdata).transform_filter("datum.i == tau_i").mark_rule(color="black", strokeDash=[3, 3]).encode(
         x="tau:Q")
@@ -212,7 +209,7 @@ def diabetes_view(rec: Record) -> View | None:
             + sel.mark_point(shape="circle", filled=True, size=50).encode(y="feature:N", x="mean:Q")
             + sel.mark_point(shape="diamond", color="crimson", size=60).encode(y="feature:N", x="map:Q")
             ).properties(width=PANEL, height=220, title="posterior mean, 90% interval (bars), MAP (red)")
-    lines = [("tau", _full("datum.tau")), ("tau*", _full(repr(float(ex["tau_star"])))),
+    lines = [("tau", _full("datum.tau")), ("tau*", _full(repr(float(ex.tau_star)))),
              ("exact zeros in the MAP", _full("datum.zeros"))]
     read = _readout(alt, alt.Chart(tdata).transform_filter("datum.i == tau_i"), lines)
     table = (sel.transform_calculate(text="datum.feature + ': MAP ' + toString(datum.map) + ', mean ' + "
@@ -224,17 +221,15 @@ def diabetes_view(rec: Record) -> View | None:
                          view=alt.ViewBackground(stroke=None)))
     chart = alt.vconcat(alt.hconcat(path + star + now, bars), read, table).add_params(ti)
     chart = chart.resolve_scale(color="independent")
-    return View("view-job2", "2.4", f"Diabetes data (sigma = {ex['noise_sd']:.4g}, the least-squares residual sd): "
+    return View("view-job2", rec.id, f"Diabetes data (sigma = {ex.noise_sd:.4g}, the least-squares residual sd): "
                 "the MAP is the exact Lasso; the posterior means and intervals are the Gibbs sampler's.", _spec(chart))
 
 
 def location_view(rec: Record) -> View | None:
     """2.3: the MAP's error as the location mu moves from w_true, for the chosen tau."""
-    if "explore" not in rec.data:
-        return None
     alt = _alt()
-    ex = rec.data["explore"]
-    taus, dist, err = np.asarray(ex["taus"]), np.asarray(ex["dist"]), np.asarray(ex["err"])
+    ex = rec.data.explore
+    taus, dist, err = np.asarray(ex.taus), np.asarray(ex.dist), np.asarray(ex.err)
     rows = [{"i": i, "tau": float(taus[i]), "d": j, "dist": float(dist[j]), "err": float(err[i, j])}
             for i in range(len(taus)) for j in range(len(dist))]
     data = alt.Data(values=rows)
@@ -244,34 +239,32 @@ def location_view(rec: Record) -> View | None:
              .encode(x=alt.X("dist:Q", title="||mu - w_true||"), y=alt.Y("err:Q", title="||w_MAP - w_true||")))
     dot = (alt.Chart(data).transform_filter("datum.i == loc_tau_i && datum.d == loc_d")
            .mark_point(filled=True, size=80, color="black").encode(x="dist:Q", y="err:Q"))
-    ols = alt.Chart(alt.Data(values=[{"ols": float(ex["ols"])}])).mark_rule(color="gray", strokeDash=[4, 4]).encode(
+    ols = alt.Chart(alt.Data(values=[{"ols": float(ex.ols)}])).mark_rule(color="gray", strokeDash=[4, 4]).encode(
         y="ols:Q")
     lines = [("tau", _full("datum.tau")), ("||mu - w_true||", _full("datum.dist")),
              ("||w_MAP - w_true||", _full("datum.err")),
-             ("least squares ||w_OLS - w_true||", _full(repr(float(ex["ols"]))))]
+             ("least squares ||w_OLS - w_true||", _full(repr(float(ex.ols))))]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.i == loc_tau_i && datum.d == loc_d"), lines)
     chart = alt.hconcat((curve + dot + ols).properties(width=PANEL, height=220,
                                                        title="prior knowledge through the location"),
                         read).add_params(ti, di)
-    return View("view-location", "2.3", "The location mu moves along a line away from w_true; the MAP's error for "
+    return View("view-location", rec.id, "The location mu moves along a line away from w_true; the MAP's error for "
                 "the chosen tau (gray: least squares).", _spec(chart))
 
 
 def posterior2d_view(rec: Record) -> View | None:
     """2.1: the 2-d posterior for the chosen tau, evaluated in the page from X^T X, X^T y and y^T y; the MAP and
     the Gibbs posterior mean marked."""
-    if "explore" not in rec.data:
-        return None
     alt = _alt()
-    ex = rec.data["explore"]
-    G, q = np.asarray(ex["gram"]), np.asarray(ex["xty"])
-    s, n, yty = float(ex["noise_sd"]), int(ex["n"]), float(ex["yty"])
-    taus = [float(t) for t in ex["taus"]]
-    axis = np.asarray(ex["axis"])
+    ex = rec.data.explore
+    G, q = np.asarray(ex.gram), np.asarray(ex.xty)
+    s, n, yty = float(ex.noise_sd), int(ex.n), float(ex.yty)
+    taus = [float(t) for t in ex.taus]
+    axis = np.asarray(ex.axis)
     h = float(axis[1] - axis[0])
     grid = alt.Data(values=[{"w1": float(a), "w2": float(b)} for a in axis for b in axis])
     marks = alt.Data(values=[{"i": i, "tau": t, "map1": float(m[0]), "map2": float(m[1]), "mean1": float(e[0]),
-                              "mean2": float(e[1])} for i, (t, m, e) in enumerate(zip(taus, ex["map"], ex["mean"],
+                              "mean2": float(e[1])} for i, (t, m, e) in enumerate(zip(taus, ex.map, ex.mean,
                                                                                        strict=True))])
     ti = _index_slider(alt, "post_tau_i", len(taus), "tau (grid step) ", value=len(taus) // 2)
     tau = f"{json.dumps(taus)}[post_tau_i]"
@@ -298,19 +291,17 @@ def posterior2d_view(rec: Record) -> View | None:
              ("log p(w_MAP | X, y) + log p(y | X)", _full(logpost("datum.map1", "datum.map2")))]
     read = _readout(alt, sel, lines)
     chart = alt.hconcat(heat + pts, read).add_params(ti)
-    return View("view-posterior2d", "2.1", "The density is evaluated in the page from the formula of 2.1; red: "
+    return View("view-posterior2d", rec.id, "The density is evaluated in the page from the formula of 2.1; red: "
                 "the MAP, black: the Gibbs posterior mean.", _spec(chart))
 
 
 def mse_view(rec: Record) -> View | None:
     """2.5: an n slider over the simulation study's grid: test MSE of MAP and posterior mean, the paired
     difference and its standard error."""
-    if "mse_map" not in rec.data:
-        return None
     alt = _alt()
     d = rec.data
-    rows = [{"i": i, "n": int(d["n"][i]), "MAP": float(d["mse_map"][i]), "posterior mean": float(d["mse_mean"][i]),
-             "diff": float(d["diff"][i]), "se": float(d["se"][i])} for i in range(len(d["n"]))]
+    rows = [{"i": i, "n": int(d.n[i]), "MAP": float(d.mse_map[i]), "posterior mean": float(d.mse_mean[i]),
+             "diff": float(d.diff[i]), "se": float(d.se[i])} for i in range(len(d.n))]
     data = alt.Data(values=rows)
     ni = _index_slider(alt, "mse_i", len(rows), "n (grid step) ")
     lines_ = (alt.Chart(data).transform_fold(["MAP", "posterior mean"], as_=["estimator", "mse"])
@@ -326,7 +317,7 @@ def mse_view(rec: Record) -> View | None:
     read = _readout(alt, alt.Chart(data).transform_filter("datum.i == mse_i"), lines)
     chart = alt.hconcat((lines_ + now).properties(width=PANEL, height=220, title="expected test MSE"),
                         read).add_params(ni)
-    return View("view-mse", "2.5", f"The simulation study ({d['reps']:,} replicates per n, p = 10, tau = sigma = 1).",
+    return View("view-mse", rec.id, f"The simulation study ({d.reps:,} replicates per n, p = 10, tau = sigma = 1).",
                 _spec(chart))
 
 
@@ -335,10 +326,8 @@ def mse_view(rec: Record) -> View | None:
 def saturation_view(rec: Record) -> View | None:
     """3.S: the output pre-activation a2 as a slider, and y: the expanded and the simplified dL/da2 in float32
     and float64, where the expanded one becomes NaN or infinite."""
-    if "explore" not in rec.data:
-        return None
     alt = _alt()
-    ex = rec.data["explore"]
+    ex = rec.data.tables
     rows = []
     for y, t in ex.items():
         for i, a in enumerate(t["a2"]):
@@ -363,7 +352,7 @@ def saturation_view(rec: Record) -> View | None:
              ("y_hat - y (float32)", _full("datum.simplified32"))]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.y == label && datum.a2 == a2"), lines)
     chart = alt.hconcat(curve + now, read).add_params(a2, yy)
-    return View("view-saturation", "3.S", "The expanded form divides by y_hat and y_hat - 1: it breaks once the "
+    return View("view-saturation", rec.id, "The expanded form divides by y_hat and y_hat - 1: it breaks once the "
                 "sigmoid rounds to 1 or underflows to 0, much sooner in float32.", _spec(chart))
 
 
@@ -383,10 +372,8 @@ def training_view(rec: Record) -> View | None:
     that epoch), and the gallery: hovering a test image shows its ten predicted probabilities."""
     alt = _alt()
     d = rec.data
-    if "best" not in d or "index" not in d:
-        return None
-    hist = d["best"]
-    classes = list(d["classes"])
+    hist = d.best
+    classes = list(d.classes)
     rows = [{"epoch": int(h["epoch"]), **{k: float(h[k]) for k in ("train_loss", "test_loss", "train_acc", "test_acc")}}
             for h in hist]
     # one row per epoch with its 100 counts (row-major: true class, then predicted), unpacked in the page for the
@@ -429,8 +416,8 @@ def training_view(rec: Record) -> View | None:
         panels.append(read)
     # the gallery: hover an image, read its ten probabilities
     imgs = [{"k": k, "col": k % 8, "row": k // 8, "url": _png(im), "index": int(i), "true": classes[int(t)],
-             "predicted": classes[int(p)], **{f"p{c}": float(d["proba"][k][c]) for c in range(10)}}
-            for k, (im, i, t, p) in enumerate(zip(d["images"], d["index"], d["true"], d["pred"], strict=True))]
+             "predicted": classes[int(p)], **{f"p{c}": float(d.proba[k][c]) for c in range(10)}}
+            for k, (im, i, t, p) in enumerate(zip(d.images, d.index, d.true, d.pred, strict=True))]
     gdata = alt.Data(values=imgs)
     hover = alt.selection_point(name="image", on="pointerover", fields=["k"], value=[{"k": 0}], empty=False)
     gallery = (alt.Chart(gdata).mark_image(width=34, height=34)
@@ -449,7 +436,7 @@ def training_view(rec: Record) -> View | None:
     chart = alt.vconcat(*panels).resolve_scale(color="independent").add_params(ep)
     note = "" if cm else (" (This run was trained before bmnn kept each epoch's confusion counts: train it again "
                           "to see them.)")
-    return View("view-training", "4", "The best recipe's run: move the epoch slider; hover a test image." + note,
+    return View("view-training", rec.id, "The best recipe's run: move the epoch slider; hover a test image." + note,
                 _spec(chart))
 
 
@@ -462,21 +449,20 @@ def _spec(chart) -> dict[str, Any]:
     return spec
 
 
-#: which record each view belongs to, and the function that builds it from that record
-VIEWS = {"1.2(e)": job1_view, "2.1": posterior2d_view, "2.3": location_view, "2.4": diabetes_view, "2.5": mse_view,
-         "3.S": saturation_view, "4": training_view}
+#: the view of each payload type (:mod:`bmnn.experiments.records`)
+VIEWS = {R.VariancesData: job1_view, R.LaplacePosteriorData: posterior2d_view, R.PriorLocationData: location_view,
+         R.TauPathData: diabetes_view, R.MseGapData: mse_view, R.SaturationData: saturation_view,
+         R.ScratchMlpData: training_view}
 
 
 def views(sections: list[Section]) -> dict[str, View]:
-    """Record id -> its interactive view, for every record that has one and carries its grids (a builder returns
-    None for a record without them)."""
+    """Record id -> its interactive view, for every record whose payload has one."""
     out = {}
     for s in sections:
         for r in s.records:
-            build = VIEWS.get(r.id)
-            v = None if build is None else build(r)
-            if v is not None:
-                out[r.id] = v
+            build = VIEWS.get(type(r.data))
+            if build is not None:
+                out[r.id] = build(r)
     return out
 
 
