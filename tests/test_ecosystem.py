@@ -291,4 +291,4 @@ def test_quick_mode_is_a_setting_that_survives_a_replicate_count():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 2))
     out = L.explore_2d(X, X @ [1.0, -0.5] + rng.normal(size=20), 1.0, cfg)
-    assert len(out["taus"]) == L.EXPLORE_TAUS[True]
+    assert len(out.taus) == L.EXPLORE_TAUS[True]

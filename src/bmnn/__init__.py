@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["BmnnError", "DataFileError", "InputError", "NotFittedError", "__version__"]
+__all__ = ["BmnnError", "DataFileError", "GaussianPriorRegression", "HorseshoeRegression", "InputError",
+           "LaplaceRegression", "NotFittedError", "__version__"]
+_ESTIMATORS = ("GaussianPriorRegression", "HorseshoeRegression", "LaplaceRegression")
 
 
 def __getattr__(name: str) -> Any:
@@ -18,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from bmnn import _checks
 
         return getattr(_checks, name)
+    if name in _ESTIMATORS:  # scikit-learn is imported with them, on first use
+        from bmnn import laplace
+
+        return getattr(laplace, name)
     raise AttributeError(f"module 'bmnn' has no attribute {name!r}")

@@ -263,9 +263,7 @@ def _location(args: argparse.Namespace, p: int):
 
 def cmd_lasso(args: argparse.Namespace) -> int:
     from bmnn.datasets import load_bundled, read_csv_xy
-    from bmnn.laplace import LaplaceRegression
     from bmnn.laplace.posterior import standardize
-    from bmnn.laplace.settings import SamplerSettings
 
     big = args.parquet is not None or (args.csv is not None and any(ch in args.csv for ch in "*?["))
     if args.dataset is not None:
@@ -290,22 +288,26 @@ def cmd_lasso(args: argparse.Namespace) -> int:
 
         writable_folder(Path(args.save).parent or Path("."), "folder of --save")
         refuse_foreign(args.save, _is_bmnn_netcdf)  # before any sampling
-    m = LaplaceRegression(args.noise_sd, args.scale, loc, fit_intercept=not args.no_intercept, random_state=args.seed,
-                          scale_prior=tuple(args.scale_prior), noise_prior=args.noise_prior,
-                          **{name: getattr(args, name) for name in SamplerSettings.names()})
+    m = _regressor(args, loc)
     if big:
         gram, xty, yty, n, x_mean, y_mean = stats
         m.fit_statistics(gram, xty, yty, n, x_mean=x_mean, y_mean=y_mean, centered=True, feature_names=names)
     else:
         m.fit(X, y, feature_names=names)
     lo, hi = m.coef_interval(0.9)
-    out = {"feature_names": names, "fit_intercept": m.fit_intercept,
+    prior = getattr(args, "prior", "laplace")
+    out = {"prior": prior, "feature_names": names, "fit_intercept": m.fit_intercept,
            "intercept": m.intercept_ if m.fit_intercept else None,
-           "intercept_map": m.intercept_map_ if m.fit_intercept else None,
-           "lambda": m.lambda_, "tau_star": m.tau_star_, "map": m.coef_map_.tolist(), "map_at": m.map_at_,
            "posterior_mean": m.coef_mean_.tolist(), "posterior_sd": m.coef_sd_.tolist(), "mcse": m.mcse_.tolist(),
            "ess_bulk": m.ess_bulk_.tolist(), "rhat": m.rhat_.tolist(), "q05": lo.tolist(), "q95": hi.tolist(),
-           "kkt_violation": m.kkt_violation_.tolist(), "algorithm": m.algorithm_}
+           "algorithm": m.algorithm_}
+    if hasattr(m, "coef_map_"):  # the horseshoe has no MAP
+        out.update(map=m.coef_map_.tolist(), map_at=m.map_at_,
+                   intercept_map=m.intercept_map_ if m.fit_intercept else None)
+    if prior == "laplace":
+        out.update(**{"lambda": m.lambda_, "tau_star": m.tau_star_, "kkt_violation": m.kkt_violation_.tolist()})
+    elif prior == "gaussian":
+        out["alpha"] = m.alpha_
     for key, attr in (("noise_sd", "noise_sd_summary_"), ("scale", "scale_summary_")):
         if hasattr(m, attr):
             out[key] = getattr(m, attr)
@@ -323,38 +325,78 @@ def cmd_lasso(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(out)
         return 0
-    ts = out["tau_star"]
-    at = m.map_at_
-    print(f"N = {n_rows}, p = {p}, lambda = {m.lambda_:.6g}, tau* = "
-          + ("unbounded (y = X mu: the MAP is the location for every tau)" if ts is None else f"{ts:.6g}")
-          + ("  (tau <= tau*: the MAP is the location)" if ts is not None and at["scale"] <= ts else ""))
-    for key, sym in (("noise_sd", "sigma"), ("scale", "tau")):
+    _print_regression(out, m, (n_rows, p), args.save)
+    return 0
+
+
+def _regressor(args: argparse.Namespace, loc):
+    """The estimator of ``--prior`` (``bmnn lasso``: the Laplace prior) from the command's options; an option the
+    prior does not take is refused."""
+    from bmnn.laplace import GaussianPriorRegression, HorseshoeRegression, LaplaceRegression
+    from bmnn.laplace.settings import SCALE_PRIOR, SamplerSettings
+
+    prior = getattr(args, "prior", "laplace")
+    cls = {"laplace": LaplaceRegression, "horseshoe": HorseshoeRegression, "gaussian": GaussianPriorRegression}[prior]
+    takes = set(cls._get_param_names())
+    kw = {name: getattr(args, name) for name in SamplerSettings.names() if name in takes}
+    if args.coordinate_steps is not None and "coordinate_steps" not in takes:
+        raise InputError(f"--coordinate-steps: the {prior} prior has no collapsed coordinate steps (laplace only)")
+    if args.scale_prior is not None and "scale_prior" not in takes:
+        raise InputError(f"--scale-prior: the {prior} prior's scale has a fixed prior (a half-Cauchy)")
+    if "scale_prior" in takes:
+        kw["scale_prior"] = tuple(args.scale_prior) if args.scale_prior is not None else SCALE_PRIOR[prior][0]
+    return cls(args.noise_sd, args.scale, loc, fit_intercept=not args.no_intercept, random_state=args.seed,
+               noise_prior=args.noise_prior, **kw)
+
+
+def _print_regression(out: dict, m, shape: tuple[int, int], saved: str | None) -> None:
+    """The text summary of ``bmnn lasso`` / ``bmnn regress``."""
+    prior, names = out["prior"], out["feature_names"]
+    n_rows, p = shape
+    sym = {"laplace": "tau", "horseshoe": "tau", "gaussian": "s"}[prior]
+    if prior == "laplace":
+        ts, at = out["tau_star"], m.map_at_
+        print(f"N = {n_rows}, p = {p}, lambda = {m.lambda_:.6g}, tau* = "
+              + ("unbounded (y = X mu: the MAP is the location for every tau)" if ts is None else f"{ts:.6g}")
+              + ("  (tau <= tau*: the MAP is the location)" if ts is not None and at["scale"] <= ts else ""))
+    elif prior == "gaussian":
+        print(f"N = {n_rows}, p = {p}, Gaussian prior; the MAP is ridge regression with alpha = {m.alpha_:.6g}")
+    else:
+        print(f"N = {n_rows}, p = {p}, horseshoe prior (it has no MAP: its density is infinite at the location)")
+    for key, name in (("noise_sd", "sigma"), ("scale", sym)):
         if key in out:
             d = out[key]
-            print(f"{sym} learned: mean {d['mean']:.5g}, median {d['median']:.5g}, 90% interval "
+            print(f"{name} learned: mean {d['mean']:.5g}, median {d['median']:.5g}, 90% interval "
                   f"[{d['q05']:.5g}, {d['q95']:.5g}], ESS {_fmt(d['ess_bulk'], '.0f')}, R-hat {_fmt(d['rhat'], '.3f')}")
-    if at["noise_sd_from"] != "given" or at["scale_from"] != "given":
-        print(f"the MAP is taken at sigma = {at['noise_sd']:.5g} ({at['noise_sd_from']}) and tau = {at['scale']:.5g} "
-              f"({at['scale_from']})")
-    print(f"intercept: {m.intercept_:.6g} (posterior mean; flat prior), at the MAP {m.intercept_map_:.6g}"
-          if m.fit_intercept else "no intercept (--no-intercept: the material's model)")
+    at = out.get("map_at")
+    if at is not None and (at["noise_sd_from"] != "given" or at["scale_from"] != "given"):
+        sigma = "" if at["noise_sd"] is None else f"sigma = {at['noise_sd']:.5g} ({at['noise_sd_from']}) and "
+        print(f"the MAP is taken at {sigma}{sym} = {at['scale']:.5g} ({at['scale_from']})")
+    if not m.fit_intercept:
+        print("no intercept (--no-intercept: the material's model)")
+    else:
+        print(f"intercept: {m.intercept_:.6g} (posterior mean; flat prior)"
+              + (f", at the MAP {m.intercept_map_:.6g}" if "map" in out else ""))
     w = max(8, *(len(n) for n in names))
-    print(f"{'feature':<{w}}  {'MAP':>11}  {'post. mean':>11}  {'post. sd':>10}  {'90% interval':>25}  {'MCSE':>9}  "
-          f"{'ESS bulk':>9}  {'R-hat':>6}")
+    has_map = "map" in out
+    print(f"{'feature':<{w}}  " + (f"{'MAP':>11}  " if has_map else "") + f"{'post. mean':>11}  {'post. sd':>10}  "
+          f"{'90% interval':>25}  {'MCSE':>9}  {'ESS bulk':>9}  {'R-hat':>6}")
 
     def cell(v, spec, width):
         return f"{_fmt(v, spec):>{width}}"
 
     for j, name in enumerate(names):
         iv = f"[{out['q05'][j]:.5g}, {out['q95'][j]:.5g}]"
-        print(f"{name:<{w}}  {out['map'][j]:>11.5g}  {out['posterior_mean'][j]:>11.5g}  "
-              f"{cell(out['posterior_sd'][j], '.4g', 10)}  {iv:>25}  {cell(out['mcse'][j], '.2g', 9)}  "
-              f"{cell(out['ess_bulk'][j], '.0f', 9)}  {cell(out['rhat'][j], '.3f', 6)}")
-    print(f"MAP certificate (largest subgradient violation / lambda): {max(out['kkt_violation']):.2e}; "
-          f"Gaussian draw: {m.algorithm_}" + (f"; draws saved to {args.save}" if args.save else ""))
+        print(f"{name:<{w}}  " + (f"{out['map'][j]:>11.5g}  " if has_map else "")
+              + f"{out['posterior_mean'][j]:>11.5g}  {cell(out['posterior_sd'][j], '.4g', 10)}  {iv:>25}  "
+              f"{cell(out['mcse'][j], '.2g', 9)}  {cell(out['ess_bulk'][j], '.0f', 9)}  "
+              f"{cell(out['rhat'][j], '.3f', 6)}")
+    tail = f"Gaussian draw: {m.algorithm_}" + (f"; draws saved to {saved}" if saved else "")
+    if prior == "laplace":
+        tail = f"MAP certificate (largest subgradient violation / lambda): {max(out['kkt_violation']):.2e}; " + tail
+    print(tail)
     if any(r is None for r in out["rhat"]):
         print("n/a: R-hat needs at least two chains (and ESS and MCSE at least four draws)")
-    return 0
 
 
 def _is_bmnn_netcdf(path: Path) -> bool:
@@ -590,11 +632,53 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if args.strict and held < total else 0
 
 
+def _regression_parser(sub, command: str) -> None:
+    """The options of ``bmnn lasso`` and ``bmnn regress`` (which adds ``--prior``)."""
+    from bmnn.laplace.settings import SCALE, SCALE_PRIOR, SamplerSettings, help_text
+    from bmnn.laplace.settings import SETTINGS as L2S
+
+    if command == "lasso":
+        lz = sub.add_parser("lasso", help="job 2: MAP and posterior of linear regression with a Laplace prior")
+    else:
+        lz = sub.add_parser("regress", help="job 2 with a choice of prior: Laplace (as lasso), horseshoe or Gaussian")
+        lz.add_argument("--prior", choices=tuple(SCALE), default="laplace",
+                        help="the prior on the weights: laplace (the material's; MAP = lasso), horseshoe (keeps large "
+                             "signals, no MAP) or gaussian (MAP = ridge; exact with --scale) (default laplace)")
+    src = lz.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", choices=["diabetes"], help="a data set bundled with scikit-learn")
+    src.add_argument("--csv", metavar="FILE", help="a CSV file with a header row; a glob (data/*.csv) of several "
+                     "is read in one pass over its partitions, keeping only the sufficient statistics")
+    src.add_argument("--parquet", metavar="GLOB", help="Parquet files, read like a --csv glob")
+    lz.add_argument("--target", metavar="COLUMN", help="with --csv: the column to predict")
+    lz.add_argument("--noise-sd", type=_positive_float(), help=help_text("noise_sd"))
+    scale_help = help_text("scale") if command == "lasso" else "; ".join(
+        f"{prior}: {row.meaning}" for prior, row in SCALE.items())
+    lz.add_argument("--scale", type=_positive_float(), help=scale_help)
+    lz.add_argument("--scale-prior", nargs=2, type=_positive_float(), metavar=("A", "B"),
+                    help="; ".join(f"{prior}: {text} (default {' '.join(f'{v:g}' for v in pair)})"
+                                   for prior, (pair, text) in SCALE_PRIOR.items()
+                                   if command == "regress" or prior == "laplace"))
+    lz.add_argument("--noise-prior", nargs=2, type=_positive_float(), metavar=("A0", "B0"),
+                    help=f"{help_text('noise_prior')}")
+    _setting_flags(lz, L2S, SamplerSettings.names(), least={"draws": 1})
+    lz.add_argument("--save", metavar="FILE.nc", help="write the draws as ArviZ InferenceData (netCDF)")
+    lz.add_argument("--scheduler", metavar="ADDR", type=_address,
+                    help="with a glob: read the files on this Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
+                         "else here)")
+    loc = lz.add_mutually_exclusive_group()
+    loc.add_argument("--location", metavar="V", help="mu: one number, or p numbers separated by commas")
+    loc.add_argument("--location-file", metavar="F", help="mu: a file of p numbers")
+    lz.add_argument("--standardize", action="store_true", help="standardise the columns of X and centre y first")
+    lz.add_argument("--no-intercept", action="store_true",
+                    help="fit no intercept (the material's model); by default an intercept with a flat prior is "
+                         "fitted, as scikit-learn's linear models do")
+    lz.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
+    lz.add_argument("--json", action="store_true", help="print one JSON object")
+    lz.set_defaults(func=cmd_lasso)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bmnn import __version__
-    from bmnn.laplace.settings import DEFAULTS as L2
-    from bmnn.laplace.settings import SETTINGS as L2S
-    from bmnn.laplace.settings import SamplerSettings, help_text
     from bmnn.scratch_mlp import config as C
 
     p = _Parser(prog="bmnn", description="Bayesian Methods and Neural Networks: computed, verified and reported.")
@@ -627,35 +711,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(func=cmd_gaussian)
 
-    lz = sub.add_parser("lasso", help="job 2: MAP and posterior of linear regression with a Laplace prior")
-    src = lz.add_mutually_exclusive_group(required=True)
-    src.add_argument("--dataset", choices=["diabetes"], help="a data set bundled with scikit-learn")
-    src.add_argument("--csv", metavar="FILE", help="a CSV file with a header row; a glob (data/*.csv) of several "
-                     "is read in one pass over its partitions, keeping only the sufficient statistics")
-    src.add_argument("--parquet", metavar="GLOB", help="Parquet files, read like a --csv glob")
-    lz.add_argument("--target", metavar="COLUMN", help="with --csv: the column to predict")
-    lz.add_argument("--noise-sd", type=_positive_float(), help=help_text("noise_sd"))
-    lz.add_argument("--scale", type=_positive_float(), help=help_text("scale"))
-    lz.add_argument("--scale-prior", nargs=2, type=_positive_float(), metavar=("A", "B"),
-                    default=list(L2["scale_prior"]), help=f"{help_text('scale_prior')} (default "
-                    f"{' '.join(f'{v:g}' for v in L2['scale_prior'])})")
-    lz.add_argument("--noise-prior", nargs=2, type=_positive_float(), metavar=("A0", "B0"),
-                    help=f"{help_text('noise_prior')}")
-    _setting_flags(lz, L2S, SamplerSettings.names(), least={"draws": 1})
-    lz.add_argument("--save", metavar="FILE.nc", help="write the draws as ArviZ InferenceData (netCDF)")
-    lz.add_argument("--scheduler", metavar="ADDR", type=_address,
-                    help="with a glob: read the files on this Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
-                         "else here)")
-    loc = lz.add_mutually_exclusive_group()
-    loc.add_argument("--location", metavar="V", help="mu: one number, or p numbers separated by commas")
-    loc.add_argument("--location-file", metavar="F", help="mu: a file of p numbers")
-    lz.add_argument("--standardize", action="store_true", help="standardise the columns of X and centre y first")
-    lz.add_argument("--no-intercept", action="store_true",
-                    help="fit no intercept (the material's model); by default an intercept with a flat prior is "
-                         "fitted, as scikit-learn's linear models do")
-    lz.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
-    lz.add_argument("--json", action="store_true", help="print one JSON object")
-    lz.set_defaults(func=cmd_lasso)
+    for command in ("lasso", "regress"):
+        _regression_parser(sub, command)
 
     gc = sub.add_parser("gradcheck", help="job 3: hand gradients against finite differences and torch.autograd")
     gc.add_argument("--inputs", type=_count(), default=5, metavar="M", help="input dimension M (default 5)")

@@ -1,7 +1,8 @@
 """Job 2: Bayesian linear regression with a Laplace prior (location mu, scale tau; noise sd sigma given or learned).
 
-:class:`LaplaceRegression` (a scikit-learn regressor) is imported on first use, so that the mathematical core does
-not import scikit-learn.
+:class:`LaplaceRegression`, and its companions on the same sampler :class:`HorseshoeRegression` and
+:class:`GaussianPriorRegression` (scikit-learn regressors), are imported on first use, so that the mathematical core
+does not import scikit-learn.
 """
 
 from typing import Any
@@ -18,7 +19,9 @@ from bmnn.laplace.posterior import (
 )
 
 __all__ = [
+    "GaussianPriorRegression",
     "GibbsResult",
+    "HorseshoeRegression",
     "LaplaceRegression",
     "MapResult",
     "OrthonormalPosterior",
@@ -39,4 +42,8 @@ def __getattr__(name: str) -> Any:
         from bmnn.laplace.estimator import LaplaceRegression
 
         return LaplaceRegression
+    if name in ("HorseshoeRegression", "GaussianPriorRegression"):
+        from bmnn.laplace import shrinkage
+
+        return getattr(shrinkage, name)
     raise AttributeError(f"module 'bmnn.laplace' has no attribute {name!r}")

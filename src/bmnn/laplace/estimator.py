@@ -26,8 +26,8 @@ from bmnn.laplace.gibbs import Data, GibbsResult, Noise, laplace_prior, power_of
 from bmnn.laplace.map import map_estimate, map_from_statistics
 from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_design, validate_location
 from bmnn.laplace.priors.laplace import LaplacePrior
+from bmnn.laplace.settings import DEFAULTS, SamplerSettings, check_settings
 from bmnn.laplace.settings import DEFAULTS as D
-from bmnn.laplace.settings import SamplerSettings, check_settings
 
 
 class NotFittedError(_BmnnNotFitted, _SklearnNotFitted):
@@ -48,8 +48,246 @@ def as_rng(random_state) -> np.random.Generator:
     raise InputError(f"random_state must be None, a non-negative integer, a numpy RandomState or Generator, got "
                      f"{random_state!r:.80}", param="random_state")
 
+class PosteriorRegression(RegressorMixin, BaseEstimator):
+    """The shared part of the Bayesian linear regressions of :mod:`bmnn.laplace` (one prior each: Laplace,
+    horseshoe, Gaussian): fitting from rows or from sufficient statistics, the intercept with a flat prior, the
+    posterior summaries and diagnostics, prediction with its sd and intervals, coefficient intervals, and ArviZ
+    InferenceData. A subclass names its prior (``_prior_name``: its rows of :mod:`bmnn.laplace.settings`), builds
+    the kernel's prior (``_prior``) and adds its point estimates (``_point_estimates``)."""
 
-class LaplaceRegression(RegressorMixin, BaseEstimator):
+    _prior_name = "laplace"
+    #: the scale's name in ArviZ's posterior group
+    _scale_symbol = "tau"
+    #: why the model has no MAP ("" where it has one)
+    _no_map = ""
+
+    def _forget(self) -> None:
+        """Drop every fitted attribute, so that a refit that fails leaves no half of an earlier fit behind."""
+        for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
+            del self.__dict__[attr]
+
+    def _check_settings(self) -> bool:
+        """The settings checked against their declarations (:mod:`bmnn.laplace.settings`); whether to fit an
+        intercept."""
+        check_settings({k: (bool(v) if isinstance(v, np.bool_) else v) for k, v in self.get_params().items()},
+                       self._prior_name)
+        return bool(self.fit_intercept)
+
+    def fit(self, X: ArrayLike, y: ArrayLike, feature_names: list[str] | None = None) -> PosteriorRegression:
+        """Sample the posterior (unless ``draws = 0``) and compute the MAP. ``X`` may be a table with named columns
+        (they are then checked at :meth:`predict`); ``feature_names`` names the coefficients in summaries and
+        ArviZ (default: the table's names, else ``x0``, ``x1``, ...). Returns ``self``."""
+        self._forget()
+        intercept = self._check_settings()
+        X, y = _validate(self, X, y, fitting=True)
+        X, y = validate_design(X, y)
+        n, p = X.shape
+        if intercept and n < 2:
+            raise InputError(f"n_samples = {n}: an intercept needs at least 2 samples (with one, the data cannot "
+                             "tell the intercept from the weights); pass fit_intercept=False", param="X")
+        mu = validate_location(self.location, p)
+        x_mean, y_mean = (X.mean(axis=0), float(y.mean())) if intercept else (np.zeros(p), 0.0)
+        Xc, yc = (X - x_mean, y - y_mean) if intercept else (X, y)
+        self._fit(_Arrays(Xc, yc), mu, (x_mean, y_mean), feature_names)
+        return self
+
+    def fit_statistics(self, gram: ArrayLike, xty: ArrayLike, yty: float, n: int, *,
+                       x_mean: ArrayLike | None = None, y_mean: float | None = None, centered: bool = False,
+                       feature_names: list[str] | None = None) -> PosteriorRegression:
+        """:meth:`fit` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and the row count ``n``
+        alone (data bigger than memory, see :func:`bmnn.datasets.table_moments`; the p x p draw, so n >= p is
+        expected). With ``fit_intercept``, also the column means ``x_mean`` and ``y_mean``; the statistics are then
+        centred here, or given centred (``centered=True``: ``(X - mean)^T (X - mean)`` and so on, which keeps every
+        digit when the means are large). Returns ``self``."""
+        self._forget()
+        G = as_float_array("gram", gram, what="X^T X")
+        q = as_float_array("xty", xty, what="X^T y")
+        if G.ndim != 2 or q.ndim != 1 or G.shape != (q.shape[0], q.shape[0]):
+            raise InputError(f"gram must be (p, p) with p = len(xty) = {q.shape[0]}, got shape {G.shape}")
+        p, n = q.shape[0], count("n", n)
+        intercept = self._check_settings()
+        if intercept:
+            if x_mean is None or y_mean is None:
+                raise InputError("with fit_intercept, fit_statistics needs the column means x_mean and y_mean "
+                                 "(or pass fit_intercept=False)", param="x_mean")
+            xm = as_float_array("x_mean", x_mean, what="the column means of X").reshape(-1)
+            ym = float(as_float_array("y_mean", y_mean, what="the mean of y"))
+            if xm.shape != (p,):
+                raise InputError(f"x_mean must have p = {p} entries, got {xm.shape[0]}", param="x_mean")
+            if n < 2:
+                raise InputError(f"n_samples = {n}: an intercept needs at least 2 samples", param="n")
+            if not centered:
+                G, q, yty = G - n * np.outer(xm, xm), q - n * xm * ym, float(yty) - n * ym * ym
+        else:
+            xm, ym = np.zeros(p), 0.0
+        mu = validate_location(self.location, p)
+        if self.algorithm == "bcm":
+            raise InputError("algorithm 'bcm' needs the rows of X; from the statistics only the p x p draw "
+                             "('precision') is possible", param="algorithm")
+        self.n_features_in_ = p
+        self._fit(_Statistics(G, q, yty, n), mu, (xm, ym), feature_names)
+        return self
+
+    def _sample(self, source: _Arrays | _Statistics, mu: NDArray, draws: int, rng: np.random.Generator) -> GibbsResult:
+        """The posterior draws: the Gibbs sampler's driver (:func:`bmnn.laplace.gibbs.run`) with this prior."""
+        noise = Noise.checked(self.noise_sd, self.noise_prior)
+        settings = SamplerSettings(**{k: getattr(self, k, DEFAULTS[k]) for k in SamplerSettings.names()}
+                                   | {"draws": draws})
+        data = source.data(mu, noise, settings.algorithm, bool(self.fit_intercept))
+        return run(data, self._prior(), noise, settings, rng)
+
+    def _fit(self, source: _Arrays | _Statistics, mu: NDArray, means: tuple, feature_names) -> None:
+        """The shared part of :meth:`fit` and :meth:`fit_statistics`: sampling (:func:`bmnn.laplace.gibbs.run`),
+        the posterior summaries, the intercept's draws, and the point estimates."""
+        n, p = source.n, mu.shape[0]
+        draws = count("draws", self.draws, minimum=0)
+        if draws == 0 and not self._closed_form():
+            raise InputError(self._draws_needed)
+        rng = as_rng(self.random_state)
+        self.coef_names_ = _feature_names(feature_names if feature_names is not None else
+                                          getattr(self, "feature_names_in_", None), p)
+        self.location_ = mu
+        self.n_samples_ = n
+        self.x_mean_, self.y_mean_ = means
+        if draws > 0:
+            self._keep(self._sample(source, mu, draws, rng), rng)
+        self._point_estimates(source, mu)
+        self.coef_ = self.coef_mean_ if draws > 0 else self.coef_map_
+        self.intercept_ = float(self.y_mean_ - self.x_mean_ @ self.coef_)
+
+    #: why draws = 0 is refused for this fit
+    _draws_needed = "draws must be >= 1 when noise_sd or scale is learned (the MAP is taken at their posterior medians)"
+
+    def _keep(self, g: GibbsResult, rng: np.random.Generator) -> None:
+        """The draws and their summaries as fitted attributes; the intercept's draws."""
+        d = g.diagnostics()
+        self.draws_, self.algorithm_ = g.draws, g.algorithm
+        self.coef_mean_, self.coef_sd_ = d["mean"], d["sd"]
+        self.mcse_, self.ess_bulk_, self.rhat_ = d["mcse"], d["ess_bulk"], d["rhat"]
+        self.coef_rb_mean_ = g.rb_mean.mean(axis=0)
+        if g.noise_sd is not None:
+            self.noise_sd_draws_, self.noise_sd_summary_ = g.noise_sd, _summary(g.noise_sd)
+        if g.scale is not None:
+            self.scale_draws_, self.scale_summary_ = g.scale, _summary(g.scale)
+        if self.fit_intercept:  # b0 | w, sigma, y ~ N(mean y - mean(X)^T w, sigma^2 / n), one per draw
+            sig = self.noise_sd_draws_ if g.noise_sd is not None else float(self.noise_sd)
+            z = rng.standard_normal(g.draws.shape[:2])
+            self.intercept_draws_ = self.y_mean_ - g.draws @ self.x_mean_ + sig * z / np.sqrt(self.n_samples_)
+
+    def _require(self, attr: str) -> None:
+        if not hasattr(self, attr):
+            hint = "call fit(X, y) first" if not hasattr(self, "coef_") else "fit with draws > 0 to sample"
+            raise NotFittedError(f"this {type(self).__name__} has no {attr}: {hint}")
+
+    def _check_X(self, X: ArrayLike) -> NDArray[np.float64]:
+        self._require("coef_")
+        return _validate(self, X)  # names and width checked as scikit-learn does
+
+    def predict(self, X: ArrayLike, estimator: Literal["mean", "map"] | None = None, return_std: bool = False):
+        """``intercept + X @ w_hat`` with ``w_hat`` the posterior mean (``"mean"``) or the MAP (``"map"``); by
+        default ``coef_``: the posterior mean, or the MAP when the model was fitted with ``draws = 0``.
+
+        With ``return_std`` (scikit-learn's ``BayesianRidge`` convention), also the sd of the posterior predictive
+        of a new observation at each row: ``sqrt(Var_draws(b0 + x^T w) + E[sigma^2])`` (estimated from the draws).
+        """
+        if estimator not in ("mean", "map", None):
+            raise InputError(f"estimator must be 'mean' or 'map', got {estimator!r}")
+        if estimator is None:
+            self._require("coef_")
+            estimator = "mean" if hasattr(self, "coef_mean_") else "map"
+        attr = "coef_mean_" if estimator == "mean" else "coef_map_"
+        if attr == "coef_map_" and self._no_map:
+            raise InputError(f"{type(self).__name__} has no MAP: {self._no_map}", param="estimator")
+        self._require(attr)
+        X = self._check_X(X)
+        mean = X @ getattr(self, attr) + (self.intercept_ if estimator == "mean" else self.intercept_map_)
+        if not return_std:
+            return mean
+        self._require("draws_")
+        w, b0 = self._flat_draws()
+        var = np.empty(X.shape[0])
+        for i in range(0, X.shape[0], 1024):  # in blocks of rows, so memory stays draws x 1024
+            f = w @ X[i:i + 1024].T + b0[:, None]
+            var[i:i + 1024] = f.var(axis=0, ddof=1)
+        noise2 = float(np.mean(self.noise_sd_draws_ ** 2)) if hasattr(self, "noise_sd_draws_") else float(
+            self.noise_sd) ** 2
+        return mean, np.sqrt(var + noise2)
+
+    def _flat_draws(self) -> tuple[NDArray, NDArray]:
+        w = self.draws_.reshape(-1, self.n_features_in_)
+        b0 = self.intercept_draws_.reshape(-1) if hasattr(self, "intercept_draws_") else np.zeros(w.shape[0])
+        return w, b0
+
+    def _sigma_draws(self, size: int) -> NDArray:
+        return (self.noise_sd_draws_.reshape(-1) if hasattr(self, "noise_sd_draws_")
+                else np.full(size, float(self.noise_sd)))
+
+    def predict_interval(self, X: ArrayLike, level: float = 0.9, random_state=0) -> tuple[NDArray, NDArray]:
+        """The equal-tailed ``level`` interval of the posterior predictive of a new observation at each row of
+        ``X``, from the draws (each draw ``b0_s + x^T w_s + sigma_s z_s``)."""
+        self._require("draws_")
+        X = self._check_X(X)
+        rng = as_rng(random_state)
+        w, b0 = self._flat_draws()
+        sig = self._sigma_draws(w.shape[0])
+        lo, hi = np.empty(X.shape[0]), np.empty(X.shape[0])
+        for i in range(0, X.shape[0], 1024):
+            f = (w @ X[i:i + 1024].T + b0[:, None]
+                 + sig[:, None] * rng.standard_normal((w.shape[0], min(1024, X.shape[0] - i))))
+            lo[i:i + 1024], hi[i:i + 1024] = interval(f[None], level)
+        return lo, hi
+
+    def coef_interval(self, level: float = 0.9) -> tuple[NDArray, NDArray]:
+        """The equal-tailed ``level`` credible interval of every coefficient, from the draws."""
+        self._require("draws_")
+        return interval(self.draws_, level)
+
+    def to_inference_data(self, X: ArrayLike | None = None, y: ArrayLike | None = None, *, random_state=0,
+                          source: str | None = None):
+        """The draws as an ArviZ ``InferenceData``: group ``posterior`` (``w`` with dimension ``feature`` named by
+        ``coef_names_``; ``intercept``, ``sigma``, ``tau`` where present); with the data ``X``, ``y`` also
+        ``observed_data``, ``log_likelihood`` (pointwise, for ``az.loo`` and ``az.waic``) and
+        ``posterior_predictive`` (one replicate of y per draw, for ``az.plot_ppc``), after a check that the
+        chains x draws x n values fit in memory. The settings (and ``source``, a name for the data) are in
+        ``attrs``."""
+        self._require("draws_")
+        from bmnn.laplace.diagnostics import _arviz
+
+        az = _arviz()
+        post = {"w": self.draws_}
+        for name, attr in (("intercept", "intercept_draws_"), ("sigma", "noise_sd_draws_"),
+                           (self._scale_symbol, "scale_draws_")):
+            if hasattr(self, attr):
+                post[name] = getattr(self, attr)
+        groups, dims = {"posterior": post}, {"w": ["feature"]}
+        if (X is None) != (y is None):
+            raise InputError("to_inference_data needs both X and y for the data groups, or neither", param="X")
+        if X is not None:
+            X = self._check_X(X)
+            y = validate_design(X, as_float_array("y", y, what="the targets").reshape(-1))[1]
+            chains, draws = self.draws_.shape[:2]
+            check_memory(8.0 * 3 * chains * draws * X.shape[0],
+                         f"the means, log likelihood and predictive replicates: 3 x chains x draws x n = 3 x {chains} "
+                         f"x {draws} x {X.shape[0]} values")
+            w, b0 = self._flat_draws()
+            sig = self._sigma_draws(w.shape[0])[:, None]
+            mean = w @ X.T + b0[:, None]
+            loglik = -0.5 * ((y - mean) / sig) ** 2 - np.log(sig) - 0.5 * np.log(2 * np.pi)
+            rep = mean + sig * as_rng(random_state).standard_normal(mean.shape)
+            shape = (chains, draws, X.shape[0])
+            groups.update(observed_data={"y": y}, log_likelihood={"y": loglik.reshape(shape)},
+                          posterior_predictive={"y": rep.reshape(shape)})
+            dims["y"] = ["obs"]
+        idata = az.from_dict(**groups, coords={"feature": self.coef_names_}, dims=dims)
+        attrs = {"model": f"bmnn {type(self).__name__}", "source": source or "",
+                 **{k: repr(v) for k, v in self.get_params().items()}}
+        for group in idata.groups():
+            getattr(idata, group).attrs.update(attrs)
+        return idata
+
+
+
+class LaplaceRegression(PosteriorRegression):
     """Bayesian linear regression with an independent Laplace prior on each weight.
 
     Model: ``y = b0 + X w + eps``, ``eps ~ N(0, sigma^2 I)``, ``w_j ~ Laplace(mu_j, b)`` with ``b = tau`` when sigma
@@ -148,119 +386,13 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         self.overrelax = overrelax
         self.coordinate_steps = coordinate_steps
 
-    def _forget(self) -> None:
-        """Drop every fitted attribute, so that a refit that fails leaves no half of an earlier fit behind."""
-        for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
-            del self.__dict__[attr]
-
-    def _check_settings(self) -> bool:
-        """The settings checked against their declarations (:mod:`bmnn.laplace.settings`); whether to fit an
-        intercept."""
-        check_settings({k: (bool(v) if isinstance(v, np.bool_) else v) for k, v in self.get_params().items()})
-        return bool(self.fit_intercept)
-
-    def fit(self, X: ArrayLike, y: ArrayLike, feature_names: list[str] | None = None) -> LaplaceRegression:
-        """Sample the posterior (unless ``draws = 0``) and compute the MAP. ``X`` may be a table with named columns
-        (they are then checked at :meth:`predict`); ``feature_names`` names the coefficients in summaries and
-        ArviZ (default: the table's names, else ``x0``, ``x1``, ...). Returns ``self``."""
-        self._forget()
-        intercept = self._check_settings()
-        X, y = _validate(self, X, y, fitting=True)
-        X, y = validate_design(X, y)
-        n, p = X.shape
-        if intercept and n < 2:
-            raise InputError(f"n_samples = {n}: an intercept needs at least 2 samples (with one, the data cannot "
-                             "tell the intercept from the weights); pass fit_intercept=False", param="X")
-        mu = validate_location(self.location, p)
-        x_mean, y_mean = (X.mean(axis=0), float(y.mean())) if intercept else (np.zeros(p), 0.0)
-        Xc, yc = (X - x_mean, y - y_mean) if intercept else (X, y)
-        self._fit(_Arrays(Xc, yc), mu, (x_mean, y_mean), feature_names)
-        return self
-
-    def fit_statistics(self, gram: ArrayLike, xty: ArrayLike, yty: float, n: int, *,
-                       x_mean: ArrayLike | None = None, y_mean: float | None = None, centered: bool = False,
-                       feature_names: list[str] | None = None) -> LaplaceRegression:
-        """:meth:`fit` from the sufficient statistics ``X^T X``, ``X^T y``, ``y^T y`` and the row count ``n``
-        alone (data bigger than memory, see :func:`bmnn.datasets.table_moments`; the p x p draw, so n >= p is
-        expected). With ``fit_intercept``, also the column means ``x_mean`` and ``y_mean``; the statistics are then
-        centred here, or given centred (``centered=True``: ``(X - mean)^T (X - mean)`` and so on, which keeps every
-        digit when the means are large). Returns ``self``."""
-        self._forget()
-        G = as_float_array("gram", gram, what="X^T X")
-        q = as_float_array("xty", xty, what="X^T y")
-        if G.ndim != 2 or q.ndim != 1 or G.shape != (q.shape[0], q.shape[0]):
-            raise InputError(f"gram must be (p, p) with p = len(xty) = {q.shape[0]}, got shape {G.shape}")
-        p, n = q.shape[0], count("n", n)
-        intercept = self._check_settings()
-        if intercept:
-            if x_mean is None or y_mean is None:
-                raise InputError("with fit_intercept, fit_statistics needs the column means x_mean and y_mean "
-                                 "(or pass fit_intercept=False)", param="x_mean")
-            xm = as_float_array("x_mean", x_mean, what="the column means of X").reshape(-1)
-            ym = float(as_float_array("y_mean", y_mean, what="the mean of y"))
-            if xm.shape != (p,):
-                raise InputError(f"x_mean must have p = {p} entries, got {xm.shape[0]}", param="x_mean")
-            if n < 2:
-                raise InputError(f"n_samples = {n}: an intercept needs at least 2 samples", param="n")
-            if not centered:
-                G, q, yty = G - n * np.outer(xm, xm), q - n * xm * ym, float(yty) - n * ym * ym
-        else:
-            xm, ym = np.zeros(p), 0.0
-        mu = validate_location(self.location, p)
-        if self.algorithm == "bcm":
-            raise InputError("algorithm 'bcm' needs the rows of X; from the statistics only the p x p draw "
-                             "('precision') is possible", param="algorithm")
-        self.n_features_in_ = p
-        self._fit(_Statistics(G, q, yty, n), mu, (xm, ym), feature_names)
-        return self
-
     def _prior(self) -> LaplacePrior:
         """The prior the sampler runs with."""
         return laplace_prior(self.scale, self.scale_prior)
 
-    def _fit(self, source: _Arrays | _Statistics, mu: NDArray, means: tuple, feature_names) -> None:
-        """The shared part of :meth:`fit` and :meth:`fit_statistics`: sampling (:func:`bmnn.laplace.gibbs.run`),
-        the posterior summaries, the intercept's draws, and the point estimates."""
-        n, p = source.n, mu.shape[0]
-        draws = count("draws", self.draws, minimum=0)
-        if draws == 0 and not self._closed_form():
-            raise InputError(self._draws_needed)
-        rng = as_rng(self.random_state)
-        self.coef_names_ = _feature_names(feature_names if feature_names is not None else
-                                          getattr(self, "feature_names_in_", None), p)
-        self.location_ = mu
-        self.n_samples_ = n
-        self.x_mean_, self.y_mean_ = means
-        if draws > 0:
-            noise = Noise.checked(self.noise_sd, self.noise_prior)
-            settings = SamplerSettings(**{k: getattr(self, k) for k in SamplerSettings.names()} | {"draws": draws})
-            data = source.data(mu, noise, settings.algorithm, bool(self.fit_intercept))
-            self._keep(run(data, self._prior(), noise, settings, rng), rng)
-        self._point_estimates(source, mu)
-        self.coef_ = self.coef_mean_ if draws > 0 else self.coef_map_
-        self.intercept_ = float(self.y_mean_ - self.x_mean_ @ self.coef_)
-
-    _draws_needed = "draws must be >= 1 when noise_sd or scale is learned (the MAP is taken at their posterior medians)"
-
     def _closed_form(self) -> bool:
         """Whether the fit can be made without draws (the MAP with sigma and tau given)."""
         return self.noise_sd is not None and self.scale is not None
-
-    def _keep(self, g: GibbsResult, rng: np.random.Generator) -> None:
-        """The draws and their summaries as fitted attributes; the intercept's draws."""
-        d = g.diagnostics()
-        self.draws_, self.algorithm_ = g.draws, g.algorithm
-        self.coef_mean_, self.coef_sd_ = d["mean"], d["sd"]
-        self.mcse_, self.ess_bulk_, self.rhat_ = d["mcse"], d["ess_bulk"], d["rhat"]
-        self.coef_rb_mean_ = g.rb_mean.mean(axis=0)
-        if g.noise_sd is not None:
-            self.noise_sd_draws_, self.noise_sd_summary_ = g.noise_sd, _summary(g.noise_sd)
-        if g.scale is not None:
-            self.scale_draws_, self.scale_summary_ = g.scale, _summary(g.scale)
-        if self.fit_intercept:  # b0 | w, sigma, y ~ N(mean y - mean(X)^T w, sigma^2 / n), one per draw
-            sig = self.noise_sd_draws_ if g.noise_sd is not None else float(self.noise_sd)
-            z = rng.standard_normal(g.draws.shape[:2])
-            self.intercept_draws_ = self.y_mean_ - g.draws @ self.x_mean_ + sig * z / np.sqrt(self.n_samples_)
 
     def _point_estimates(self, source: _Arrays | _Statistics, mu: NDArray) -> None:
         """The MAP, lambda and tau*, at sigma and tau given or at their posterior medians."""
@@ -280,15 +412,6 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         self.tau_star_ = ts if self.noise_sd is not None else ts / s
         self.intercept_map_ = float(self.y_mean_ - self.x_mean_ @ self.coef_map_)
 
-    def _require(self, attr: str) -> None:
-        if not hasattr(self, attr):
-            hint = "call fit(X, y) first" if not hasattr(self, "coef_map_") else "fit with draws > 0 to sample"
-            raise NotFittedError(f"this LaplaceRegression has no {attr}: {hint}")
-
-    def _check_X(self, X: ArrayLike) -> NDArray[np.float64]:
-        self._require("coef_map_")
-        return _validate(self, X)  # names and width checked as scikit-learn does
-
     def log_posterior(self, w: ArrayLike, X: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
         """The unnormalised log posterior of w at ``w`` (shape ``(..., p)``) on the data ``X``, ``y`` (a fitted model
         keeps no data), at the sigma and tau of the MAP (given, or posterior medians), with the intercept
@@ -302,106 +425,6 @@ class LaplaceRegression(RegressorMixin, BaseEstimator):
         s, t = self.map_at_["noise_sd"], self.map_at_["scale"]
         b = t if self.noise_sd is not None else s * t
         return log_posterior(w, X, y, s, b, self.location_)
-
-    def predict(self, X: ArrayLike, estimator: Literal["mean", "map"] | None = None, return_std: bool = False):
-        """``intercept + X @ w_hat`` with ``w_hat`` the posterior mean (``"mean"``) or the MAP (``"map"``); by
-        default ``coef_``: the posterior mean, or the MAP when the model was fitted with ``draws = 0``.
-
-        With ``return_std`` (scikit-learn's ``BayesianRidge`` convention), also the sd of the posterior predictive
-        of a new observation at each row: ``sqrt(Var_draws(b0 + x^T w) + E[sigma^2])`` (estimated from the draws).
-        """
-        if estimator not in ("mean", "map", None):
-            raise InputError(f"estimator must be 'mean' or 'map', got {estimator!r}")
-        if estimator is None:
-            self._require("coef_map_")
-            estimator = "mean" if hasattr(self, "coef_mean_") else "map"
-        attr = "coef_mean_" if estimator == "mean" else "coef_map_"
-        self._require(attr)
-        X = self._check_X(X)
-        mean = X @ getattr(self, attr) + (self.intercept_ if estimator == "mean" else self.intercept_map_)
-        if not return_std:
-            return mean
-        self._require("draws_")
-        w, b0 = self._flat_draws()
-        var = np.empty(X.shape[0])
-        for i in range(0, X.shape[0], 1024):  # in blocks of rows, so memory stays draws x 1024
-            f = w @ X[i:i + 1024].T + b0[:, None]
-            var[i:i + 1024] = f.var(axis=0, ddof=1)
-        noise2 = float(np.mean(self.noise_sd_draws_ ** 2)) if hasattr(self, "noise_sd_draws_") else float(
-            self.noise_sd) ** 2
-        return mean, np.sqrt(var + noise2)
-
-    def _flat_draws(self) -> tuple[NDArray, NDArray]:
-        w = self.draws_.reshape(-1, self.n_features_in_)
-        b0 = self.intercept_draws_.reshape(-1) if hasattr(self, "intercept_draws_") else np.zeros(w.shape[0])
-        return w, b0
-
-    def _sigma_draws(self, size: int) -> NDArray:
-        return (self.noise_sd_draws_.reshape(-1) if hasattr(self, "noise_sd_draws_")
-                else np.full(size, float(self.noise_sd)))
-
-    def predict_interval(self, X: ArrayLike, level: float = 0.9, random_state=0) -> tuple[NDArray, NDArray]:
-        """The equal-tailed ``level`` interval of the posterior predictive of a new observation at each row of
-        ``X``, from the draws (each draw ``b0_s + x^T w_s + sigma_s z_s``)."""
-        self._require("draws_")
-        X = self._check_X(X)
-        rng = as_rng(random_state)
-        w, b0 = self._flat_draws()
-        sig = self._sigma_draws(w.shape[0])
-        lo, hi = np.empty(X.shape[0]), np.empty(X.shape[0])
-        for i in range(0, X.shape[0], 1024):
-            f = (w @ X[i:i + 1024].T + b0[:, None]
-                 + sig[:, None] * rng.standard_normal((w.shape[0], min(1024, X.shape[0] - i))))
-            lo[i:i + 1024], hi[i:i + 1024] = interval(f[None], level)
-        return lo, hi
-
-    def coef_interval(self, level: float = 0.9) -> tuple[NDArray, NDArray]:
-        """The equal-tailed ``level`` credible interval of every coefficient, from the draws."""
-        self._require("draws_")
-        return interval(self.draws_, level)
-
-    def to_inference_data(self, X: ArrayLike | None = None, y: ArrayLike | None = None, *, random_state=0,
-                          source: str | None = None):
-        """The draws as an ArviZ ``InferenceData``: group ``posterior`` (``w`` with dimension ``feature`` named by
-        ``coef_names_``; ``intercept``, ``sigma``, ``tau`` where present); with the data ``X``, ``y`` also
-        ``observed_data``, ``log_likelihood`` (pointwise, for ``az.loo`` and ``az.waic``) and
-        ``posterior_predictive`` (one replicate of y per draw, for ``az.plot_ppc``), after a check that the
-        chains x draws x n values fit in memory. The settings (and ``source``, a name for the data) are in
-        ``attrs``."""
-        self._require("draws_")
-        from bmnn.laplace.diagnostics import _arviz
-
-        az = _arviz()
-        post = {"w": self.draws_}
-        for name, attr in (("intercept", "intercept_draws_"), ("sigma", "noise_sd_draws_"), ("tau", "scale_draws_")):
-            if hasattr(self, attr):
-                post[name] = getattr(self, attr)
-        groups, dims = {"posterior": post}, {"w": ["feature"]}
-        if (X is None) != (y is None):
-            raise InputError("to_inference_data needs both X and y for the data groups, or neither", param="X")
-        if X is not None:
-            X = self._check_X(X)
-            y = validate_design(X, as_float_array("y", y, what="the targets").reshape(-1))[1]
-            chains, draws = self.draws_.shape[:2]
-            check_memory(8.0 * 3 * chains * draws * X.shape[0],
-                         f"the means, log likelihood and predictive replicates: 3 x chains x draws x n = 3 x {chains} "
-                         f"x {draws} x {X.shape[0]} values")
-            w, b0 = self._flat_draws()
-            sig = self._sigma_draws(w.shape[0])[:, None]
-            mean = w @ X.T + b0[:, None]
-            loglik = -0.5 * ((y - mean) / sig) ** 2 - np.log(sig) - 0.5 * np.log(2 * np.pi)
-            rep = mean + sig * as_rng(random_state).standard_normal(mean.shape)
-            shape = (chains, draws, X.shape[0])
-            groups.update(observed_data={"y": y}, log_likelihood={"y": loglik.reshape(shape)},
-                          posterior_predictive={"y": rep.reshape(shape)})
-            dims["y"] = ["obs"]
-        idata = az.from_dict(**groups, coords={"feature": self.coef_names_}, dims=dims)
-        attrs = {"model": "bmnn LaplaceRegression", "source": source or "",
-                 **{k: repr(v) for k, v in self.get_params().items()}}
-        for group in idata.groups():
-            getattr(idata, group).attrs.update(attrs)
-        return idata
-
 
 def _validate(est: LaplaceRegression, X, y=None, fitting: bool = False):
     """scikit-learn's own checks of ``X`` (and ``y`` for ``fit``): shapes, names, finiteness, sparse and complex
@@ -451,6 +474,13 @@ class _Arrays:
     def data(self, mu: NDArray, noise: Noise, algorithm: str | None, intercept: bool) -> Data:
         return Data.from_arrays(self.X, self.y, mu, noise, algorithm, intercept)
 
+    def moments(self, mu: NDArray) -> tuple[NDArray, NDArray, float]:
+        """``X^T X``, ``X^T r`` and ``r^T r`` with ``r = y - X mu`` (the p x p matrix formed: memory checked)."""
+        p = self.X.shape[1]
+        check_memory(8.0 * 3 * p * p, f"the {p} x {p} matrices of the closed-form posterior")
+        r = self.y - self.X @ mu
+        return self.X.T @ self.X, self.X.T @ r, float(r @ r)
+
     def map_at(self, s: float, b: float, mu: NDArray, e: int) -> tuple[NDArray, NDArray]:
         """The MAP at sigma ``s`` and Laplace scale ``b``, solved in units of ``2^-e`` (exact), in the data's."""
         res = map_estimate(self.X, np.ldexp(self.y, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))
@@ -473,6 +503,11 @@ class _Statistics:
 
     def data(self, mu: NDArray, noise: Noise, algorithm: str | None, intercept: bool) -> Data:
         return Data.from_statistics(self.gram, self.xty, self.yty, self.n, mu, noise, intercept)
+
+    def moments(self, mu: NDArray) -> tuple[NDArray, NDArray, float]:
+        q = self.xty - self.gram @ mu
+        rtr = max(float(self.yty) - 2.0 * float(mu @ self.xty) + float(mu @ self.gram @ mu), 0.0)
+        return self.gram, q, rtr
 
     def map_at(self, s: float, b: float, mu: NDArray, e: int) -> tuple[NDArray, NDArray]:
         res = map_from_statistics(self.gram, np.ldexp(self.xty, e), np.ldexp(s, e), np.ldexp(b, e), np.ldexp(mu, e))

@@ -117,6 +117,28 @@ class Design:
         conditional mean at sigma = 1): ``||r - X m||^2 + m^T diag(1/s) m``. It sets learned sigma's conditional."""
         return self.residual_ss(m) + np.sum(m * m / s, axis=1)
 
+    def spectrum(self, d: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+        """For prior variances ``d`` (chains, p): the eigenvalues ``kappa`` of ``X diag(d) X^T`` (its non-zero ones),
+        weights ``u`` and the remainder ``rest`` such that, for any factor ``t``, ``r^T (I + t X diag(d) X^T)^-1 r =
+        rest + sum_i u_i / (1 + t kappa_i)`` and ``log det(I + t X diag(d) X^T) = sum_i log1p(t kappa_i)``. From the
+        n x n matrix when there are rows and p > n, else from the p x p one ``D^1/2 X^T X D^1/2`` (where the
+        remainder is the part of r outside the columns' span); one eigendecomposition per chain, float64."""
+        chains = d.shape[0]
+        if self.X is not None and self.p > self.n:
+            kappa, u = np.empty((chains, self.n)), np.empty((chains, self.n))
+            for c in range(chains):
+                k = (self.X * d[c]) @ self.X.T
+                kappa[c], q = np.linalg.eigh(k)
+                u[c] = (q.T @ self.r) ** 2
+            return np.maximum(kappa, 0.0), u, np.zeros(chains)
+        gram = self.gram if self.gram is not None else self.X.T @ self.X
+        root = np.sqrt(d)
+        kappa, q = np.linalg.eigh(root[:, :, None] * gram[None] * root[:, None, :])
+        proj = np.einsum("kpi,kp->ki", q, root * self.xtr) ** 2
+        big = kappa > 1e-12 * np.max(kappa, axis=1, keepdims=True)
+        u = np.where(big, proj / np.where(big, kappa, 1.0), 0.0)
+        return np.where(big, kappa, 0.0), u, np.maximum(self.rtr - np.sum(u, axis=1), 0.0)
+
     def residual_ss(self, m: NDArray) -> NDArray:
         """``||r - X m||^2`` for each row of ``m`` (from the rows of X when there are, else from the statistics)."""
         if self.X is not None:

@@ -20,6 +20,12 @@ One sweep (:meth:`Kernel.step`) draws, each from its exact conditional, in this 
 2. the prior's collapsed coordinate steps, for the coordinates the driver chose (only a prior that has them);
 3. the prior's own variables given theta (its global scale and the mixing variables ``v``).
 
+A prior may also offer a step taken first, before the Gaussian block (``marginal_update``): its global scale given
+its local scales and the data, with theta and sigma integrated out (through the spectrum of ``X V X^T``:
+:meth:`~bmnn.laplace.gaussian_draw.Design.spectrum`). The Gaussian block that follows draws theta and sigma from
+their full conditional given that scale, so the sweep is a partially collapsed Gibbs sampler (van Dyk & Park, 2008)
+and still targets the posterior.
+
 Over-relaxation (Adler 1981; Neal 1998). Step 1 may replace the exact draw ``theta*`` by
 ``m + alpha (theta_old - m) + sqrt(1 - alpha^2) (theta* - m)`` (``m`` the conditional mean, ``-1 < alpha <= 0``):
 an AR(1) move that leaves ``N(m, A^-1)`` exactly invariant and is reversible with respect to it, so the sweep still
@@ -36,7 +42,7 @@ checks and units.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -168,6 +174,9 @@ class Kernel:
              collapsed: Collapsed | None = None) -> ChainState:
         """One sweep (module docstring): the Gaussian block (with sigma, if learned), the collapsed coordinate steps
         of ``collapsed`` (if any), the prior's variables."""
+        if hasattr(self.prior, "marginal_update"):
+            state = replace(state, prior=self.prior.marginal_update(state.prior, self.design, self.noise, state.sigma,
+                                                                    rng))
         v = self.prior.variances(state.prior)
         if self.noise is not None:
             sigma, theta, cond_mean = noise_gaussian_update(self.design, state.theta, state.sigma, v, self.noise,

@@ -36,18 +36,31 @@ SETTINGS: dict[str, Setting] = {
 #: the diabetes example's fixed lambda = sigma^2 / tau (sigma the least-squares residual sd): the benchmarks against
 #: NUTS and the report's 2.S comparison use it
 DIABETES_LAMBDA = 610.0
+#: the scale's row for each prior (the table above holds the Laplace prior's)
+SCALE: dict[str, Setting] = {
+    "laplace": SETTINGS["scale"],
+    "horseshoe": Setting("float", None, "tau, the horseshoe's global scale, in units of sigma; None: learned under a "
+                         "half-Cauchy C+(0, 1)", low=0.0, low_open=True, optional=True),
+    "gaussian": Setting("float", None, "s, the Gaussian prior's sd of each weight (in units of sigma when sigma is "
+                        "learned); None: learned (scale_prior on s^2)", low=0.0, low_open=True, optional=True),
+}
 #: (shape, rate) priors: Gamma on 1 / tau (rate > 0), inverse gamma on sigma^2 (None: Jeffreys' 1 / sigma^2)
 PRIORS: dict[str, tuple[tuple[float, float] | None, str]] = {
     "scale_prior": ((1.0, 1.0), "Gamma(shape, rate) prior on 1 / tau, when tau is learned"),
     "noise_prior": (None, "inverse-gamma(shape, scale) prior on sigma^2, when sigma is learned (None: Jeffreys)"),
 }
+#: the prior on the scale, for the priors that take one (the horseshoe's is fixed: C+(0, 1))
+SCALE_PRIOR: dict[str, tuple[tuple[float, float], str]] = {
+    "laplace": PRIORS["scale_prior"],
+    "gaussian": ((1.0, 1.0), "inverse-gamma(shape, rate) prior on s^2, when s is learned"),
+}
 _PRIOR_NAMES = {"scale_prior": "the Gamma prior on 1 / tau", "noise_prior": "the inverse-gamma prior on sigma^2"}
 DEFAULTS: dict[str, Any] = {**{k: s.default for k, s in SETTINGS.items()}, **{k: v[0] for k, v in PRIORS.items()}}
 
 
-def check_prior(name: str, value: Any) -> tuple[float, float] | None:
+def check_prior(name: str, value: Any, what: str | None = None) -> tuple[float, float] | None:
     """A (shape, rate) pair of finite numbers, shape > 0 and rate > 0 (``scale_prior``) or >= 0 (``noise_prior``,
-    which may also be ``None``)."""
+    which may also be ``None``); ``what`` names the prior in the message."""
     if value is None and name == "noise_prior":
         return None
     try:
@@ -56,19 +69,23 @@ def check_prior(name: str, value: Any) -> tuple[float, float] | None:
         raise InputError(f"{name} must be a pair (shape, rate) of numbers, got {value!r:.80}", param=name) from None
     floor = 0.0 if name == "noise_prior" else 1e-300
     if not (a == a and b == b and abs(a) < float("inf") and abs(b) < float("inf") and a > 0 and b >= floor):
-        rate = ">= 0" if name == "noise_prior" else "> 0 (a flat prior on 1 / tau gives an improper posterior)"
-        raise InputError(f"{name} ({_PRIOR_NAMES[name]}) must have shape > 0 and rate {rate}, both finite, got "
+        flat = "1 / tau" if what is None else "the scale"
+        rate = ">= 0" if name == "noise_prior" else f"> 0 (a flat prior on {flat} gives an improper posterior)"
+        raise InputError(f"{name} ({what or _PRIOR_NAMES[name]}) must have shape > 0 and rate {rate}, both finite, got "
                          f"({a:g}, {b:g})", param=name)
     return a, b
 
 
-def check_settings(params: dict[str, Any]) -> dict[str, Any]:
-    """Every entry of ``params`` that the table declares, checked; the checked values."""
+def check_settings(params: dict[str, Any], prior: str = "laplace") -> dict[str, Any]:
+    """Every entry of ``params`` that the table declares for ``prior``, checked; the checked values."""
+    rows = {**SETTINGS, "scale": SCALE[prior]}
     out = {}
     for name, value in params.items():
-        if name in SETTINGS:
-            out[name] = check(name, SETTINGS[name], value)
-        elif name in PRIORS:
+        if name in rows:
+            out[name] = check(name, rows[name], value)
+        elif name == "scale_prior" and prior in SCALE_PRIOR:
+            out[name] = check_prior(name, value, None if prior == "laplace" else SCALE_PRIOR[prior][1].split(",")[0])
+        elif name == "noise_prior":
             out[name] = check_prior(name, value)
     return out
 
