@@ -23,13 +23,21 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from bmnn._checks import InputError
 from bmnn.cli import main
 from bmnn.laplace.estimator import LaplaceRegression, NotFittedError
+from bmnn.laplace.shrinkage import GaussianPriorRegression, HorseshoeRegression
 
 
 def small(**kw):
     return LaplaceRegression(**{"draws": 60, "warmup": 30, "chains": 2, "random_state": 0, **kw})
 
 
-@parametrize_with_checks([small(), small(noise_sd=0.7, scale=0.4), small(fit_intercept=False)])
+def _few(cls, **kw):
+    return cls(**{"draws": 60, "warmup": 30, "chains": 2, "random_state": 0, **kw})
+
+
+@parametrize_with_checks([small(), small(noise_sd=0.7, scale=0.4), small(fit_intercept=False),
+                          _few(HorseshoeRegression), _few(HorseshoeRegression, noise_sd=0.6, scale=0.3),
+                          _few(GaussianPriorRegression), _few(GaussianPriorRegression, scale=1.3),
+                          _few(GaussianPriorRegression, noise_sd=0.6, scale=0.9, fit_intercept=False)])
 def test_scikit_learns_own_estimator_checks(estimator, check):
     check(estimator)
 

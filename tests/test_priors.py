@@ -226,3 +226,47 @@ def test_the_marginal_tau_step_leaves_its_exact_conditional_invariant(rng, noise
     out = HorseshoePrior(None).marginal_update(state, design, terms, sigma, rng)
     assert stats.kstest(np.log(out.scale), lambda x: np.interp(x, grid, cdf)).pvalue > 1e-4
     assert np.mean(out.scale != state.scale) > 0.99  # it moves
+
+
+@pytest.mark.parametrize("cls", [HorseshoeRegression, GaussianPriorRegression])
+def test_the_new_priors_work_in_a_pipeline_and_leave_as_inference_data(rng, cls):
+    import arviz as az
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _problem(rng, n=45, p=5)
+    model = make_pipeline(StandardScaler(), cls(draws=200, chains=4, warmup=100, random_state=0))
+    assert np.all(cross_val_score(model, X, y, cv=3) > 0.5)
+    fit = cls(draws=200, chains=4, warmup=100, random_state=0).fit(X, y)
+    idata = fit.to_inference_data(X, y)
+    scale = "tau" if cls is HorseshoeRegression else "s"
+    assert {"w", "intercept", "sigma", scale} <= set(idata.posterior.data_vars)
+    assert idata.posterior.attrs["model"] == f"bmnn {cls.__name__}"
+    assert np.isfinite(float(az.loo(idata).elpd_loo))
+    lo, hi = fit.predict_interval(X[:4], 0.9)
+    assert np.all(lo < hi)
+
+
+def test_bmnn_regress_reaches_every_prior(capsys, tmp_path):
+    from bmnn.cli import main
+
+    base = ["regress", "--dataset", "diabetes", "--standardize", "--draws", "60", "--warmup", "40", "--chains", "2",
+            "--json"]
+    outs = {}
+    for prior in ("laplace", "horseshoe", "gaussian"):
+        assert main([*base, "--prior", prior]) == 0
+        outs[prior] = json.loads(capsys.readouterr().out)
+        assert outs[prior]["prior"] == prior and len(outs[prior]["posterior_mean"]) == 10
+    assert "map" not in outs["horseshoe"] and "lambda" in outs["laplace"] and "alpha" in outs["gaussian"]
+    assert main([*base, "--prior", "gaussian", "--scale", "2", "--noise-sd", "54", "--save",
+                 str(tmp_path / "g.nc")]) == 0
+    exact = json.loads(capsys.readouterr().out)
+    assert exact["algorithm"] == "closed form" and exact["mcse"] == [0.0] * 10
+    for bad, said in ((["--prior", "horseshoe", "--scale-prior", "1", "1"], "--scale-prior"),
+                      (["--prior", "gaussian", "--coordinate-steps", "3"], "--coordinate-steps"),
+                      (["--prior", "ridge"], "--prior")):
+        assert main([*base, *bad]) == 2
+        assert said in capsys.readouterr().err
+    assert main(["lasso", "--dataset", "diabetes", "--draws", "40", "--chains", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["prior"] == "laplace"
