@@ -1,10 +1,11 @@
-"""Hand-applied mutants of the exact sums, the two-part moments, the streamed reader, the temporary-file cleaner
-and the intercept: each is applied to the source, the tests that cover it are run, and the source is restored.
-Every mutant must be killed (docs/mutation.md has the last run). Run: ``.venv/bin/python scripts/hand_mutants.py``
-(about ten minutes)."""
+"""Hand-applied mutants, each applied to the source, the tests that cover it run, and the source restored. Every
+mutant must be killed (docs/mutation.md has the last run). Two sets: ``files`` (the default: the exact sums, the
+two-part moments, the streamed reader, the temporary-file cleaner and the intercept; about ten minutes) and
+``sampler`` (job 2's kernel, driver, priors and settings; ``.venv/bin/python scripts/hand_mutants.py sampler``)."""
 
 import pathlib
 import subprocess
+import sys
 
 root = pathlib.Path(__file__).resolve().parents[1]
 MUTANTS_ALL = [
@@ -71,6 +72,64 @@ MUTANTS_ALL = [
         "self.intercept_draws_ = self.y_mean_ - g.draws @ self.x_mean_ + sig * z / np.sqrt(n - 1)",
     ),
 ]
+SAMPLER = [
+    ("src/bmnn/laplace/kernel.py", "np.maximum(var, 1.0 / U_MAX), sigma, rng, work)", "var, sigma, rng, work)"),
+    ("src/bmnn/laplace/kernel.py", "return cond_mean + alpha * (theta - cond_mean) + keep * (fresh - cond_mean), cond_mean",
+     "return cond_mean + alpha * (theta - cond_mean) + (fresh - cond_mean), cond_mean"),
+    ("src/bmnn/laplace/kernel.py", "new_sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * dof, size=chains))",
+     "new_sigma = np.sqrt((b_s + 0.5 * quad) / rng.gamma(a_s + 0.5 * dof + 0.5, size=chains))"),
+    ("src/bmnn/laplace/kernel.py", "step = alpha * (theta - cond_mean) / sigma[:, None] + np.sqrt(1.0 - alpha * alpha) * step",
+     "step = alpha * (theta - cond_mean) + np.sqrt(1.0 - alpha * alpha) * step"),
+    ("src/bmnn/laplace/kernel.py", "return new_sigma, cond_mean + new_sigma[:, None] * step, cond_mean",
+     "return new_sigma, cond_mean + sigma[:, None] * step, cond_mean"),
+    ("src/bmnn/laplace/kernel.py", "theta, cond_mean = gaussian_update(self.design, state.theta, k[:, None] ** 2 * v, sigma,",
+     "theta, cond_mean = gaussian_update(self.design, state.theta, k[:, None] * v, sigma,"),
+    ("src/bmnn/laplace/kernel.py", "s = np.full(chains, sigma if sigma is not None else max(np.sqrt(d.rtr / d.n), 1e-300))",
+     "s = np.full(chains, sigma if sigma is not None else 1.0)"),
+    ("src/bmnn/laplace/priors/laplace.py", "tau = 1.0 / rng.gamma(a + theta.shape[1], 1.0 / (b + np.sum(np.abs(theta), axis=1) / k))",
+     "tau = 1.0 / rng.gamma(a + theta.shape[1], 1.0 / (b + np.sum(np.abs(theta), axis=1)))"),
+    ("src/bmnn/laplace/priors/laplace.py", "ig = inverse_gaussian(tau[:, None] * np.abs(theta) / k[:, None], 1.0 / tau[:, None] ** 2, rng)",
+     "ig = inverse_gaussian(tau[:, None] * np.abs(theta), 1.0 / tau[:, None] ** 2, rng)"),
+    ("src/bmnn/laplace/priors/laplace.py", "return coordinate_steps(theta, cc.cols, cc.gcols, cc.gdiag, cc.xtr, sigma * sigma, state.scale * k, rng,",
+     "return coordinate_steps(theta, cc.cols, cc.gcols, cc.gdiag, cc.xtr, sigma * sigma, state.scale, rng,"),
+    ("src/bmnn/laplace/priors/horseshoe.py", "lam2 = inverse_gamma(1.0, 1.0 / state.nu + z2 / (2.0 * tau2[:, None]), rng)",
+     "lam2 = inverse_gamma(1.0, 1.0 / state.nu + z2 / tau2[:, None], rng)"),
+    ("src/bmnn/laplace/priors/horseshoe.py", "return replace(state, lam2=lam2, nu=inverse_gamma(1.0, 1.0 + 1.0 / lam2, rng))",
+     "return replace(state, lam2=lam2, nu=inverse_gamma(1.0, 1.0 / lam2, rng))"),
+    ("src/bmnn/laplace/priors/horseshoe.py", "return -0.5 * logdet + fit - np.log1p(np.exp(2.0 * x)) + x",
+     "return -0.5 * logdet + fit - np.log1p(np.exp(2.0 * x))"),
+    ("src/bmnn/laplace/priors/horseshoe.py", "fit = -(a0 + 0.5 * dof) * np.log(b0 + 0.5 * quad)",
+     "fit = -(a0 + 0.5 * dof + 1.0) * np.log(b0 + 0.5 * quad)"),
+    ("src/bmnn/laplace/priors/horseshoe.py", "fit = -quad / (2.0 * sigma * sigma)", "fit = -quad / (2.0 * sigma)"),
+    ("src/bmnn/laplace/priors/horseshoe.py", "return state.lam2 * (state.scale * state.scale)[:, None]",
+     "return state.lam2 * state.scale[:, None]"),
+    ("src/bmnn/laplace/priors/horseshoe.py", "level = log_density(x0) - rng.exponential(size=x0.shape)",
+     "level = log_density(x0) - 0.5 * rng.exponential(size=x0.shape)"),
+    ("src/bmnn/laplace/priors/horseshoe.py", "hi = np.where(active & (x1 >= x0), x1, hi)", "hi = hi"),
+    ("src/bmnn/laplace/priors/gaussian.py", "s2 = inverse_gamma(a + 0.5 * state.p, b + 0.5 * np.sum((theta / k[:, None]) ** 2, axis=1), rng)",
+     "s2 = inverse_gamma(a + state.p, b + 0.5 * np.sum((theta / k[:, None]) ** 2, axis=1), rng)"),
+    ("src/bmnn/laplace/priors/gaussian.py", "quad = max(rtr - float(m @ xtr), 0.0)", "quad = rtr"),
+    ("src/bmnn/laplace/priors/gaussian.py", "var *= b / (a - 1.0) if a > 1.0 else np.inf", "var *= b / a if a > 1.0 else np.inf"),
+    ("src/bmnn/laplace/priors/gaussian.py", "return self.mean + sigma[..., None] * z, sigma", "return self.mean + z, sigma"),
+    ("src/bmnn/laplace/gaussian_draw.py", "return np.where(big, kappa, 0.0), u, np.maximum(self.rtr - np.sum(u, axis=1), 0.0)",
+     "return np.where(big, kappa, 0.0), u, np.zeros(chains)"),
+    ("src/bmnn/laplace/gibbs.py", "noise_terms = (a_s, float(np.ldexp(noise.rate, 2 * data.exponent)), n - data.lost_dof)",
+     "noise_terms = (a_s, float(np.ldexp(noise.rate, 2 * data.exponent)), n)"),
+    ("src/bmnn/laplace/gibbs.py", "window = min(warmup - warmup // 2, 100) if steps and warmup >= STEP_MIN_WARMUP else 0",
+     "window = 0"),
+    ("src/bmnn/laplace/gibbs.py", "out[:, j] = state.theta if data.exponent else state.theta + data.location",
+     "out[:, j] = state.theta + data.location"),
+    ("src/bmnn/laplace/gibbs.py", "rb = np.ldexp(rb, -e)", "rb = rb"),
+    ("src/bmnn/laplace/settings.py", '"overrelax": Setting("float", -0.5,', '"overrelax": Setting("float", -0.6,'),
+    ("src/bmnn/laplace/settings.py", 'low=-1.0, high=0.0, low_open=True)', 'low=-1.0, high=0.0)'),
+    ("src/bmnn/laplace/shrinkage.py", "self.alpha_ = (sd / s) ** 2 if sd is not None else 1.0 / s**2",
+     "self.alpha_ = (sd / s) ** 2 if sd is not None else 1.0 / s"),
+    ("src/bmnn/laplace/shrinkage.py", "dof = source.n - int(bool(self.fit_intercept))", "dof = source.n"),
+    ("src/bmnn/laplace/estimator.py", "self.intercept_draws_ = self.y_mean_ - g.draws @ self.x_mean_ + sig * z / np.sqrt(self.n_samples_)",
+     "self.intercept_draws_ = self.y_mean_ - g.draws @ self.x_mean_ + sig * z"),
+]
+SAMPLER_TESTS = ["tests/test_laplace_kernel.py", "tests/test_priors.py", "tests/test_laplace_scale.py",
+                 "tests/test_laplace.py", "tests/test_laplace_extremes.py", "tests/test_laplace_coordinate_steps.py"]
 MUTANTS = MUTANTS_ALL
 TESTS = [
     "tests/test_gaussian.py",
@@ -79,6 +138,11 @@ TESTS = [
     "tests/test_big_data.py",
     "tests/test_runs.py",
 ]
+SELECT = ("(negative_sum or merged_moments or very_different or sums or sum or exact or extreme or job_1 or intercept "
+          "or streaming or chan or glob or part or parts or standardis or stale or temp or lock or linked or cleaning "
+          "or replaces or leaves or refit or map_only) and not signal and not wheel and not memory_limit")
+if sys.argv[1:] == ["sampler"]:
+    MUTANTS, TESTS, SELECT = SAMPLER, SAMPLER_TESTS, "not hypothesis_extremes"
 killed = 0
 for path, old, new in MUTANTS:
     p = root / path
@@ -98,7 +162,7 @@ for path, old, new in MUTANTS:
                 "-m",
                 "not slow and not browser",
                 "-k",
-                "(negative_sum or merged_moments or very_different or sums or sum or exact or extreme or job_1 or intercept or streaming or chan or glob or part or parts or standardis or stale or temp or lock or linked or cleaning or replaces or leaves or refit or map_only) and not signal and not wheel and not memory_limit",
+                SELECT,
                 *TESTS,
             ],
             cwd=root,

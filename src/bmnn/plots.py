@@ -272,7 +272,25 @@ def scratch_mlp(rec: Record, ax: Axes | None = None) -> Axes:
     return fig.axes[0]
 
 
+def priors(rec: Record, ax: Axes | None = None) -> Axes:
+    """2.P: each prior's posterior mean and 90% interval per weight of the sparse problem, beside the truth."""
+    ax = _ax(ax, (7.0, 3.6))
+    d = rec.data
+    x = np.arange(len(d.names))
+    for i, name in enumerate(d.mean):
+        off = (i - 1) * 0.22
+        ax.errorbar(x + off, d.mean[name], yerr=[d.mean[name] - d.q05[name], d.q95[name] - d.mean[name]], fmt="o",
+                    ms=3.5, capsize=2, label=f"{name}: mean, 90% interval")
+    ax.scatter(x, d.truth, marker="_", s=300, color="k", label="truth", zorder=3)
+    ax.set_xticks(x, d.names)
+    ax.axhline(0, color="0.7", lw=0.6)
+    ax.set(ylabel="w_j", title="Large signals and nulls under three priors (sigma and scales learned)")
+    ax.legend(fontsize=7)
+    return ax
+
+
 FIGURES: dict[type, Callable[..., Axes]] = {
+    R.PriorsData: priors,
     R.ScratchMlpData: scratch_mlp,
     R.SigmoidTrainingData: sigmoid_training,
     R.LaplacePosteriorData: laplace_posterior,

@@ -177,6 +177,17 @@ class MseGapData(Payload):
 
 
 @dataclass(frozen=True, eq=False)
+class PriorsData(Payload):
+    """2.P: on a sparse simulated problem, the truth and each prior's posterior means and 90% intervals."""
+
+    names: list[str]
+    truth: Array
+    mean: dict[str, Array]
+    q05: dict[str, Array]
+    q95: dict[str, Array]
+
+
+@dataclass(frozen=True, eq=False)
 class ScaleData(Payload):
     """2.S: ESS per second over p, ours and NUTS's (None where unfinished, with its upper bound)."""
 

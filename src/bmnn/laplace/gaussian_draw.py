@@ -37,6 +37,8 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg import eigh
+from scipy.linalg.blas import dsyrk
 from scipy.linalg.lapack import dposv, dpotrf, dpotrs, spotrf, spotrs
 
 from bmnn._checks import InputError
@@ -126,9 +128,10 @@ class Design:
         chains = d.shape[0]
         if self.X is not None and self.p > self.n:
             kappa, u = np.empty((chains, self.n)), np.empty((chains, self.n))
-            for c in range(chains):
-                k = (self.X * d[c]) @ self.X.T
-                kappa[c], q = np.linalg.eigh(k)
+            for c in range(chains):  # X D X^T as a symmetric rank-p update (BLAS dsyrk: half a general product)
+                a = self.X * np.sqrt(d[c])  # C order, so its transpose is Fortran order: no copy for BLAS
+                k = dsyrk(1.0, a.T, trans=1, lower=1)
+                kappa[c], q = eigh(k, lower=True, overwrite_a=True, check_finite=False, driver="evd")
                 u[c] = (q.T @ self.r) ** 2
             return np.maximum(kappa, 0.0), u, np.zeros(chains)
         gram = self.gram if self.gram is not None else self.X.T @ self.X
