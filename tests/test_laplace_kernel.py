@@ -183,3 +183,18 @@ def test_the_command_line_takes_the_sampler_settings_from_the_table(capsys):
     assert "--overrelax: expected a number in (-1, 0], got '-1'" in capsys.readouterr().err
     assert main(["lasso", "--dataset", "diabetes", "--draws", "0"]) == 2  # the command line needs a draw
     assert "--draws: expected a whole number in [1, inf), got '0'" in capsys.readouterr().err
+
+
+def test_a_prior_variance_of_zero_or_below_the_floor_gives_finite_draws_at_the_location(rng):
+    """A mixing variable can underflow (a horseshoe lambda_j^2 tau^2 sigma^2 below float64's range, a Laplace s_j
+    of 0): the Gaussian block floors each prior variance at 1 / U_MAX, so the coefficient is drawn within about
+    1e-150 of its location instead of as NaN."""
+    for algorithm in ("precision", "bcm"):
+        _, _, design = _problem(rng, algorithm=algorithm)
+        var = np.array([[0.0, 1.3, 1e-320], [0.7, 0.0, 2.0]])
+        work = gaussian_draw.Workspace()
+        given = gaussian_update(design, None, var, np.array([0.9, 1.1]), 0.0, rng, work)
+        learned = noise_gaussian_update(design, None, np.ones(2), var, (0.0, 0.0, 9), 0.0, rng, work)[1:]
+        for theta, cond in (given, learned):
+            assert np.all(np.isfinite(theta)) and np.all(np.isfinite(cond))
+            assert abs(theta[0, 0]) < 1e-140 and abs(theta[1, 1]) < 1e-140 and abs(theta[0, 2]) < 1e-140

@@ -98,6 +98,10 @@ def test_the_closed_form_is_ridge_regression_and_its_draws_have_its_moments(rng)
         assert np.max(np.abs((d["mean"] - m.coef_mean_) / (m.coef_sd_ / np.sqrt(m.draws_.shape[0] * 4000)))) < 4.5
         np.testing.assert_allclose(d["sd"], m.coef_sd_, rtol=0.04)
         np.testing.assert_array_equal(m.mcse_, 0.0)
+        if sd is None:  # a Student t: var = E[sigma^2] (X^T X + I / s^2)^-1, E[sigma^2] of the inverse gamma
+            a, b = m.closed_form_.noise
+            np.testing.assert_allclose(m.coef_sd_**2, stats.invgamma(a, scale=b).mean() * np.diag(m.closed_form_.cov),
+                                       rtol=1e-10)
     # sigma given: the exact covariance against a direct inverse of the precision
     Xc, yc = X - X.mean(0), y - y.mean()
     A = Xc.T @ Xc / 0.61**2 + np.eye(5) / 1.37**2
@@ -272,3 +276,54 @@ def test_bmnn_regress_reaches_every_prior(capsys, tmp_path):
         assert said in capsys.readouterr().err
     assert main(["lasso", "--dataset", "diabetes", "--draws", "40", "--chains", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["prior"] == "laplace"
+
+
+@pytest.mark.parametrize("width", [0.3, 4.0])
+def test_slice_sampling_leaves_a_skewed_density_invariant(rng, width):
+    """From exact draws of a Gamma(2.5) in log scale, three slice steps (stepping out by ``width``, shrinking both
+    ends) keep the law: a kernel that shrank one end only, or drew the level wrongly, drifts."""
+    from bmnn.laplace.priors.horseshoe import slice_sample
+
+    law = stats.gamma(2.5)
+    x = np.log(law.rvs(size=60_000, random_state=rng))
+
+    def log_density(u):  # log x has density x^2.5 e^-x in u = log x
+        return 2.5 * u - np.exp(u)
+
+    for _ in range(3):
+        x = slice_sample(x, log_density, rng, width=width)
+    assert stats.kstest(np.exp(x), law.cdf).pvalue > 1e-4
+
+
+def test_an_intercept_takes_one_degree_of_freedom_from_learned_sigma(rng):
+    """Centred data with the intercept integrated out: sigma^2 | y ~ InvGamma(a0 + (n - 1)/2, ...), against the
+    Gaussian prior's closed form, at a small n where n and n - 1 differ by a tenth."""
+    n, p, s = 12, 3, 0.9
+    X = rng.normal(size=(n, p))
+    y = 0.4 + X @ [1.0, -0.5, 0.2] + 0.6 * rng.normal(size=n)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    noise = Noise(None, (2.0, 0.5))
+    g = run(Data.from_arrays(Xc, yc, 0.0, noise, intercept=True), GaussianPrior(s), noise,
+            SamplerSettings(draws=4000, warmup=100, chains=8), 5)
+    exact = closed_form(Xc.T @ Xc, Xc.T @ yc, float(yc @ yc), n - 1, np.zeros(p), None, s, (2.0, 0.5))
+    a, b = exact.noise
+    s2 = g.noise_sd**2
+    se = np.std(s2) / np.sqrt(summarize(s2[..., None])["ess_bulk"][0])
+    assert abs(np.mean(s2) - b / (a - 1)) < 4.5 * se
+    assert abs(np.mean(s2) - b / (a - 0.5 - 1)) > 4.5 * se  # n degrees of freedom would be told apart
+    for intercept, dof in ((True, n - 1), (False, n)):  # the estimator's closed form counts the same way
+        m = GaussianPriorRegression(scale=s, noise_prior=(2.0, 0.5), fit_intercept=intercept, draws=0).fit(X, y)
+        assert m.closed_form_.noise[0] == 2.0 + dof / 2
+
+
+def test_the_intercepts_draws_have_the_exact_posterior_spread(rng):
+    """b0 | w, sigma, y ~ N(mean y - mean(X)^T w, sigma^2 / n): with the Gaussian prior's closed form, Var(b0 | y) =
+    sigma^2 / n + mean(X)^T Cov(w | y) mean(X) exactly."""
+    n, sd = 25, 0.8
+    X = rng.normal(size=(n, 3)) + [1.5, -2.0, 0.7]
+    y = 2.0 + X @ [0.6, 0.3, -0.4] + sd * rng.normal(size=n)
+    m = GaussianPriorRegression(noise_sd=sd, scale=1.1, draws=20000, chains=4, random_state=3).fit(X, y)
+    xm = X.mean(0)
+    exact = sd**2 / n + xm @ m.closed_form_.cov @ xm
+    np.testing.assert_allclose(np.var(m.intercept_draws_), exact, rtol=0.03)
+    assert abs(np.var(m.intercept_draws_) - (exact - sd**2 / n + sd**2)) > 0.1 * exact  # sigma^2, not / n

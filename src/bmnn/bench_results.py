@@ -93,6 +93,16 @@ def _lines(r: dict[str, dict]) -> list[tuple[str, str, str]]:
         if "learned_1000x100" in d:
             rows.append(("Job 2 with sigma and tau learned, 1000 x 100, against NUTS",
                          f"**{_x(d['learned_1000x100']['ratio'])}**", "laplace-scale"))
+    if (d := r.get("horseshoe")) is not None:
+        parts = []
+        for row in d["sizes"]:
+            if "ratio" in row:
+                ok = row["size"] != "200 x 2000" or row["ratio"] >= 10
+                parts.append(f"{row['size']} **{_x(row['ratio'])}**" + ("" if ok else " (missed)"))
+            else:
+                parts.append(f"{row['size']} at least **{_x(row['ratio_at_least'])}** (NUTS unfinished)")
+        rows.append(("Horseshoe Gibbs against NUTS (min bulk ESS/s over w, tau, sigma; goal 10x at 200 x 2000)",
+                     "; ".join(parts), "horseshoe"))
     if (d := r.get("scale")) is not None:
         rows.append(("Dask, 2 workers against 1 (goal 1.8x)",
                      f"study **{d['study_speedup']:.2f}x**, sweep **{d['sweep_speedup']:.2f}x**"
@@ -127,7 +137,8 @@ def _lines(r: dict[str, dict]) -> list[tuple[str, str, str]]:
     return rows
 
 
-NAMES = ("laplace", "laplace_scale", "scale", "report_page", "sigmoid_mlp", "scratch_mlp_accuracy", "scratch_mlp")
+NAMES = ("laplace", "laplace_scale", "horseshoe", "scale", "report_page", "sigmoid_mlp", "scratch_mlp_accuracy",
+         "scratch_mlp")
 
 
 def _all(folder: Path) -> dict[str, dict]:
@@ -193,6 +204,21 @@ def benchmarks_doc(folder: Path = RESULTS) -> str:
             out += ["", f"sigma and tau learned at 1000 x 100: Gibbs {lv['ours']['ess_per_s']:,.0f} ESS/s, NUTS "
                     f"{lv['nuts']['ess_per_s']:,.0f}: **{lv['ratio']:.1f}x**, means within "
                     f"{lv['agreement']['max_abs_z']:.2f} combined MCSE."]
+        out += _prov(d)
+    if (d := r.get("horseshoe")) is not None:
+        out += ['<a id="horseshoe"></a>', "", "## The horseshoe prior against NUTS", "",
+                f"sigma and tau learned, no intercept; NUTS non-centred, target acceptance 0.99, capped at "
+                f"{d['cap_seconds']:.0f} s. The figure is the smallest bulk ESS over w, tau and sigma.", ""]
+        rows = [("n x p", "Gibbs ESS/s", "NUTS ESS/s", "ratio", "NUTS divergences", "max abs z of the means")]
+        for row in d["sizes"]:
+            o, nu = row["ours"], row["nuts"]
+            nuts = f"{nu['ess_per_s']:.2f}" if nu.get("finished") else (
+                f"< {nu['ess_per_s_upper_bound']:.2f} (unfinished)")
+            ratio = f"{row['ratio']:.1f}x" if "ratio" in row else f"> {row['ratio_at_least']:.1f}x"
+            div = (f"{nu['divergences']} ({nu['divergent_share']:.2%})" if nu.get("finished") else "-")
+            z = f"{row['agreement']['max_abs_z']:.2f}" if "agreement" in row else "-"
+            rows.append((row["size"], f"{o['ess_per_s']:,.1f}", nuts, ratio, div, z))
+        out += _table(rows)
         out += _prov(d)
     if (d := r.get("scale")) is not None:
         out += ['<a id="scale"></a>', "", "## Dask: one worker against two", ""]

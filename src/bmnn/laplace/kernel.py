@@ -57,12 +57,13 @@ U_MAX = 1e300
 
 
 class Start(NamedTuple):
-    """What a prior may use to place its starting point: sigma's starting value, the prior's unit k at it, and
-    ``max |X^T (y - X mu)|``."""
+    """What a prior may use to place its starting point: sigma's starting value, the prior's unit k at it,
+    ``max |X^T (y - X mu)|`` and the number of rows."""
 
     sigma: float
     k: float
     grad: float
+    n: int = 1
 
 
 class Collapsed(NamedTuple):
@@ -167,7 +168,7 @@ class Kernel:
         d = self.design
         s = np.full(chains, sigma if sigma is not None else max(np.sqrt(d.rtr / d.n), 1e-300))
         grad = float(np.max(np.abs(d.xtr))) if d.xtr.size else 0.0
-        start = Start(float(s[0]), float(self._k(s)[0]), grad)
+        start = Start(float(s[0]), float(self._k(s)[0]), grad, d.n)
         return ChainState(theta=None, sigma=s, prior=self.prior.init(chains, d.p, start, rng))
 
     def step(self, state: ChainState, rng: np.random.Generator, work: gaussian_draw.Workspace,

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import latex2mathml.converter
+import numpy as np
 from markupsafe import Markup
 
 from bmnn import __version__
@@ -51,21 +53,65 @@ def mathml(latex: str, display: str = "block") -> str:
 
 _INLINE = re.compile(r"\$([^$]+)\$")
 
+#: the terms the page uses without deriving them: each is defined where it is used (a hover title) and in the
+#: glossary at the end of the page
+GLOSSARY: dict[str, str] = {
+    "ESS": "effective sample size: how many independent draws the correlated draws of a Markov chain are worth",
+    "R-hat": "the potential scale reduction factor: compares the spread within and between chains; values near 1 "
+             "(below about 1.01) say the chains agree",
+    "MCSE": "Monte Carlo standard error: the standard error of a mean estimated from correlated draws",
+    "NUTS": "the No-U-Turn Sampler, an adaptive Hamiltonian Monte Carlo method (here NumPyro's), the usual "
+            "general-purpose sampler",
+    "Gibbs": "a Gibbs sampler draws each block of unknowns from its exact distribution given all the others, in turn",
+    "KKT": "the Karush-Kuhn-Tucker optimality conditions; the certificate is how far the computed MAP is from "
+           "satisfying them, relative to lambda",
+    "ABC": "approximate Bayesian computation: draw a parameter from the prior, simulate data, keep the draw when "
+           "the simulated data match the observed ones",
+    "MAP": "maximum a posteriori estimate: the mode of the posterior",
+    "MLE": "maximum-likelihood estimate",
+    "MSE": "mean squared error",
+}
+_TERMS = re.compile(r"\b(" + "|".join(re.escape(t) for t in sorted(GLOSSARY, key=len, reverse=True)) + r")\b")
+
+
+def _terms(escaped: str) -> str:
+    """Every glossary term in escaped text wrapped in ``<abbr>`` with its definition as the title."""
+    return _TERMS.sub(lambda m: f'<abbr title="{html.escape(GLOSSARY[m.group(1)])}">{m.group(1)}</abbr>', escaped)
+
 
 def rich_text(text: str) -> str:
-    """Escape plain text, rendering ``$...$`` spans as inline MathML."""
+    """Escape plain text, rendering ``$...$`` spans as inline MathML and defining the glossary's terms in place."""
     out, last = [], 0
     for m in _INLINE.finditer(text):
-        out.append(html.escape(text[last:m.start()]))
+        out.append(_terms(html.escape(text[last:m.start()])))
         out.append(mathml(m.group(1), display="inline"))
         last = m.end()
-    out.append(html.escape(text[last:]))
+    out.append(_terms(html.escape(text[last:])))
     return "".join(out)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
+    """One rule for every number on the page: about six significant digits, scientific notation (``1.5 × 10⁻⁵``)
+    below 1e-3 and from 1e6 on, yes / no for truth values, lists item by item; whole numbers and text as they
+    are."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if not math.isfinite(v):
+            return "undefined" if v != v else ("∞" if v > 0 else "-∞")
+        if v == 0 or 1e-3 <= abs(v) < 1e6:
+            return f"{v:.6g}"
+        mant, exp = f"{v:.4e}".split("e")
+        mant = mant.rstrip("0").rstrip(".")
+        return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_fmt(x) for x in value) + "]"
     return str(value)
 
 
@@ -99,7 +145,9 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
     views = iv.views(sections) if interactive else {}
     env = jinja2.Environment(loader=jinja2.PackageLoader("bmnn", "report"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(fmt=_fmt, rich=lambda s: jinja2.utils.markupsafe.Markup(rich_text(s)),
+    env.globals["glossary"] = GLOSSARY
+    env.filters.update(terms=lambda s: Markup(_terms(html.escape(str(s)))), fmt=_fmt,
+                       rich=lambda s: jinja2.utils.markupsafe.Markup(rich_text(s)),
                        math=lambda s: jinja2.utils.markupsafe.Markup(mathml(s)), anchor=_anchor)
     records = [r for s in sections for r in s.records]
     checks = [c for r in records for c in r.checks]
@@ -107,6 +155,7 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         generator=f"bmnn {__version__}",
         sections=sections,
         figures={k: base64.b64encode(v).decode("ascii") for k, v in figures.items()},
+        figure_numbers={r.id: i + 1 for i, r in enumerate(r for r in records if r.id in figures)},
         provenance=provenance,
         n_checks=len(checks),
         n_held=sum(c.held for c in checks),

@@ -72,8 +72,10 @@ class HorseshoePrior:
         return True
 
     def init(self, chains: int, p: int, start: Start, rng: np.random.Generator) -> HorseshoeState:
-        """tau given or 1, every lambda_j = 1, the auxiliaries at 1."""
-        tau = np.full(chains, 1.0 if self.scale is None else self.scale)
+        """tau given, or Piironen & Vehtari's reference scale for one expected non-zero weight, ``1 / ((p - 1)
+        sqrt(n))`` in units of sigma (at most 1): a sparse start; every lambda_j = 1, the auxiliaries at 1."""
+        ref = min(1.0, 1.0 / (max(p - 1, 1) * np.sqrt(start.n)))
+        tau = np.full(chains, ref if self.scale is None else self.scale)
         return HorseshoeState(scale=tau, lam2=np.ones((chains, p)), nu=np.ones((chains, p)))
 
     def variances(self, state: HorseshoeState) -> NDArray[np.float64]:
