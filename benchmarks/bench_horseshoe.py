@@ -1,14 +1,14 @@
-"""The horseshoe prior: our Gibbs sampler (Makalic & Schmidt's auxiliaries on the shared kernel) against NumPyro's
-NUTS, and the NUTS reference the tests compare with.
+"""The horseshoe prior: our Gibbs sampler (the shared kernel with :mod:`bmnn.laplace.priors.horseshoe`) against
+NumPyro's NUTS, and the NUTS reference the tests compare with.
 
-Timing (default): sigma and tau learned, no intercept, at 442 x 10 (scikit-learn's diabetes set, X standardised,
-y centred; Jeffreys' prior on sigma^2) and 200 x 2000 (synthetic, seeded: X standard normal, 10 true non-zero
-weights of size 2 to 5, sigma = 1; the inverse-gamma prior (3, 1) on sigma^2, since under Jeffreys' prior the
-posterior's mass sits on interpolating fits there). The figure is the minimum bulk ESS per second over w, tau and sigma. NUTS runs the non-centred model
-(``w = z lambda tau sigma``, ``z ~ N(0, 1)``) with ``target_accept_prob = 0.99``, 4 chains, 1,000 warm-up
-iterations, then draws in chunks of 1,000 up to 5,000 per chain, in a child process pinned to one core and stopped
-at ``--cap`` seconds (default 600; compilation included); its divergences are reported. Ours: 16 chains on the same
-core. Result: ``src/bmnn/results/horseshoe.json``.
+Timing (default): sigma and tau learned, no intercept, at 442 x 10 (scikit-learn's diabetes set, X standardised, y
+centred; Jeffreys' prior on sigma^2) and 200 x 2000 (synthetic, seeded: X standard normal, 10 true non-zero weights
+of size 2 to 5, sigma = 1; the inverse-gamma prior (3, 1) on sigma^2, since under Jeffreys' prior the posterior's
+mass sits on interpolating fits there). The figure is the minimum bulk ESS per second over w, tau and sigma. NUTS
+runs the non-centred model (``w = z lambda tau sigma``, ``z ~ N(0, 1)``) with ``target_accept_prob = 0.99``, 4
+chains, 1,000 warm-up iterations, then draws in chunks of 1,000 up to 5,000 per chain, in a child process pinned to
+one core and stopped at ``--cap`` seconds (default 600; compilation included); its divergences are reported. Ours:
+16 chains on the same core. Result: ``src/bmnn/results/horseshoe.json``.
 
 ``--reference`` instead writes ``src/bmnn/results/horseshoe_reference.json`` (package data: the report checks
 against it too): four small seeded problems (p < n and p > n,
