@@ -8,7 +8,7 @@ import pytest
 from bmnn.cli import main
 
 KEYS = {"lambda", "tau_star", "map", "posterior_mean", "posterior_sd", "mcse", "ess_bulk", "rhat", "kkt_violation",
-        "q05", "q95", "map_at", "algorithm", "feature_names", "fit_intercept", "intercept", "intercept_map"}
+        "q05", "q95", "map_at", "algorithm", "feature_names", "fit_intercept", "intercept", "intercept_map", "prior"}
 
 
 def write_csv(path, X, y, names=None):
@@ -24,7 +24,8 @@ def test_diabetes_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and set(out) == KEYS
     assert all(len(out[k]) == 10 for k in KEYS - {"lambda", "tau_star", "map_at", "algorithm", "fit_intercept",
-                                                  "intercept", "intercept_map"})
+                                                  "intercept", "intercept_map", "prior"})
+    assert out["prior"] == "laplace"
     assert out["feature_names"] == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
     assert out["fit_intercept"] is True and abs(out["intercept"]) < 1e-9  # --standardize centres y
     assert out["map_at"] == {"noise_sd": 54.0, "scale": 4.8, "noise_sd_from": "given", "scale_from": "given"}
