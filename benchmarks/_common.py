@@ -19,9 +19,36 @@ def best_of(fn, repeat: int = 5) -> float:
     return min(times)
 
 
+def run_capped(target, args: tuple, cap: float, done, kwargs: dict | None = None):
+    """Run ``target(*args, queue, **kwargs)`` in a fresh interpreter (JAX is not fork-safe) and return the last
+    item it put on the queue before ``cap`` seconds passed, the child stopped, or ``done(item)`` held; ``None`` if
+    it put none. The child is killed afterwards."""
+    import multiprocessing as mp
+    import queue as queues
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    child = ctx.Process(target=target, args=(*args, q), kwargs=kwargs or {}, daemon=True)
+    start = time.perf_counter()
+    child.start()
+    last = None
+    while (left := cap - (time.perf_counter() - start)) > 0:
+        try:
+            last = q.get(timeout=min(left, 5.0))
+        except queues.Empty:
+            if not child.is_alive():
+                break
+            continue
+        if done(last):
+            break
+    child.kill()
+    child.join()
+    return last
+
+
 def save(name: str, result: dict) -> Path:
     """Write ``results/NAME.json`` atomically."""
     return write(name, result)
 
 
-__all__ = ["RESULTS", "best_of", "save"]
+__all__ = ["RESULTS", "best_of", "run_capped", "save"]

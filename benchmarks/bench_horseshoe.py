@@ -32,7 +32,7 @@ warnings.filterwarnings("ignore")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np  # noqa: E402
-from _common import save  # noqa: E402
+from _common import run_capped, save  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bmnn.datasets import load_bundled  # noqa: E402
@@ -68,7 +68,7 @@ def horseshoe_model(noise_sd, noise_prior=None):
     return model
 
 
-def _nuts_child(noise_sd, X, y, queue, seed=0, total=5000, warmup=1000, noise_prior=None):
+def _nuts_child(noise_sd, X, y, seed, queue, total=5000, warmup=1000, noise_prior=None):
     os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -101,28 +101,8 @@ def _nuts_child(noise_sd, X, y, queue, seed=0, total=5000, warmup=1000, noise_pr
 
 def run_nuts(noise_sd, X, y, cap, seed=0, noise_prior=None):
     """NUTS's draws (w, tau, sigma), seconds and divergences, stopped at ``cap`` seconds."""
-    import multiprocessing as mp
-    import queue as queues
-
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    child = ctx.Process(target=_nuts_child, args=(noise_sd, X, y, q, seed), kwargs={"noise_prior": noise_prior},
-                        daemon=True)
-    start = time.perf_counter()
-    child.start()
-    last = None
-    while (left := cap - (time.perf_counter() - start)) > 0:
-        try:
-            last = q.get(timeout=min(left, 5.0))
-        except queues.Empty:
-            if not child.is_alive():
-                break
-            continue
-        if last[0]["w"].shape[1] >= 5000:
-            break
-    child.kill()
-    child.join()
-    return last
+    return run_capped(_nuts_child, (noise_sd, X, y, seed), cap, lambda last: last[0]["w"].shape[1] >= 5000,
+                      {"noise_prior": noise_prior})
 
 
 def min_ess(draws: dict) -> float:

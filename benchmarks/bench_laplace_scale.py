@@ -32,7 +32,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import numpy as np  # noqa: E402
-from _common import save  # noqa: E402
+from _common import run_capped, save  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bmnn.datasets import load_bundled  # noqa: E402
@@ -105,7 +105,7 @@ def learned_model(a0, b0, a, b):
 CHUNK = 1000  # NUTS draws per chain between two looks at the clock
 
 
-def _nuts_child(kind, params, X, y, queue, seed=0, chunk=CHUNK, total=5000):
+def _nuts_child(kind, params, X, y, seed, queue, chunk=CHUNK, total=5000):
     """In a child process pinned to one core: warm-up, then draws in chunks of ``chunk``, each chunk's draws so far
     sent with the seconds spent (compilation included)."""
     os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -133,29 +133,7 @@ def _nuts_child(kind, params, X, y, queue, seed=0, chunk=CHUNK, total=5000):
 def run_nuts(kind, params, X, y, cap, seed=0):
     """Minimum bulk ESS per second of NUTS (4 chains, one thread), stopped at ``cap`` seconds; the ESS/s is that of
     the draws finished by then. A run that finishes no draw within the cap gives an upper bound."""
-    import multiprocessing as mp
-    import queue as queues
-
-    ctx = mp.get_context("spawn")  # a fresh interpreter: JAX is not fork-safe
-    q = ctx.Queue()
-    child = ctx.Process(target=_nuts_child, args=(kind, params, X, y, q, seed), daemon=True)
-    start = time.perf_counter()
-    child.start()
-    last = None
-    while True:
-        left = cap - (time.perf_counter() - start)
-        if left <= 0:
-            break
-        try:
-            last = q.get(timeout=min(left, 5.0))
-        except queues.Empty:
-            if not child.is_alive():
-                break
-            continue
-        if last[0].shape[1] >= 5000:
-            break
-    child.kill()
-    child.join()
+    last = run_capped(_nuts_child, (kind, params, X, y, seed), cap, lambda last: last[0].shape[1] >= 5000)
     if last is None:
         return {"finished": False, "seconds": cap, "ess_per_s_upper_bound": 4 * CHUNK / cap}
     w, secs = last
