@@ -369,7 +369,7 @@ def _print_regression(out: dict, m, shape: tuple[int, int], saved: str | None) -
             print(f"{name} learned: mean {d['mean']:.5g}, median {d['median']:.5g}, 90% interval "
                   f"[{d['q05']:.5g}, {d['q95']:.5g}], ESS {_fmt(d['ess_bulk'], '.0f')}, R-hat {_fmt(d['rhat'], '.3f')}")
     at = out.get("map_at")
-    if at is not None and (at["noise_sd_from"] != "given" or at["scale_from"] != "given"):
+    if at is not None and at["scale_from"] != "given" or at is not None and at["noise_sd_from"] == "posterior median":
         sigma = "" if at["noise_sd"] is None else f"sigma = {at['noise_sd']:.5g} ({at['noise_sd_from']}) and "
         print(f"the MAP is taken at {sigma}{sym} = {at['scale']:.5g} ({at['scale_from']})")
     if not m.fit_intercept:
@@ -836,7 +836,7 @@ def _writable_caches() -> None:
 
 
 #: the commands that start Dask, vl-convert or torch, and how many open files they need
-_FILES_NEEDED = {"report": 512, "sweep": 512, "lasso": 256, "train": 128, "evaluate": 128}
+_FILES_NEEDED = {"report": 512, "sweep": 512, "lasso": 256, "regress": 256, "train": 128, "evaluate": 128}
 
 
 def _check_open_files(command: str) -> None:
@@ -871,7 +871,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     where = f"bmnn {args.command}" + (f" {args.data_command}" if getattr(args, "data_command", None) else "")
-    numeric = args.command in ("gaussian", "lasso", "gradcheck")
+    numeric = args.command in ("gaussian", "lasso", "regress", "gradcheck")
     if hasattr(sys.stdout, "reconfigure"):  # a name a terminal's encoding cannot show is escaped, not fatal
         try:
             sys.stdout.reconfigure(errors="backslashreplace")
@@ -910,7 +910,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 #: what to ask for less of, per command, when memory runs out
-_MEMORY_ADVICE = {"lasso": "; ask for fewer draws or chains", "gradcheck": "; ask for a smaller batch or network",
+_MEMORY_ADVICE = {"lasso": "; ask for fewer draws or chains",
+                  "regress": "; ask for fewer draws or chains", "gradcheck": "; ask for a smaller batch or network",
                   "report": "; run it with more memory (or --quick)", "train": "; ask for a smaller batch size",
                   "sweep": "; run fewer workers (--workers)"}
 

@@ -24,7 +24,8 @@ A prior may also offer a step taken first, before the Gaussian block (``marginal
 its local scales and the data, with theta and sigma integrated out (through the spectrum of ``X V X^T``:
 :meth:`~bmnn.laplace.gaussian_draw.Design.spectrum`). The Gaussian block that follows draws theta and sigma from
 their full conditional given that scale, so the sweep is a partially collapsed Gibbs sampler (van Dyk & Park, 2008)
-and still targets the posterior.
+and still targets the posterior; that block then draws theta afresh (no over-relaxation), since the old theta is
+not a draw given the new scale.
 
 Over-relaxation (Adler 1981; Neal 1998). Step 1 may replace the exact draw ``theta*`` by
 ``m + alpha (theta_old - m) + sqrt(1 - alpha^2) (theta* - m)`` (``m`` the conditional mean, ``-1 < alpha <= 0``):
@@ -175,18 +176,21 @@ class Kernel:
              collapsed: Collapsed | None = None) -> ChainState:
         """One sweep (module docstring): the Gaussian block (with sigma, if learned), the collapsed coordinate steps
         of ``collapsed`` (if any), the prior's variables."""
+        old = state.theta  # the over-relaxed move starts from it: valid only if it is a draw given the current v
         if hasattr(self.prior, "marginal_update"):
-            state = replace(state, prior=self.prior.marginal_update(state.prior, self.design, self.noise, state.sigma,
-                                                                    rng))
+            prior = self.prior.marginal_update(state.prior, self.design, self.noise, state.sigma, rng)
+            if prior is not state.prior:  # the scale moved with theta integrated out: draw theta afresh
+                old = None
+            state = replace(state, prior=prior)
         v = self.prior.variances(state.prior)
         if self.noise is not None:
-            sigma, theta, cond_mean = noise_gaussian_update(self.design, state.theta, state.sigma, v, self.noise,
+            sigma, theta, cond_mean = noise_gaussian_update(self.design, old, state.sigma, v, self.noise,
                                                             self.overrelax, rng, work)
             k = sigma
         else:
             sigma, k = state.sigma, self._k(state.sigma)
-            theta, cond_mean = gaussian_update(self.design, state.theta, k[:, None] ** 2 * v, sigma,
-                                               self.overrelax, rng, work)
+            theta, cond_mean = gaussian_update(self.design, old, k[:, None] ** 2 * v, sigma, self.overrelax, rng,
+                                               work)
         if collapsed is not None:
             theta = self.prior.collapsed_update(theta, collapsed, sigma, k, state.prior, rng, self.overrelax)
         return ChainState(theta=theta, sigma=sigma, prior=self.prior.update(state.prior, theta, k, rng),

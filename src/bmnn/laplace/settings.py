@@ -84,7 +84,7 @@ def check_settings(params: dict[str, Any], prior: str = "laplace") -> dict[str, 
         if name in rows:
             out[name] = check(name, rows[name], value)
         elif name == "scale_prior" and prior in SCALE_PRIOR:
-            out[name] = check_prior(name, value, None if prior == "laplace" else SCALE_PRIOR[prior][1].split(",")[0])
+            out[name] = check_prior(name, value, None if prior == "laplace" else f"the {SCALE_PRIOR[prior][1]}")
         elif name == "noise_prior":
             out[name] = check_prior(name, value)
     return out

@@ -147,9 +147,8 @@ class GaussianPriorRegression(PosteriorRegression):
         self.overrelax = overrelax
 
     def _prior(self) -> GaussianPrior:
-        what = SCALE_PRIOR["gaussian"][1].split(",")[0]
         return GaussianPrior(_scale(self.scale, "s, the Gaussian prior's sd"),
-                             check_prior("scale_prior", self.scale_prior, what))
+                             check_prior("scale_prior", self.scale_prior, "the inverse-gamma prior on s^2"))
 
     def _closed_form(self) -> bool:
         return self.scale is not None

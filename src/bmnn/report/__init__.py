@@ -101,13 +101,16 @@ def _fmt(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (int, np.integer)):
         return str(int(value))
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
     if isinstance(value, (float, np.floating)):
         v = float(value)
         if not math.isfinite(v):
             return "undefined" if v != v else ("∞" if v > 0 else "-∞")
-        if v == 0 or 1e-3 <= abs(v) < 1e6:
+        short = float(f"{v:.6g}")  # the range is judged on the value as shown (999999.7 shows as 1e6)
+        if short == 0 or 1e-3 <= abs(short) < 1e6:
             return f"{v:.6g}"
-        mant, exp = f"{v:.4e}".split("e")
+        mant, exp = f"{v:.5e}".split("e")
         mant = mant.rstrip("0").rstrip(".")
         return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}"
     if isinstance(value, (list, tuple, np.ndarray)):
