@@ -61,6 +61,11 @@ class PosteriorRegression(RegressorMixin, BaseEstimator):
     #: why the model has no MAP ("" where it has one)
     _no_map = ""
 
+    def _store(self, values: dict) -> None:
+        """``__init__``'s work, as scikit-learn asks: each parameter stored as given, nothing checked."""
+        for name in self._get_param_names():
+            setattr(self, name, values[name])
+
     def _forget(self) -> None:
         """Drop every fitted attribute, so that a refit that fails leaves no half of an earlier fit behind."""
         for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
@@ -372,19 +377,7 @@ class LaplaceRegression(PosteriorRegression):
                  D["noise_prior"], draws: int = D["draws"], warmup: int = D["warmup"], chains: int = D["chains"],
                  random_state=None, algorithm: str | None = D["algorithm"], overrelax: float = D["overrelax"],
                  coordinate_steps: int | None = D["coordinate_steps"]) -> None:
-        self.noise_sd = noise_sd
-        self.scale = scale
-        self.location = location
-        self.fit_intercept = fit_intercept
-        self.scale_prior = scale_prior
-        self.noise_prior = noise_prior
-        self.draws = draws
-        self.warmup = warmup
-        self.chains = chains
-        self.random_state = random_state
-        self.algorithm = algorithm
-        self.overrelax = overrelax
-        self.coordinate_steps = coordinate_steps
+        self._store(locals())
 
     def _prior(self) -> LaplacePrior:
         """The prior the sampler runs with."""

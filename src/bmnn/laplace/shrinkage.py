@@ -67,17 +67,7 @@ class HorseshoeRegression(PosteriorRegression):
                  noise_prior: tuple[float, float] | None = D["noise_prior"], draws: int = D["draws"],
                  warmup: int = D["warmup"], chains: int = D["chains"], random_state=None,
                  algorithm: str | None = D["algorithm"], overrelax: float = D["overrelax"]) -> None:
-        self.noise_sd = noise_sd
-        self.scale = scale
-        self.location = location
-        self.fit_intercept = fit_intercept
-        self.noise_prior = noise_prior
-        self.draws = draws
-        self.warmup = warmup
-        self.chains = chains
-        self.random_state = random_state
-        self.algorithm = algorithm
-        self.overrelax = overrelax
+        self._store(locals())
 
     def _prior(self) -> HorseshoePrior:
         return HorseshoePrior(_scale(self.scale, "tau, the horseshoe's global scale"))
@@ -133,18 +123,7 @@ class GaussianPriorRegression(PosteriorRegression):
                  noise_prior: tuple[float, float] | None = D["noise_prior"], draws: int = D["draws"],
                  warmup: int = D["warmup"], chains: int = D["chains"], random_state=None,
                  algorithm: str | None = D["algorithm"], overrelax: float = D["overrelax"]) -> None:
-        self.noise_sd = noise_sd
-        self.scale = scale
-        self.location = location
-        self.fit_intercept = fit_intercept
-        self.scale_prior = scale_prior
-        self.noise_prior = noise_prior
-        self.draws = draws
-        self.warmup = warmup
-        self.chains = chains
-        self.random_state = random_state
-        self.algorithm = algorithm
-        self.overrelax = overrelax
+        self._store(locals())
 
     def _prior(self) -> GaussianPrior:
         return GaussianPrior(_scale(self.scale, "s, the Gaussian prior's sd"),
