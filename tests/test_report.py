@@ -49,3 +49,15 @@ def test_every_payload_type_is_drawn_or_viewed_or_nested_in_one():
     assert payloads <= shown | nested, payloads - shown - nested
     for c in payloads:  # frozen: a record's data cannot be changed after the experiment made it
         assert c.__dataclass_params__.frozen, c
+
+
+def test_problem_4_says_what_the_best_recipe_changes_from_the_settings_table():
+    from bmnn.experiments.scratch_mlp import _changes
+    from bmnn.scratch_mlp import config as C
+
+    text = _changes(C.make_config("classic"), C.make_config("best"))
+    for name, value in C.RECIPES["best"].items():
+        if getattr(C.make_config("classic"), name) != value:
+            shown = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+            assert f"{name} " in text and shown in text, name
+    assert "seed" not in text and _changes(C.make_config("best"), C.make_config("best")) == ""
