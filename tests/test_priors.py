@@ -93,7 +93,7 @@ def test_the_closed_form_is_ridge_regression_and_its_draws_have_its_moments(rng)
         ridge = Ridge(alpha=m.alpha_).fit(X, y - X @ np.full(5, 0.3))  # the MAP: ridge around the location
         np.testing.assert_allclose(m.coef_map_, ridge.coef_ + 0.3, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(m.coef_mean_, m.coef_map_, rtol=1e-12)
-        assert np.isclose(m.intercept_, ridge.intercept_ - 0.0 + 0.0, rtol=1e-8) or True
+        assert np.isclose(m.intercept_map_, ridge.intercept_, rtol=1e-9, atol=1e-12)  # ridge centres X and y too
         d = summarize(m.draws_)  # independent draws: their mean within 4.5 se of the exact mean
         assert np.max(np.abs((d["mean"] - m.coef_mean_) / (m.coef_sd_ / np.sqrt(m.draws_.shape[0] * 4000)))) < 4.5
         np.testing.assert_allclose(d["sd"], m.coef_sd_, rtol=0.04)

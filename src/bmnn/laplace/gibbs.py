@@ -75,7 +75,6 @@ __all__ = ["Z_MAX", "U_MAX", "coordinate_steps", "inverse_gaussian", "Data", "No
 #: more); its rate must be > 0: with a flat prior on 1 / tau the posterior is improper (the likelihood stays
 #: positive as tau -> 0, where w -> mu), and the sampler drifts to tau = 0
 DEFAULT_SCALE_PRIOR = DEFAULTS["scale_prior"]
-DEFAULT_OVERRELAX = DEFAULTS["overrelax"]
 
 #: the cost model of :func:`auto_coordinate_steps`, calibrated on this project's 2-core x86-64 machine: the block
 #: draw runs at about 4e10 flop/s-equivalents (float32 products for the n x n way); one coordinate step costs about

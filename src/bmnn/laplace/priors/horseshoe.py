@@ -14,9 +14,9 @@ gamma, drawn exactly (:meth:`HorseshoePrior.update`):
 * ``nu_j | lambda_j ~ InvGamma(1, 1 + 1/lambda_j^2)``;
 * tau learned: see below.
 
-tau learned, it is not drawn given theta (the centred update above mixes slowly when p is large: tau and every
-theta_j feed each other) but at the start of each sweep given lambda and the data, with theta and sigma integrated
-out (:meth:`HorseshoePrior.marginal_update`, the idea of Johndrow, Orenstein & Bhattacharya, 2020):
+tau learned is not drawn given theta (that centred update, with an auxiliary like nu's, mixes slowly when p is
+large: tau and every theta_j feed each other) but at the start of each sweep given lambda and the data, with theta
+and sigma integrated out (:meth:`HorseshoePrior.marginal_update`, the idea of Johndrow, Orenstein & Bhattacharya, 2020):
 ``y - X mu | lambda, tau, sigma ~ N(0, sigma^2 M)``, ``M = I + tau^2 X Lambda^2 X^T``, so that
 
     log p(tau | lambda, y) = -log det(M) / 2 - quad(M) / (2 sigma^2) + log p(tau)            (sigma given)
@@ -25,7 +25,7 @@ out (:meth:`HorseshoePrior.marginal_update`, the idea of Johndrow, Orenstein & B
 with ``quad(M) = r^T M^-1 r`` and ``p(tau)`` the half-Cauchy; both terms are sums over the eigenvalues of
 ``X Lambda^2 X^T``, computed once per sweep, so the density costs O(min(n, p)) at any tau. ``log tau`` is drawn by
 slice sampling (Neal, 2003: stepping out, shrinkage), which leaves this density exactly invariant; the kernel's
-Gaussian block then draws sigma and theta given the new tau. ``xi`` is then not needed.
+Gaussian block then draws sigma and theta afresh given the new tau. No auxiliary for tau is needed.
 
 An inverse gamma ``InvGamma(a, b)`` is drawn as ``b / G``, ``G ~ Gamma(a, 1)``: a scale ``b`` that is tiny or huge
 does not lose digits, so nothing is clipped here. The kernel's Gaussian block floors each prior variance at
