@@ -1,8 +1,9 @@
 """The report's interactive views in headless Chromium, driven by real input events: each slider set to at least
-three positions, the readouts read from the page and compared with the library's values for the same inputs
-(closed forms: relative difference <= 1e-9; precomputed grids: equal). Every network request is blocked and none may
-be attempted; no console error; every view draws; a slider input redraws its view within 50 ms; no sideways scroll
-at 390 px."""
+three positions, the readouts read from the page (each value's full number, kept beside its shown text) and
+compared with the library's values for the same inputs (closed forms: relative difference <= 1e-9; precomputed
+grids: equal), and each shown text checked to be the page's one number rule applied to that value. Every network
+request is blocked and none may be attempted; no console error; every view draws; a slider input redraws its view
+within 50 ms; no sideways scroll at 390 px."""
 
 from __future__ import annotations
 
@@ -56,6 +57,17 @@ def session(quick_report):
         b.close()
 
 
+def _output(page, view, name) -> str:
+    """What a slider shows beside itself (the quantity it sets and its value)."""
+    return page.locator(f"#{view} input[name='{name}'] + output").text_content()
+
+
+def _fmt(v):
+    from bmnn.report import _fmt
+
+    return _fmt(v)
+
+
 def _settle(page, view):
     page.evaluate(f"window.bmnnViews['{view}'].runAsync().then(() => new Promise(r => requestAnimationFrame(r)))"
                   ".then(() => null)")
@@ -78,53 +90,78 @@ def _set(page, view, name, value):
     return inp.input_value()
 
 
-def _readout(page, view) -> dict[str, str]:
-    texts = page.evaluate(f"Array.from(document.querySelectorAll('#{view} svg text')).map(t => t.textContent)")
+def _value(raw: str):
+    """A readout's full value: JavaScript's shortest round-trip text of a number, or JSON (lists, objects, text)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return float(raw)  # NaN, Infinity
+
+
+def _readout(page, view) -> dict[str, object]:
+    """The view's readout as the page shows it: label -> full value; every shown text is checked to be the page's
+    number rule applied to that value (:func:`bmnn.report._fmt`)."""
+    from bmnn.report import _fmt
+
+    rows = page.evaluate(f"""Array.from(document.querySelectorAll('#{view}-readout > div')).map(d =>
+        [d.querySelector('dt').textContent, d.querySelector('dd').dataset.value, d.querySelector('dd').textContent])""")
     out = {}
-    for t in texts:
-        if ": " in t:
-            k, v = t.split(": ", 1)
-            out.setdefault(k, v)
+    for label, raw, text in rows:
+        value = _value(raw)
+        assert text == _shown(value, _fmt), (label, raw, text)
+        out.setdefault(label, value)
     return out
 
 
-def _close(text: str, expected: float, rel: float = REL):
-    got = float(text)
-    assert math.isclose(got, expected, rel_tol=rel, abs_tol=1e-300), (text, expected)
+def _shown(value, fmt) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v, fmt) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_shown(v, fmt)}" for k, v in value.items())
+    if isinstance(value, str):
+        return value
+    return fmt(value)
 
 
-def _equal(text: str, expected: float):
-    got = float(text)  # JavaScript prints the shortest text that reads back as the same double
+def _close(got, expected: float, rel: float = REL):
+    assert math.isclose(float(got), expected, rel_tol=rel, abs_tol=1e-300), (got, expected)
+
+
+def _equal(got, expected: float):
+    got = float(got)  # JavaScript prints the shortest text that reads back as the same double
     if math.isnan(expected):
-        assert math.isnan(got), (text, expected)
+        assert math.isnan(got), (got, expected)
     else:
-        assert got == float(expected), (text, expected)
+        assert got == float(expected), (got, expected)
 
 
 def test_job1_readouts_equal_the_closed_forms(session):
     from bmnn import gaussian as g
 
     page, v = session["page"], "view-job1"
-    positions = [dict(sigma="2.37", log10_tau="-0.43", n="17", xbar_abs="0.83", sign=1),
-                 dict(sigma="0.41", log10_tau="1.27", n="3", xbar_abs="2.61", sign=-1),
-                 dict(sigma="End", log10_tau="Home", n="End", xbar_abs="1.07", sign=0),
-                 dict(sigma="1.13", log10_tau="0.35", n="ArrowLeft", xbar_abs="0.29", sign=1)]
+    positions = [dict(sigma="2.37", log10_tau="-0.43", log10_n="1.23", xbar_abs="0.83", sign=1),
+                 dict(sigma="0.41", log10_tau="1.27", log10_n="0.48", xbar_abs="2.61", sign=-1),
+                 dict(sigma="End", log10_tau="Home", log10_n="End", xbar_abs="1.07", sign=0),
+                 dict(sigma="1.13", log10_tau="0.35", log10_n="ArrowLeft", xbar_abs="0.29", sign=1)]
     for pos in positions:
         got = {k: _set(page, v, k, val) for k, val in pos.items()}
-        s, tau, n = float(got["sigma"]), 10 ** float(got["log10_tau"]), int(got["n"])
+        s, tau = float(got["sigma"]), 10 ** float(got["log10_tau"])
+        n = round(10 ** float(got["log10_n"]))  # the n slider runs on a log scale
         xbar = int(got["sign"]) * float(got["xbar_abs"])
         r = _readout(page, v)
+        assert r["n"] == n
+        assert _output(page, v, "log10_n") == f"n = {n}"
         post = g.posterior(n, n * xbar, s, tau)
         if xbar:
-            _close(r["mu_MLE"], xbar)
-            _close(r["mu_MAP"], float(g.map_estimate(n, n * xbar, s, tau)))
+            _close(r["μ̂ MLE"], xbar)
+            _close(r["μ̂ MAP"], float(g.map_estimate(n, n * xbar, s, tau)))
             _close(r["MAP / MLE"], float(g.map_mle_ratio(n, n * xbar, s, tau)))
         else:  # 1.3: sum x = 0 gives MAP = MLE = 0, and the ratio is 0/0
-            _equal(r["mu_MLE"], 0.0)
-            _equal(r["mu_MAP"], 0.0)
+            _equal(r["μ̂ MLE"], 0.0)
+            _equal(r["μ̂ MAP"], 0.0)
             assert r["MAP / MLE"].startswith("undefined")
-        _close(r["posterior variance v_n"], float(post.var()))
-        _close(r["predictive variance sigma^2 + v_n"], float(g.posterior_predictive(n, n * xbar, s, tau).var()))
+        _close(r["posterior variance vₙ"], float(post.var()))
+        _close(r["predictive variance σ² + vₙ"], float(g.posterior_predictive(n, n * xbar, s, tau).var()))
         cov = g.predictive_coverage(n, s, tau, 0.95)
         _close(r["coverage, MLE plug-in"], float(cov["plugin_mle"]))
         _close(r["coverage, MAP plug-in"], float(cov["plugin_map"]))
@@ -146,13 +183,12 @@ def test_2d_posterior_readouts_equal_the_library(session, laplace_records):
     for i in (0, k // 2 + 1, k - 1):
         assert int(_set(page, v, "post_tau_i", i)) == i
         r = _readout(page, v)
-        _equal(r["tau"], ex.taus[i])
-        m1, m2 = (float(t) for t in r["MAP"].split(", "))
-        assert (m1, m2) == tuple(ex.map[i])
-        e1, e2 = (float(t) for t in r["posterior mean (Gibbs)"].split(", "))
-        assert (e1, e2) == tuple(ex.mean[i])
+        _equal(r["τ"], ex.taus[i])
+        assert _output(page, v, "post_tau_i") == f"τ = {_fmt(float(ex.taus[i]))}"
+        assert tuple(r["MAP"]) == tuple(ex.map[i])
+        assert tuple(r["posterior mean (Gibbs)"]) == tuple(ex.mean[i])
         lp = float(log_posterior(np.asarray(ex.map[i])[None], ex.X, ex.y, ex.noise_sd, ex.taus[i])[0])
-        _close(r["log p(w_MAP | X, y) + log p(y | X)"], lp)
+        _close(r["log p(ŵ | X, y) + log p(y | X), ŵ the MAP"], lp)
 
 
 def test_location_and_diabetes_views_show_the_library_grids(session, laplace_records):
@@ -162,19 +198,19 @@ def test_location_and_diabetes_views_show_the_library_grids(session, laplace_rec
         _set(page, "view-location", "loc_tau_i", i)
         _set(page, "view-location", "loc_d", d)
         r = _readout(page, "view-location")
-        _equal(r["tau"], ex.taus[i])
-        _equal(r["||mu - w_true||"], ex.dist[d])
-        _equal(r["||w_MAP - w_true||"], ex.err[i][d])
+        _equal(r["τ"], ex.taus[i])
+        _equal(r["‖μ − wₜᵣᵤₑ‖"], ex.dist[d])
+        _equal(r["MAP's error ‖ŵ − wₜᵣᵤₑ‖"], ex.err[i][d])
+        assert _output(page, "view-location", "loc_d") == f"‖μ − wₜᵣᵤₑ‖ = {_fmt(float(ex.dist[d]))}"
     dx = laplace_records["2.4"].data.explore
     for i in (0, 3, len(dx.taus) - 1):
         _set(page, "view-job2", "tau_i", i)
         r = _readout(page, "view-job2")
-        _equal(r["tau"], dx.taus[i])
-        _equal(r["tau*"], dx.tau_star)
+        _equal(r["τ"], dx.taus[i])
+        _equal(r["τ* (the MAP's first exact zero)"], dx.tau_star)
         assert int(r["exact zeros in the MAP"]) == int(np.sum(dx.map[i] == 0))
         for j, name in enumerate(dx.names):
-            parts = r[name].replace("MAP ", "").replace("mean ", "").replace("90% [", "").rstrip("]").split(", ")
-            assert [float(t) for t in parts] == [dx.map[i][j], dx.mean[i][j], dx.q05[i][j], dx.q95[i][j]]
+            assert r[name] == {"MAP": dx.map[i][j], "mean": dx.mean[i][j], "90% interval": [dx.q05[i][j], dx.q95[i][j]]}
     assert int(r["exact zeros in the MAP"]) == 0 and dx.taus[0] < dx.tau_star  # every feature in at the top
 
 
@@ -189,7 +225,8 @@ def test_mse_view_shows_the_study(session):
         assert int(r["n"]) == int(rec.data.n[i])
         _equal(r["test MSE, MAP"], rec.data.mse_map[i])
         _equal(r["test MSE, posterior mean"], rec.data.mse_mean[i])
-        _equal(r["paired difference (MAP - mean)"], rec.data.diff[i])
+        _equal(r["paired difference (MAP − mean)"], rec.data.diff[i])
+        assert _output(page, v, "mse_i") == f"n = {int(rec.data.n[i])}"
         _equal(r["its standard error"], rec.data.se[i])
 
 
@@ -203,16 +240,20 @@ def test_saturation_view_equals_the_library_in_both_precisions(session):
             got = float(_set(page, v, "a2", a2))
             r = _readout(page, v)
             t = output_gradient_table(np.array([got]), y)
-            _equal(r["a2"], got)
-            for label, key in (("y_hat (float64)", "y_hat64"), ("expanded (float64)", "expanded64"),
-                               ("y_hat - y (float64)", "simplified64"), ("y_hat (float32)", "y_hat32"),
-                               ("expanded (float32)", "expanded32"), ("y_hat - y (float32)", "simplified32")):
+            _equal(r["a₂"], got)
+            for label, key in (("ŷ (float64)", "y_hat64"), ("expanded (float64)", "expanded64"),
+                               ("ŷ − y (float64)", "simplified64"), ("ŷ (float32)", "y_hat32"),
+                               ("expanded (float32)", "expanded32"), ("ŷ − y (float32)", "simplified32")):
                 _equal(r[label], float(t[key][0]))
     # where the forms part: float32 breaks at a2 = 17 for y = 0, float64 still holds
     _set(page, v, "label", 0)
     _set(page, v, "a2", "17")
     r = _readout(page, v)
     assert r["expanded (float32)"] == "NaN" and math.isfinite(float(r["expanded (float64)"]))
+    # the strip shows it: at y = 0 float32's expanded form is a number up to a2 = 16 and NaN from 17 on
+    bars = page.evaluate(f"""Array.from(document.querySelectorAll('#{v} .mark-rect path'))
+        .map(p => p.getAttribute('aria-label') || '')""")
+    assert any("NaN" in b for b in bars) and any("a number" in b for b in bars)
 
 
 def test_training_view_follows_history_and_the_gallery_shows_probabilities(session):
@@ -239,14 +280,26 @@ def test_training_view_follows_history_and_the_gallery_shows_probabilities(sessi
     proba = evaluate_checkpoint(ck, load_fashion_mnist())["proba"]
     images = page.locator(f"#{v} .mark-image image")
     assert images.count() == 16
+    seen = set()
     for k in (0, 5, 12):
         images.nth(k).hover()
         _settle(page, v)
         r = _readout(page, v)
         idx = int(r["test image"])
+        seen.add(idx)
         probs = [float(r[f"p({c})"]) for c in _classes()]
         assert probs == proba[idx].tolist()
         assert math.isclose(sum(probs), 1.0, rel_tol=1e-12)
+    assert len(seen) == 3  # pointing at another image shows another image's probabilities
+    page.mouse.move(0, 0)
+    for key, k in (("Home", 0), ("ArrowRight", 1), ("ArrowRight", 2), ("End", 15)):  # by keyboard alone
+        assert int(_set(page, v, "image_k", key)) == k
+        r = _readout(page, v)
+        idx = int(r["test image"])
+        assert _output(page, v, "image_k") == f"test image = {idx}"
+        assert [float(r[f"p({c})"]) for c in _classes()] == proba[idx].tolist()
+        seen.add(idx)
+    assert len(seen) >= 5
 
 
 def _classes():

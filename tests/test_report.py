@@ -55,9 +55,50 @@ def test_problem_4_says_what_the_best_recipe_changes_from_the_settings_table():
     from bmnn.experiments.scratch_mlp import _changes
     from bmnn.scratch_mlp import config as C
 
-    text = _changes(C.make_config("classic"), C.make_config("best"))
+    classic, best = C.make_config("classic"), C.make_config("best")
+    rows = {r[0]: r for r in _changes(classic, best)}
+    changed = {name for name in C.FIELDS if getattr(classic, name) != getattr(best, name)}
+    assert set(rows) == {f"`{n}`" for n in changed - {"recipe", "seed", "threads", "device", "validation"}}
     for name, value in C.RECIPES["best"].items():
-        if getattr(C.make_config("classic"), name) != value:
+        if getattr(classic, name) != value:
             shown = ("yes" if value else "no") if isinstance(value, bool) else str(value)
-            assert f"{name} " in text and shown in text, name
-    assert "seed" not in text and _changes(C.make_config("best"), C.make_config("best")) == ""
+            assert rows[f"`{name}`"][2] == shown and rows[f"`{name}`"][3] == C.FIELDS[name].metadata["meaning"]
+    assert _changes(best, best) == []
+
+
+def test_the_shipped_benchmark_figures_are_all_read():
+    from bmnn.report.build import benchmark_rows
+
+    rows = benchmark_rows()
+    assert len(rows) >= 6 and all(r[1] != "unreadable" for r in rows), rows
+    assert {r[0].split(":")[0] for r in rows} == {"job 2", "job 3", "job 4"}
+
+
+def test_page_figures_are_twice_the_density_and_read_their_size():
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from bmnn import plots
+    from bmnn.report import _png_size
+
+    fig, ax = plt.subplots(figsize=(3.0, 2.0))
+    ax.plot([0, 1], [1, 0])
+    png = plots.page_png(fig)
+    image = Image.open(io.BytesIO(png))
+    assert _png_size(png) == image.size == (3 * plots.PAGE_DPI, 2 * plots.PAGE_DPI)
+    assert image.mode == "P"  # a palette: small for line art
+    with pytest.raises(ValueError, match="not a PNG"):
+        _png_size(b"GIF89a" + bytes(30))
+
+
+def test_each_figure_says_what_it_shows():
+    from bmnn import plots
+    from bmnn.experiments import records as R
+
+    for kind, draw in plots.FIGURES.items():
+        line = (draw.__doc__ or "").strip()
+        assert len(line) > 20, kind
+    rec = R.Record(id="x", title="t", statement="s", data=R.RatioData.__new__(R.RatioData))
+    assert plots.describe(rec) == "MAP / MLE against n."

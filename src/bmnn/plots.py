@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -166,6 +167,7 @@ def mse_gap(rec: Record, ax: Axes | None = None) -> Axes:
 
 
 def laplace_scale(rec: Record, ax: Axes | None = None) -> Axes:
+    """2.S: effective samples per second of the Gibbs sampler and of NUTS against the number of weights p."""
     d = rec.data
     ax = _ax(ax)
     ax.loglog(d.p, d.ours, "o-", label="bmnn Gibbs (16 chains)")
@@ -311,6 +313,30 @@ def draw(rec: Record) -> Any:
     interactive view shows)."""
     figure = FIGURES.get(type(rec.data))
     return None if figure is None else figure(rec).figure
+
+
+#: the page's figures: drawn at twice the screen's 110 dpi (sharp on high-density screens), shown at half size
+PAGE_DPI = 220
+
+
+def page_png(fig: Any) -> bytes:
+    """PNG bytes of a figure for the report page: at :data:`PAGE_DPI`, reduced to a 256-colour palette (line art
+    and grey images lose nothing visible, and the file is smaller than the full-colour one at half the dpi)."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(to_png(fig, dpi=PAGE_DPI))).convert("RGB")
+    palette = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    palette.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def describe(rec: Record) -> str:
+    """What a record's figure shows, in words (its drawing function's first docstring line, without the record's
+    id): the figure's alt text. Empty where the record has no figure."""
+    figure = FIGURES.get(type(rec.data))
+    line = (figure.__doc__ or "").strip().split("\n")[0] if figure else ""
+    return re.sub(r"^[0-9A-Z.()a-z]+: ", "", line) if ": " in line[:10] else line
 
 
 def to_png(fig: Any, dpi: int = 110) -> bytes:

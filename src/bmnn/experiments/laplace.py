@@ -170,7 +170,8 @@ def q2_2_map(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
                 f"A smaller prior scale tau (a prior more peaked at mu) is a stronger penalty. The MAP has no closed "
                 f"form; it solves the subgradient condition below (here lambda = {lam:g}). scikit-learn's Lasso "
                 f"scales the loss by 1/(2N), so its alpha is lambda/N = {lam / len(y):g}."),
-        formulas=[r"w_{\mathrm{MAP}} = \arg\min_w \tfrac12\lVert y-Xw\rVert_2^2 + \lambda\lVert w-\mu\rVert_1,\qquad"
+        formulas=[r"w_{\mathrm{MAP}} = \underset{w}{\mathrm{arg\,min}}\ "
+                  r"\tfrac12\lVert y-Xw\rVert_2^2 + \lambda\lVert w-\mu\rVert_1,\qquad"
                   r" \lambda = \frac{\sigma^2}{\tau},\qquad \alpha_{\text{sklearn}} = \frac{\lambda}{N}",
                   r"X^\top(y - Xw_{\mathrm{MAP}}) \in \lambda\,\partial\lVert w_{\mathrm{MAP}}-\mu\rVert_1,\quad "
                   r"\partial|t| = \{\operatorname{sign} t\}\ (t\neq0),\ [-1,1]\ (t=0)"],
@@ -351,7 +352,8 @@ def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig(), client=None) -> Record:
                 f"{diff.mean():.3f} +- {se:.3f}. The gap shrinks as n grows: the posterior concentrates and its mean "
                 f"and mode agree once the data dominate the prior."),
         formulas=[r"\mathbb{E}\left[(y - x^\top\hat w)^2\right] = \sigma^2 + \mathbb{E}\lVert w-\hat w\rVert_2^2,"
-                  r"\qquad \mathbb{E}[w\mid D] = \arg\min_{\hat w}\ \mathbb{E}\left[\lVert w-\hat w\rVert_2^2\mid D"
+                  r"\qquad \mathbb{E}[w\mid D] = \underset{\hat w}{\mathrm{arg\,min}}\ "
+                  r"\mathbb{E}\left[\lVert w-\hat w\rVert_2^2\mid D"
                   r"\right]"],
         values={"test MSE, MAP": s**2 + e_map.mean(), "test MSE, posterior mean": s**2 + e_mean.mean(),
                 "paired difference (MAP - mean)": float(diff.mean()), "its standard error": float(se),

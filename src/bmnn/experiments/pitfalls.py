@@ -74,7 +74,7 @@ def p3_laplace_normaliser() -> Record:
         one_d = integrate.quad(lambda w: np.exp(-abs(w) / tau), -np.inf, np.inf)[0]  # = 2 tau
         mass_right = (one_d / (2 * tau)) ** p
         mass_wrong = one_d**p / (2 * tau)
-        rows.append([p, f"{mass_right:.12f}", f"{mass_wrong:.6f}"])
+        rows.append([p, float(mass_right), float(mass_wrong)])
         checks.append(close(f"p = {p}: with (2 tau)^-p the prior integrates to 1", mass_right, 1.0, atol=1e-10))
         if p > 1:
             checks.append(holds(f"p = {p}: with (2 tau)^-1 it integrates to (2 tau)^(p-1) = {(2 * tau) ** (p - 1):g}",

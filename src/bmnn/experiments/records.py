@@ -260,6 +260,8 @@ class Record:
     checks : list of Check
     table : dict or None
         ``{"columns": [...], "rows": [[...], ...]}`` for a tabular answer.
+    tables : list of dict
+        Further tables, each ``{"title": ..., "columns": [...], "rows": [...]}``.
     data : Payload or None
         What its figure (and view) needs; its type chooses the figure.
     """
@@ -273,6 +275,7 @@ class Record:
     checks: list[Check] = field(default_factory=list)
     table: dict[str, Any] | None = None
     data: Payload | None = None
+    tables: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def held(self) -> bool:

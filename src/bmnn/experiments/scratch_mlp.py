@@ -102,7 +102,7 @@ def q4_mlp(quick: bool = False, data_dir=None, runs_dir: str | Path = "runs", lo
     right = np.flatnonzero(m_b["pred"] == arrays["y_test"])[:8]
     show = np.concatenate([right, wrong])
     checks = [
-        holds("no torch.nn / torch.optim in bmnn.scratch_mlp (checked by parsing its source)",
+        holds("no `torch.nn` / `torch.optim` in `bmnn.scratch_mlp` (checked by parsing its source)",
               not package_torch_uses(), value=", ".join(package_torch_uses()) or "none", expected="none"),
         holds("classic recipe learns (test accuracy > 0.75)", m_c["accuracy"] > 0.75, value=f"{m_c['accuracy']:.4f}"),
     ]
@@ -132,16 +132,18 @@ def q4_mlp(quick: bool = False, data_dir=None, runs_dir: str | Path = "runs", lo
                     "it on Fashion-MNIST, and plot the training progress."),
         answer=("Parameters are plain tensors; the layers, a log-sum-exp cross-entropy that picks each row's true "
                 "class, a hand-written backward (softmax minus one-hot, then the matrix products) and SGD are written "
-                "in bmnn.scratch_mlp. The classic recipe is the material's set-up; the best recipe keeps the "
-                "architecture and trains it better: what it changes is listed below. Its training loss stays above "
-                "its test loss because it is measured on shifted and flipped images, with dropout and label "
+                "in `bmnn.scratch_mlp`. The classic recipe is the material's set-up; the best recipe keeps the "
+                "architecture and trains it better: the table below lists what it changes. Its training loss stays "
+                "above its test loss because it is measured on shifted and flipped images, with dropout and label "
                 "smoothing, averaged over each epoch while the weights improve; the test loss is measured on the "
                 "plain test images with the epoch's final (averaged) weights."),
         values={"classic: test accuracy": m_c["accuracy"], "classic: test loss": m_c["loss"],
                 "best: test accuracy": m_b["accuracy"], "best: test loss": m_b["loss"],
-                "best: seconds of training": secs_b, "best: epochs": cfg_b.epochs,
-                "best: what it changes from the material's set-up": _changes(cfg_c, cfg_b)},
+                "best: seconds of training": secs_b, "best: epochs": cfg_b.epochs},
         table={"columns": ["model", "test accuracy"], "rows": rows},
+        tables=[{"title": "What the best recipe changes from the material's set-up",
+                 "columns": ["setting", "the material", "best recipe", "what it does"],
+                 "rows": _changes(cfg_c, cfg_b)}],
         checks=checks,
         data=ScratchMlpData(classic=ck_c["history"], best=ck_b["history"], confusion=m_b["confusion"],
                             classes=FASHION_CLASSES, images=arrays["x_test"][show], pred=m_b["pred"][show],
@@ -149,20 +151,19 @@ def q4_mlp(quick: bool = False, data_dir=None, runs_dir: str | Path = "runs", lo
     )
 
 
-def _changes(classic, best) -> str:
-    """The settings in which the best recipe's run differs from the classic one, with what each means (the settings
-    table's words), e.g. ``momentum 0 -> 0.9 (SGD momentum (0: plain SGD))``."""
+def _changes(classic, best) -> list[list[str]]:
+    """The settings in which the best recipe's run differs from the classic one (the material's set-up), one row
+    each: the setting's name (as ``--set`` takes it), its two values, and what it means (the settings table's
+    words)."""
     from bmnn.scratch_mlp import config as C
 
     skip = {"recipe", "seed", "threads", "device", "validation"}
 
     def show(v):  # truth values in words
-        return ("yes" if v else "no") if isinstance(v, bool) else v
+        return ("yes" if v else "no") if isinstance(v, bool) else str(v)
 
-    out = [f"{name} {show(getattr(classic, name))} -> {show(getattr(best, name))} "
-           f"({C.FIELDS[name].metadata['meaning']})"
-           for name in C.FIELDS if name not in skip and getattr(classic, name) != getattr(best, name)]
-    return "; ".join(out)
+    return [[f"`{name}`", show(getattr(classic, name)), show(getattr(best, name)), C.FIELDS[name].metadata["meaning"]]
+            for name in C.FIELDS if name not in skip and getattr(classic, name) != getattr(best, name)]
 
 
 #: where ``bmnn sweep --recipe best --out runs/sweep-best`` puts the sweep the report reads (README: make sweep)

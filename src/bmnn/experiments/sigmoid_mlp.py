@@ -162,7 +162,8 @@ def saturation(cfg: SigmoidConfig = SigmoidConfig()) -> Record:
         expanded = float(sm.expanded_output_factor(y_hat, y))
         simple = y_hat - y
         loss = float(sm.bce_from_logit(a2, y))
-        rows.append([f"{a2:g}", y, f"{y_hat:.17g}", f"{expanded:.6g}", f"{simple:.6g}", f"{loss:.6g}"])
+        # 1 - y_hat is exact for y_hat >= 1/2 (Sterbenz): it shows how close the sigmoid is to rounding to 1
+        rows.append([a2, y, y_hat, 1.0 - y_hat, expanded, simple, loss])
         if np.isfinite(expanded) and abs(simple) > 0:
             checks.append(close(f"a2 = {a2:g}, y = {y}: expanded = simplified where finite", expanded, simple,
                                 rtol=1e-6))
@@ -171,7 +172,7 @@ def saturation(cfg: SigmoidConfig = SigmoidConfig()) -> Record:
               not np.isfinite(sm.expanded_output_factor(sm.sigmoid(40.0), 0))),
         holds("a2 = -800 (y_hat underflows to 0), y = 1: the expanded factor is not finite",
               not np.isfinite(sm.expanded_output_factor(sm.sigmoid(-800.0), 1))),
-        holds("y_hat - y is finite in every case", all(np.isfinite(float(r[4])) for r in rows)),
+        holds("y_hat - y is finite in every case", all(np.isfinite(r[5]) for r in rows)),
         close("loss from the logit at a2 = 1e4, y = 0 is exactly 1e4", sm.bce_from_logit(1e4, 0), 1e4, rtol=1e-15),
         close("loss from the logit at a2 = -1e4, y = 1 is exactly 1e4", sm.bce_from_logit(-1e4, 1), 1e4, rtol=1e-15),
     ]
@@ -184,7 +185,8 @@ def saturation(cfg: SigmoidConfig = SigmoidConfig()) -> Record:
                 "every gradient. The simplified form, and a loss computed from the logit with log-sigmoid, stay "
                 "finite."),
         formulas=[r"-\left(\frac{y}{\hat y} + \frac{1-y}{\hat y - 1}\right)\hat y(1-\hat y) = \hat y - y"],
-        table={"columns": ["a2", "y", "y_hat (float64)", "expanded", "y_hat - y", "loss from logit"], "rows": rows},
+        table={"columns": ["a2", "y", "y_hat (float64)", "1 - y_hat", "expanded", "y_hat - y", "loss from logit"],
+               "rows": rows},
         checks=checks,
         data=SaturationData(tables={y: sm.output_gradient_table(EXPLORE_A2, y) for y in (0, 1)}),
     )

@@ -80,14 +80,30 @@ def _terms(escaped: str) -> str:
 
 
 def rich_text(text: str) -> str:
-    """Escape plain text, rendering ``$...$`` spans as inline MathML and defining the glossary's terms in place."""
+    """Escape plain text, rendering ``$...$`` spans and the maths written in plain text (:mod:`bmnn.report.prose`)
+    as inline MathML and defining the glossary's terms in place."""
     out, last = [], 0
     for m in _INLINE.finditer(text):
-        out.append(_terms(html.escape(text[last:m.start()])))
-        out.append(mathml(m.group(1), display="inline"))
+        out.append(_prose(text[last:m.start()]))
+        out.append(_inline(m.group(1)))
         last = m.end()
-    out.append(_terms(html.escape(text[last:])))
+    out.append(_prose(text[last:]))
     return "".join(out)
+
+
+def _inline(latex: str) -> str:
+    return mathml(latex, display="inline")
+
+
+def _prose(text: str) -> str:
+    from bmnn.report.prose import prose
+
+    return prose(text, _inline, _terms)
+
+
+def _cell(value: Any) -> str:
+    """A table cell or value: a number by the page's rule (:func:`_fmt`), a text as prose."""
+    return Markup(rich_text(value)) if isinstance(value, str) else _fmt(value)
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
@@ -118,6 +134,21 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _png_size(png: bytes) -> tuple[int, int]:
+    """A PNG's width and height in pixels (its header)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("a figure is not a PNG")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _page_script() -> str:
+    """The page's own script (``page.js``): draws and fits the views, writes their readouts, marks scrolling
+    boxes."""
+    from importlib.resources import files
+
+    return files("bmnn.report").joinpath("page.js").read_text(encoding="utf-8").replace("</", "<\\/")
+
+
 def _anchor(rec_id: str) -> str:
     return "q" + re.sub(r"[^0-9a-zA-Z]+", "-", rec_id).strip("-")
 
@@ -143,13 +174,15 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
     interactive : bool
         Embed the interactive views (and the Vega script) where records carry their grids.
     """
+    from bmnn.plots import PAGE_DPI, describe
     from bmnn.report import interactive as iv
+    from bmnn.report.prose import spoken
 
     views = iv.views(sections) if interactive else {}
     env = jinja2.Environment(loader=jinja2.PackageLoader("bmnn", "report"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.globals["glossary"] = GLOSSARY
-    env.filters.update(terms=lambda s: Markup(_terms(html.escape(str(s)))), fmt=_fmt,
+    env.filters.update(spoken=spoken, terms=lambda s: Markup(rich_text(str(s))), fmt=_cell,
                        rich=lambda s: jinja2.utils.markupsafe.Markup(rich_text(s)),
                        math=lambda s: jinja2.utils.markupsafe.Markup(mathml(s)), anchor=_anchor)
     records = [r for s in sections for r in s.records]
@@ -158,13 +191,19 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         generator=f"bmnn {__version__}",
         sections=sections,
         figures={k: base64.b64encode(v).decode("ascii") for k, v in figures.items()},
+        sizes={k: _png_size(v) for k, v in figures.items()},
+        alts={r.id: describe(r) for r in records},
         figure_numbers={r.id: i + 1 for i, r in enumerate(r for r in records if r.id in figures)},
         provenance=provenance,
         n_checks=len(checks),
         n_held=sum(c.held for c in checks),
         failed=[(r.id, c) for r in records for c in r.checks if not c.held],
         benchmarks=benchmarks or [],
-        views={k: {"id": v.id, "caption": v.caption, "spec": Markup(_script_json(v.spec))} for k, v in views.items()},
+        views={k: {"id": v.id, "caption": v.caption, "watch": v.watch, "description": v.spec.get("description", ""),
+                   "shown": json.dumps(v.shown or {}, ensure_ascii=False), "spec": Markup(_script_json(v.spec))}
+               for k, v in views.items()},
+        page_script=Markup(_page_script()),
+        density=PAGE_DPI / 110,
         vega=Markup(iv.script()) if views else "",
     )
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,11 @@ def _installed(name: str) -> bool:
     return True
 
 
+def _runs(result: dict) -> list[tuple[str, dict]]:
+    """A result file's measured runs: its dict entries other than the provenance."""
+    return [(k, v) for k, v in result.items() if isinstance(v, dict) and k != "provenance"]
+
+
 def benchmark_rows(folder: Path = RESULTS) -> list[list[str]]:
     """The measured benchmark figures shipped with the package (``bmnn/results``), each with the date and machine
     of its measurement."""
@@ -51,12 +56,12 @@ def benchmark_rows(folder: Path = RESULTS) -> list[list[str]]:
         "sigmoid_mlp.json": lambda d: [
             [f"job 3: forward + hand backward against torch.autograd ({k})", f"{v['ratio']:.2f}x",
              f"{v['ours_s'] * 1e3:.2f} vs {v['autograd_s'] * 1e3:.2f} ms; numpy's matrix products alone "
-             f"{v['numpy_matmul_floor_s'] * 1e3:.2f} ms"] for k, v in d.items() if isinstance(v, dict)],
+             f"{v['numpy_matmul_floor_s'] * 1e3:.2f} ms"] for k, v in _runs(d)],
         "scratch_mlp.json": lambda d: [
             [f"job 4: hand-backward epoch against torch.nn ({k})", f"{v['hand_over_torch_nn']:.2f}x",
              f"{v['hand_over_floor']:.2f}x the matrix-product floor; s/epoch: " + ", ".join(
                  f"{n} {t:.3f}" for n, t in v["seconds_per_epoch"].items())]
-            for k, v in d.items() if isinstance(v, dict)],
+            for k, v in _runs(d)],
     }
     for name, reader in readers.items():
         if (folder / name).is_file():
@@ -95,7 +100,7 @@ def build_report(out: Path, quick: bool = False, data_dir=None, runs_dir="runs",
         for r in s.records:
             fig = plots.draw(r)
             if fig is not None:
-                figures[r.id] = plots.to_png(fig)
+                figures[r.id] = plots.page_png(fig)
     checks = [c for s in secs for r in s.records for c in r.checks]
     path = render(secs, figures, provenance(quick, time.perf_counter() - start), out, benchmarks=benchmark_rows())
     return path, sum(c.held for c in checks), len(checks)

@@ -6,8 +6,14 @@ where it needs sampling or training (the Gibbs posterior means, the 2.5 study, t
 grids the experiments computed with the library, and the slider selects among them. Nothing here computes a
 number a reader sees: it arranges the records' numbers and the formulas the page evaluates.
 
-Every view has a readout: text marks ``label: value`` whose values are printed in full (JavaScript's shortest
-round-trip form), so that the browser tests can compare them with the library's numbers for the same inputs.
+Every view has a readout: the values a reader would otherwise have to read off the axes. The view computes them
+(a hidden text mark per line, its datum ``{label, value}``) and the page writes them as an HTML list in an
+``aria-live`` region, each number by the page's one rule (:func:`bmnn.report._fmt`) and its full value kept in a
+``data-value`` attribute, so that the browser tests can compare it with the library's number for the same inputs.
+Each slider shows the quantity it sets (``tau = 1.47``), not its grid index (``View.shown``).
+
+The charts are laid out for a laptop; on a narrow screen the page puts side-by-side panels under each other and
+narrows them to the screen (the page's ``fit``), so nothing but an intentionally wide table scrolls sideways.
 
 Why Altair and Vega-Lite (not Bokeh): the specifications are plain JSON, so the page stays one static file with one
 inlined script (``vl-convert-python`` bundles Vega, Vega-Lite and vega-embed, with no network access, once per
@@ -34,12 +40,17 @@ PANEL = 300
 
 @dataclass(frozen=True)
 class View:
-    """One interactive view: its element id, the record it belongs to, a caption, and the Vega-Lite spec."""
+    """One interactive view: its element id, the record it belongs to, a caption, the Vega-Lite spec, what to
+    watch (one line, also the charts' text alternative), and how each slider shows its value: parameter name ->
+    ``[quantity, how]`` with ``how`` a list of the grid's values as text (an index slider), ``"pow10"`` (a log10
+    slider), ``"pow10round"`` (a log10 slider of a count) or ``None`` (the value itself)."""
 
     id: str
     record: str
     caption: str
     spec: dict[str, Any]
+    watch: str = ""
+    shown: dict[str, tuple[str, Any]] | None = None
 
 
 def _alt():
@@ -58,21 +69,29 @@ def _num(v: float) -> float | str:
     return v
 
 
-def _readout(alt, chart, lines: list[tuple[str, str]], width: int = PANEL):
-    """Text marks, one line each: ``label: value`` with the value an expression (printed in full), on ``chart``
-    (a chart whose data, after its transforms, is the one row to read)."""
-    calc = {f"r{i}": f"'{label}: ' + ({expr})" for i, (label, expr) in enumerate(lines)}
+class Expr(str):
+    """A readout label that is a Vega expression (``datum.feature``), not a text."""
+
+
+def _readout(alt, chart, lines: list[tuple[str, str]], name: str = "readout"):
+    """The readout of ``chart`` (a chart whose data, after its transforms, holds the rows to read): one hidden
+    text item per row and line, its datum ``item = {label, value}`` with ``value`` a Vega expression (a number, a
+    text, a list of numbers, or an object of named numbers). Layer it on a panel of the view; the page finds it by
+    ``name`` and writes it out as text (see the module's docstring)."""
+    calc = {f"r{i}": f"{{label: {label if isinstance(label, Expr) else json.dumps(label)}, value: {expr}}}"
+            for i, (label, expr) in enumerate(lines)}
     return (chart.transform_calculate(**calc)
-            .transform_fold(list(calc), as_=["line", "text"])
-            .transform_calculate(order="toNumber(slice(datum.line, 1))")
-            .mark_text(align="left", baseline="top", fontSize=13, font="monospace")
-            .encode(y=alt.Y("order:O", axis=None), text="text:N", x=alt.value(0))
-            .properties(width=width, height=20 * len(lines), title="readout", view=alt.ViewBackground(stroke=None)))
+            .transform_fold(list(calc), as_=["line", "item"])
+            .mark_text(opacity=0, aria=False)
+            .encode(text=alt.value(""), x=alt.value(0), y=alt.value(0))
+            .properties(name=name))
 
 
-def _full(expr: str) -> str:
-    """An expression's value printed in full (JavaScript's shortest round-trip form)."""
-    return f"toString({expr})"
+def _grid_text(values) -> list[str]:
+    """A grid's values as the page shows them (the page's one number rule)."""
+    from bmnn.report import _fmt
+
+    return [_fmt(float(v)) for v in values]
 
 
 # ---- job 1 -------------------------------------------------------------------------------------------------------
@@ -85,16 +104,18 @@ def job1_view(rec: Record) -> View | None:
     ex = rec.data.explore
     z = float(_ndtri(0.5 + ex.level / 2))
     sigma = alt.param(name="sigma", value=ex.noise_sd,
-                      bind=alt.binding_range(min=0.1, max=5, step=0.01, name="sigma (noise sd) "))
+                      bind=alt.binding_range(min=0.1, max=5, step=0.01, name="noise sd σ"))
     logtau = alt.param(name="log10_tau", value=round(math.log10(ex.prior_sd), 2),
-                       bind=alt.binding_range(min=-2, max=2, step=0.01, name="log10 tau (prior sd) "))
-    n = alt.param(name="n", value=ex.n, bind=alt.binding_range(min=1, max=1000, step=1, name="n "))
+                       bind=alt.binding_range(min=-2, max=2, step=0.01, name="prior sd τ (log scale)"))
+    logn = alt.param(name="log10_n", value=round(math.log10(ex.n), 2),
+                     bind=alt.binding_range(min=0, max=3, step=0.01, name="sample size n (log scale)"))
+    n = alt.param(name="n", expr="round(pow(10, log10_n))")
     xbar = alt.param(name="xbar_abs", value=round(abs(ex.xbar), 2),
-                     bind=alt.binding_range(min=0, max=3, step=0.01, name="|x bar| (sample mean) "))
+                     bind=alt.binding_range(min=0, max=3, step=0.01, name="size of the sample mean |x̄|"))
     sign = alt.param(name="sign", value=1 if ex.xbar >= 0 else -1,
-                     bind=alt.binding_radio(options=[1, 0, -1], labels=["sum x > 0", "sum x = 0", "sum x < 0"],
-                                            name="sign of sum x (1.3) "))
-    params = [sigma, logtau, n, xbar, sign]
+                     bind=alt.binding_radio(options=[1, 0, -1], labels=["Σx > 0", "Σx = 0", "Σx < 0"],
+                                            name="sign of the sum (1.3)"))
+    params = [sigma, logtau, logn, n, xbar, sign]
     # the closed forms, each once, as expressions of the sliders (m0 = 0)
     base = {
         "tau": "pow(10, log10_tau)",
@@ -136,39 +157,42 @@ def job1_view(rec: Record) -> View | None:
         {"prior": "densityNormal(datum.mu, 0, datum.tau)",
          "likelihood": "densityNormal(datum.mu, datum.xbar, sigma / sqrt(n))",
          "posterior": "densityNormal(datum.mu, datum.map, sqrt(datum.v))"},
-        "curve", ("mu", "prior, likelihood (normalised) and posterior of mu"))
+        "curve", ("μ", "prior, likelihood (normalised) and posterior of μ"))
     x_curves = densities(
         "x", [("half", "4.5 * sqrt(datum.pred_var) + abs(datum.xbar - datum.map)"),
               ("x", "datum.map - datum.half + 2 * datum.t * datum.half")],
-        {"full": "densityNormal(datum.x, datum.map, sqrt(datum.pred_var))",
-         "plugin_mle": "densityNormal(datum.x, datum.xbar, sigma)",
-         "plugin_map": "densityNormal(datum.x, datum.map, sigma)"},
+        {"full predictive": "densityNormal(datum.x, datum.map, sqrt(datum.pred_var))",
+         "MLE plug-in": "densityNormal(datum.x, datum.xbar, sigma)",
+         "MAP plug-in": "densityNormal(datum.x, datum.map, sigma)"},
         "predictive", ("new x", "full predictive against the plug-ins"), dashed=True)
     grid_n = alt.sequence(0, 3.0001, 0.05, as_="e")
     cov = (alt.Chart(grid_n).transform_calculate(m="round(pow(10, datum.e))")
            .transform_calculate(r=base["r"].replace("datum.tau", "pow(10, log10_tau)"))
-           .transform_calculate(full=repr(float(ex.level)),
-                                plugin_mle=f"2 * cumulativeNormal({z!r} / sqrt(1 + 1 / datum.m)) - 1",
-                                plugin_map=f"2 * cumulativeNormal({z!r} / sqrt(1 + 1 / (datum.m + datum.r))) - 1")
-           .transform_fold(["full", "plugin_mle", "plugin_map"], as_=["predictive", "coverage"])
+           .transform_calculate(**{"full predictive": repr(float(ex.level)),
+                                   "MLE plug-in": f"2 * cumulativeNormal({z!r} / sqrt(1 + 1 / datum.m)) - 1",
+                                   "MAP plug-in":
+                                       f"2 * cumulativeNormal({z!r} / sqrt(1 + 1 / (datum.m + datum.r))) - 1"})
+           .transform_fold(["full predictive", "MLE plug-in", "MAP plug-in"], as_=["predictive", "coverage"])
            .mark_line().encode(x=alt.X("m:Q", scale=alt.Scale(type="log"), title="n"),
                                y=alt.Y("coverage:Q", scale=alt.Scale(zero=False), title="coverage"),
                                color=alt.Color("predictive:N", legend=alt.Legend(orient="top", title=None)))
            .properties(width=PANEL, height=200, title="coverage of each 95% predictive interval"))
     now = (alt.Chart(one).transform_calculate(m="n").mark_rule(color="black", strokeDash=[3, 3])
            .encode(x="m:Q"))
-    lines = [("mu_MLE", _full("datum.xbar")), ("mu_MAP", _full("datum.map")),
-             ("posterior variance v_n", _full("datum.v")),
-             ("predictive variance sigma^2 + v_n", _full("datum.pred_var")),
-             ("MAP / MLE",
-              f"datum.xbar == 0 ? 'undefined (sum x = 0: MAP = MLE = 0)' : {_full('datum.map / datum.xbar')}"),
-             ("coverage, MLE plug-in", _full("datum.cov_mle")), ("coverage, MAP plug-in", _full("datum.cov_map"))]
+    lines = [("n", "n"), ("μ̂ MLE", "datum.xbar"), ("μ̂ MAP", "datum.map"),
+             ("posterior variance vₙ", "datum.v"), ("predictive variance σ² + vₙ", "datum.pred_var"),
+             ("MAP / MLE", "datum.xbar == 0 ? 'undefined (Σx = 0: MAP = MLE = 0)' : datum.map / datum.xbar"),
+             ("coverage, MLE plug-in", "datum.cov_mle"), ("coverage, MAP plug-in", "datum.cov_map")]
     read = _readout(alt, with_base(alt.Chart(one)), lines)
-    top = alt.hconcat(mu_curves, x_curves).resolve_scale(color="independent", strokeDash="independent")
-    chart = (alt.vconcat(top, alt.hconcat(cov + now, read))
+    top = alt.hconcat(mu_curves + read, x_curves).resolve_scale(color="independent", strokeDash="independent")
+    chart = (alt.vconcat(top, cov + now)
              .resolve_scale(color="independent", strokeDash="independent").add_params(*params))
     return View("view-job1", rec.id, "Move the sliders: the posterior, the predictives and the coverage are "
-                "computed in the page from the closed forms.", _spec(chart))
+                "computed in the page from the closed forms.", _spec(chart),
+                watch="Raise n and watch the posterior narrow onto the sample mean and the plug-in predictives' "
+                      "coverage climb to 95%; a wide prior (large τ) makes the MAP equal the MLE.",
+                shown={"sigma": ("σ", None), "log10_tau": ("τ", "pow10"), "log10_n": ("n", "pow10round"),
+                       "xbar_abs": ("|x̄|", None)})
 
 
 def _ndtri(p: float) -> float:
@@ -195,7 +219,7 @@ def diabetes_view(rec: Record) -> View | None:
             for i in range(k) for j in range(len(names))]
     taurows = [{"i": i, "tau": float(taus[i]), "zeros": int(ex.zeros[i])} for i in range(k)]
     data, tdata = alt.Data(values=rows), alt.Data(values=taurows)
-    ti = _index_slider(alt, "tau_i", k, "tau (grid step) ", value=k // 2)
+    ti = _index_slider(alt, "tau_i", k, "prior scale τ (log grid)", value=k // 2)
     path = (alt.Chart(data).mark_line(strokeWidth=1.2)
             .encode(x=alt.X("tau:Q", scale=alt.Scale(type="log"), title="tau"), y=alt.Y("map:Q", title="MAP"),
                     color=alt.Color("feature:N", legend=alt.Legend(columns=5, orient="top", title=None)))
@@ -209,20 +233,18 @@ def diabetes_view(rec: Record) -> View | None:
             + sel.mark_point(shape="circle", filled=True, size=50).encode(y="feature:N", x="mean:Q")
             + sel.mark_point(shape="diamond", color="crimson", size=60).encode(y="feature:N", x="map:Q")
             ).properties(width=PANEL, height=220, title="posterior mean, 90% interval (bars), MAP (red)")
-    lines = [("tau", _full("datum.tau")), ("tau*", _full(repr(float(ex.tau_star)))),
-             ("exact zeros in the MAP", _full("datum.zeros"))]
+    lines = [("τ", "datum.tau"), ("τ* (the MAP's first exact zero)", repr(float(ex.tau_star))),
+             ("exact zeros in the MAP", "datum.zeros")]
     read = _readout(alt, alt.Chart(tdata).transform_filter("datum.i == tau_i"), lines)
-    table = (sel.transform_calculate(text="datum.feature + ': MAP ' + toString(datum.map) + ', mean ' + "
-                                          "toString(datum.mean) + ', 90% [' + toString(datum.q05) + ', ' + "
-                                          "toString(datum.q95) + ']'")
-             .mark_text(align="left", baseline="top", fontSize=11, font="monospace")
-             .encode(y=alt.Y("feature:N", axis=None), text="text:N", x=alt.value(0))
-             .properties(width=2 * PANEL, height=16 * len(names), title="at this tau",
-                         view=alt.ViewBackground(stroke=None)))
-    chart = alt.vconcat(alt.hconcat(path + star + now, bars), read, table).add_params(ti)
+    table = _readout(alt, sel, [(Expr("datum.feature"), "{MAP: datum.map, mean: datum.mean, "
+                                                  "'90% interval': [datum.q05, datum.q95]}")], name="readout_w")
+    chart = alt.hconcat(path + star + now + read, bars + table).add_params(ti)
     chart = chart.resolve_scale(color="independent")
-    return View("view-job2", rec.id, f"Diabetes data (sigma = {ex.noise_sd:.4g}, the least-squares residual sd): "
-                "the MAP is the exact Lasso; the posterior means and intervals are the Gibbs sampler's.", _spec(chart))
+    return View("view-job2", rec.id, f"Diabetes data (σ = {ex.noise_sd:.4g}, the least-squares residual sd): "
+                "the MAP is the exact Lasso; the posterior means and intervals are the Gibbs sampler's.", _spec(chart),
+                watch="Lower τ and watch the MAP set weights exactly to zero one by one while the posterior means "
+                      "only shrink: no mean is ever exactly zero.",
+                shown={"tau_i": ("τ", _grid_text(taus))})
 
 
 def location_view(rec: Record) -> View | None:
@@ -233,23 +255,25 @@ def location_view(rec: Record) -> View | None:
     rows = [{"i": i, "tau": float(taus[i]), "d": j, "dist": float(dist[j]), "err": float(err[i, j])}
             for i in range(len(taus)) for j in range(len(dist))]
     data = alt.Data(values=rows)
-    ti = _index_slider(alt, "loc_tau_i", len(taus), "tau (grid step) ", value=len(taus) // 3)
-    di = _index_slider(alt, "loc_d", len(dist), "||mu - w_true|| (grid step) ", value=0)
+    ti = _index_slider(alt, "loc_tau_i", len(taus), "prior scale τ (log grid)", value=len(taus) // 3)
+    di = _index_slider(alt, "loc_d", len(dist), "distance ‖μ − wₜᵣᵤₑ‖", value=0)
     curve = (alt.Chart(data).transform_filter("datum.i == loc_tau_i").mark_line()
-             .encode(x=alt.X("dist:Q", title="||mu - w_true||"), y=alt.Y("err:Q", title="||w_MAP - w_true||")))
+             .encode(x=alt.X("dist:Q", title="‖μ − wₜᵣᵤₑ‖"), y=alt.Y("err:Q", title="MAP's error ‖ŵ − wₜᵣᵤₑ‖")))
     dot = (alt.Chart(data).transform_filter("datum.i == loc_tau_i && datum.d == loc_d")
            .mark_point(filled=True, size=80, color="black").encode(x="dist:Q", y="err:Q"))
     ols = alt.Chart(alt.Data(values=[{"ols": float(ex.ols)}])).mark_rule(color="gray", strokeDash=[4, 4]).encode(
         y="ols:Q")
-    lines = [("tau", _full("datum.tau")), ("||mu - w_true||", _full("datum.dist")),
-             ("||w_MAP - w_true||", _full("datum.err")),
-             ("least squares ||w_OLS - w_true||", _full(repr(float(ex.ols))))]
+    lines = [("τ", "datum.tau"), ("‖μ − wₜᵣᵤₑ‖", "datum.dist"), ("MAP's error ‖ŵ − wₜᵣᵤₑ‖", "datum.err"),
+             ("least squares' error", repr(float(ex.ols)))]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.i == loc_tau_i && datum.d == loc_d"), lines)
-    chart = alt.hconcat((curve + dot + ols).properties(width=PANEL, height=220,
-                                                       title="prior knowledge through the location"),
-                        read).add_params(ti, di)
-    return View("view-location", rec.id, "The location mu moves along a line away from w_true; the MAP's error for "
-                "the chosen tau (gray: least squares).", _spec(chart))
+    chart = (curve + dot + ols + read).properties(width=PANEL, height=220,
+                                                  title="prior knowledge through the location").add_params(ti, di)
+    return View("view-location", rec.id, "The location μ moves along a line away from the true weights w_true; "
+                "the MAP's error for "
+                "the chosen τ (gray: least squares).", _spec(chart),
+                watch="With a small τ a good location pulls the MAP below least squares' error; a far one pushes "
+                      "it above. A large τ makes the location not matter.",
+                shown={"loc_tau_i": ("τ", _grid_text(taus)), "loc_d": ("‖μ − wₜᵣᵤₑ‖", _grid_text(dist))})
 
 
 def posterior2d_view(rec: Record) -> View | None:
@@ -266,7 +290,7 @@ def posterior2d_view(rec: Record) -> View | None:
     marks = alt.Data(values=[{"i": i, "tau": t, "map1": float(m[0]), "map2": float(m[1]), "mean1": float(e[0]),
                               "mean2": float(e[1])} for i, (t, m, e) in enumerate(zip(taus, ex.map, ex.mean,
                                                                                        strict=True))])
-    ti = _index_slider(alt, "post_tau_i", len(taus), "tau (grid step) ", value=len(taus) // 2)
+    ti = _index_slider(alt, "post_tau_i", len(taus), "prior scale τ (log grid)", value=len(taus) // 2)
     tau = f"{json.dumps(taus)}[post_tau_i]"
 
     def logpost(w1: str, w2: str) -> str:
@@ -279,20 +303,23 @@ def posterior2d_view(rec: Record) -> View | None:
     heat = (alt.Chart(grid).transform_calculate(lp=logpost("datum.w1", "datum.w2"))
             .transform_joinaggregate(top="max(lp)").transform_calculate(density="exp(datum.lp - datum.top)")
             .transform_calculate(w1b=f"datum.w1 + {h!r}", w2b=f"datum.w2 + {h!r}")
-            .mark_rect().encode(x=alt.X("w1:Q", title="w1"), x2="w1b:Q", y=alt.Y("w2:Q", title="w2"), y2="w2b:Q",
-                                color=alt.Color("density:Q", scale=alt.Scale(scheme="blues"),
+            .mark_rect().encode(x=alt.X("w1:Q", title="w₁"), x2="w1b:Q", y=alt.Y("w2:Q", title="w₂"), y2="w2b:Q",
+                                color=alt.Color("density:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]),
                                                 legend=alt.Legend(title="relative density")))
             .properties(width=PANEL, height=PANEL, title="posterior of (w1, w2), up to a constant"))
     sel = alt.Chart(marks).transform_filter("datum.i == post_tau_i")
     pts = (sel.mark_point(shape="diamond", color="crimson", size=90, filled=True).encode(x="map1:Q", y="map2:Q")
            + sel.mark_point(shape="circle", color="black", size=70).encode(x="mean1:Q", y="mean2:Q"))
-    lines = [("tau", _full("datum.tau")), ("MAP", _full("datum.map1") + " + ', ' + " + _full("datum.map2")),
-             ("posterior mean (Gibbs)", _full("datum.mean1") + " + ', ' + " + _full("datum.mean2")),
-             ("log p(w_MAP | X, y) + log p(y | X)", _full(logpost("datum.map1", "datum.map2")))]
+    lines = [("τ", "datum.tau"), ("MAP", "[datum.map1, datum.map2]"),
+             ("posterior mean (Gibbs)", "[datum.mean1, datum.mean2]"),
+             ("log p(ŵ | X, y) + log p(y | X), ŵ the MAP", logpost("datum.map1", "datum.map2"))]
     read = _readout(alt, sel, lines)
-    chart = alt.hconcat(heat + pts, read).add_params(ti)
+    chart = (heat + pts + read).add_params(ti)
     return View("view-posterior2d", rec.id, "The density is evaluated in the page from the formula of 2.1; red: "
-                "the MAP, black: the Gibbs posterior mean.", _spec(chart))
+                "the MAP, black: the Gibbs posterior mean.", _spec(chart),
+                watch="Lower τ: the density's ridge bends toward the axes and the MAP (red) lands on one, while the "
+                      "posterior mean (black) stays off it.",
+                shown={"post_tau_i": ("τ", _grid_text(taus))})
 
 
 def mse_view(rec: Record) -> View | None:
@@ -303,57 +330,81 @@ def mse_view(rec: Record) -> View | None:
     rows = [{"i": i, "n": int(d.n[i]), "MAP": float(d.mse_map[i]), "posterior mean": float(d.mse_mean[i]),
              "diff": float(d.diff[i]), "se": float(d.se[i])} for i in range(len(d.n))]
     data = alt.Data(values=rows)
-    ni = _index_slider(alt, "mse_i", len(rows), "n (grid step) ")
+    ni = _index_slider(alt, "mse_i", len(rows), "sample size n (log grid)")
     lines_ = (alt.Chart(data).transform_fold(["MAP", "posterior mean"], as_=["estimator", "mse"])
-              .mark_line(point=True).encode(x=alt.X("n:Q", scale=alt.Scale(type="log")),
+              .mark_line(point=True).encode(x=alt.X("n:Q", scale=alt.Scale(type="log"), title="n (log scale)"),
                                             y=alt.Y("mse:Q", title="test MSE", scale=alt.Scale(zero=False)),
                                             color=alt.Color("estimator:N", legend=alt.Legend(orient="top",
                                                                                             title=None))))
     now = alt.Chart(data).transform_filter("datum.i == mse_i").mark_rule(color="black", strokeDash=[3, 3]).encode(
         x="n:Q")
-    lines = [("n", _full("datum.n")), ("test MSE, MAP", _full("datum.MAP")),
-             ("test MSE, posterior mean", _full("datum['posterior mean']")),
-             ("paired difference (MAP - mean)", _full("datum.diff")), ("its standard error", _full("datum.se"))]
+    lines = [("n", "datum.n"), ("test MSE, MAP", "datum.MAP"),
+             ("test MSE, posterior mean", "datum['posterior mean']"),
+             ("paired difference (MAP − mean)", "datum.diff"), ("its standard error", "datum.se")]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.i == mse_i"), lines)
-    chart = alt.hconcat((lines_ + now).properties(width=PANEL, height=220, title="expected test MSE"),
-                        read).add_params(ni)
-    return View("view-mse", rec.id, f"The simulation study ({d.reps:,} replicates per n, p = 10, tau = sigma = 1).",
-                _spec(chart))
+    chart = (lines_ + now + read).properties(width=PANEL, height=220, title="expected test MSE").add_params(ni)
+    return View("view-mse", rec.id, f"The simulation study ({d.reps:,} replicates per n, p = 10, τ = σ = 1).",
+                _spec(chart),
+                watch="For small n the posterior mean's test error is below the MAP's; the gap closes as n grows.",
+                shown={"mse_i": ("n", [str(int(v)) for v in d.n])})
 
 
 # ---- job 3 -------------------------------------------------------------------------------------------------------
 
+def _runs(a2, values) -> list[tuple[float, float, str]]:
+    """Where a column of the gradient table is a number, NaN or infinite: maximal runs of ``a2`` with one status,
+    each ``(first, last, status)``."""
+    status = ["NaN" if math.isnan(v) else "infinite" if math.isinf(v) else "a number" for v in map(float, values)]
+    runs, start = [], 0
+    for i in range(1, len(status) + 1):
+        if i == len(status) or status[i] != status[start]:
+            runs.append((float(a2[start]), float(a2[i - 1]), status[start]))
+            start = i
+    return runs
+
+
+#: the forms of dL/da2 in 3.S's view, as the table names them and as the page labels them
+_FORMS = {"expanded64": "expanded, float64", "simplified64": "ŷ − y, float64", "expanded32": "expanded, float32",
+          "simplified32": "ŷ − y, float32"}
+
+
 def saturation_view(rec: Record) -> View | None:
-    """3.S: the output pre-activation a2 as a slider, and y: the expanded and the simplified dL/da2 in float32
-    and float64, where the expanded one becomes NaN or infinite."""
+    """3.S: the output pre-activation a2 as a slider, and y: where each form of dL/da2 (expanded or simplified,
+    float32 or float64) gives a number, and the values at the chosen a2."""
     alt = _alt()
     ex = rec.data.tables
     rows = []
     for y, t in ex.items():
         for i, a in enumerate(t["a2"]):
             rows.append({"y": int(y), "a2": float(a), **{k: _num(t[k][i]) for k in t if k != "a2"}})
+    runs = [{"y": int(y), "form": _FORMS[k], "from": lo - 0.5, "to": hi + 0.5, "status": st}
+            for y, t in ex.items() for k in _FORMS for lo, hi, st in _runs(t["a2"], t[k])]
     data = alt.Data(values=rows)
-    a2 = alt.param(name="a2", value=20, bind=alt.binding_range(min=float(ex[0]["a2"][0]),
-                                                              max=float(ex[0]["a2"][-1]), step=1, name="a2 "))
-    yy = alt.param(name="label", value=0, bind=alt.binding_radio(options=[0, 1], name="y "))
-    keys = ["expanded64", "simplified64", "expanded32", "simplified32"]
-    curve = (alt.Chart(data).transform_filter("datum.y == label && datum.a2 >= a2 - 60 && datum.a2 <= a2 + 60")
-             .transform_fold(keys, as_=["form", "value"]).transform_filter("isNumber(datum.value)")
-             .mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-                 x=alt.X("a2:Q"), y=alt.Y("value:Q", title="dL/da2"),
-                 color=alt.Color("form:N", legend=alt.Legend(orient="top", title=None, columns=2)),
-                 strokeDash="form:N")
-             .properties(width=PANEL, height=220, title="dL/da2 near a2 (not-finite values left out)"))
+    lo, hi = float(ex[0]["a2"][0]), float(ex[0]["a2"][-1])
+    a2 = alt.param(name="a2", value=20, bind=alt.binding_range(min=lo, max=hi, step=1, name="output pre-activation a₂"))
+    yy = alt.param(name="label", value=0, bind=alt.binding_radio(options=[0, 1], name="label y"))
+    # a fixed colour per status, and a symmetric-log axis: the breaks at a2 = 17 and 37 and near -710 all show
+    strip = (alt.Chart(alt.Data(values=runs)).transform_filter("datum.y == label")
+             .mark_bar(height=18).encode(
+                 x=alt.X("from:Q", title="a2 (symmetric log scale)",
+                         scale=alt.Scale(type="symlog", domain=[lo - 0.5, hi + 0.5], nice=False)), x2="to:Q",
+                 y=alt.Y("form:N", sort=list(_FORMS.values()), title=None),
+                 color=alt.Color("status:N", scale=alt.Scale(domain=["a number", "NaN", "infinite"],
+                                                             range=["#2da44e", "#cf222e", "#8250df"]),
+                                 legend=alt.Legend(orient="top", title="∂L/∂a₂ is"))))
     now = alt.Chart(alt.Data(values=[{"k": 0}])).transform_calculate(a2="a2").mark_rule(
-        color="black", strokeDash=[3, 3]).encode(x="a2:Q")
-    lines = [("a2", _full("datum.a2")), ("y_hat (float64)", _full("datum.y_hat64")),
-             ("expanded (float64)", _full("datum.expanded64")), ("y_hat - y (float64)", _full("datum.simplified64")),
-             ("y_hat (float32)", _full("datum.y_hat32")), ("expanded (float32)", _full("datum.expanded32")),
-             ("y_hat - y (float32)", _full("datum.simplified32"))]
+        color="black", strokeDash=[3, 3], strokeWidth=2).encode(x="a2:Q")
+    lines = [("a₂", "datum.a2"), ("ŷ (float64)", "datum.y_hat64"), ("expanded (float64)", "datum.expanded64"),
+             ("ŷ − y (float64)", "datum.simplified64"), ("ŷ (float32)", "datum.y_hat32"),
+             ("expanded (float32)", "datum.expanded32"), ("ŷ − y (float32)", "datum.simplified32")]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.y == label && datum.a2 == a2"), lines)
-    chart = alt.hconcat(curve + now, read).add_params(a2, yy)
+    chart = (strip + now + read).properties(width=PANEL, height=160,
+                                            title="where each form of ∂L/∂a₂ gives a number").add_params(a2, yy)
     return View("view-saturation", rec.id, "The expanded form divides by y_hat and y_hat - 1: it breaks once the "
-                "sigmoid rounds to 1 or underflows to 0, much sooner in float32.", _spec(chart))
+                "sigmoid rounds to 1 or underflows to 0, much sooner in float32.", _spec(chart),
+                watch="Move a2 past 17: float32's expanded form turns to NaN (red) while float64's holds until 37; "
+                      "the simplified form y_hat - y is a number everywhere.",
+                shown={"a2": ("a₂", None)})
 
 
 # ---- job 4 -------------------------------------------------------------------------------------------------------
@@ -381,22 +432,22 @@ def training_view(rec: Record) -> View | None:
     cm = [{"epoch": int(h["epoch"]), "counts": [int(c) for row in h["test_confusion"] for c in row]}
           for h in hist if "test_confusion" in h]
     data, cdata = alt.Data(values=rows), alt.Data(values=cm)
-    ep = alt.param(name="epoch", value=len(rows), bind=alt.binding_range(min=1, max=len(rows), step=1, name="epoch "))
+    ep = alt.param(name="epoch", value=len(rows), bind=alt.binding_range(min=1, max=len(rows), step=1, name="epoch"))
+    # the same colours as the static figure (matplotlib's first two: training blue, test orange)
+    curves = alt.Scale(domain=["training", "test"], range=["#1f77b4", "#ff7f0e"])
     now = alt.Chart(alt.Data(values=[{"k": 0}])).transform_calculate(epoch="epoch").mark_rule(
         color="black", strokeDash=[3, 3]).encode(x="epoch:Q")
-    loss = (alt.Chart(data).transform_fold(["train_loss", "test_loss"], as_=["curve", "loss"]).mark_line()
-            .encode(x=alt.X("epoch:Q"), y=alt.Y("loss:Q", scale=alt.Scale(zero=False)),
-                    color=alt.Color("curve:N", legend=alt.Legend(orient="top", title=None))))
-    acc = (alt.Chart(data).transform_fold(["train_acc", "test_acc"], as_=["curve", "accuracy"]).mark_line()
-           .encode(x=alt.X("epoch:Q"), y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)),
-                   color=alt.Color("curve:N", legend=alt.Legend(orient="top", title=None))))
-    lines = [("epoch", _full("datum.epoch")), ("test accuracy", _full("datum.test_acc")),
-             ("test loss", _full("datum.test_loss")), ("training accuracy", _full("datum.train_acc")),
-             ("training loss", _full("datum.train_loss"))]
+    def curve(kind: str, title: str):
+        return (alt.Chart(data).transform_fold([f"train_{kind}", f"test_{kind}"], as_=["key", title])
+                .transform_calculate(curve="indexof(datum.key, 'train') == 0 ? 'training' : 'test'").mark_line()
+                .encode(x=alt.X("epoch:Q"), y=alt.Y(f"{title}:Q", scale=alt.Scale(zero=False)),
+                        color=alt.Color("curve:N", scale=curves, legend=alt.Legend(orient="top", title=None))))
+
+    lines = [("epoch", "datum.epoch"), ("test accuracy", "datum.test_acc"), ("test loss", "datum.test_loss"),
+             ("training accuracy", "datum.train_acc"), ("training loss", "datum.train_loss")]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.epoch == epoch"), lines)
-    top = alt.hconcat((loss + now).properties(width=PANEL, height=200, title="loss"),
-                      (acc + now).properties(width=PANEL, height=200, title="accuracy")).resolve_scale(
-                          color="independent")
+    top = alt.hconcat((curve("loss", "loss") + now + read).properties(width=PANEL, height=200, title="loss"),
+                      (curve("acc", "accuracy") + now).properties(width=PANEL, height=200, title="accuracy"))
     panels = [top]
     if cm:
         names = json.dumps(classes)
@@ -413,33 +464,36 @@ def training_view(rec: Record) -> View | None:
         text = (cells.mark_text(fontSize=9)
                 .encode(x=alt.X("predicted:N", sort=classes), y=alt.Y("true:N", sort=classes), text="count:Q",
                         color=alt.condition("datum.count >= 300", alt.value("white"), alt.value("black"))))
-        panels.append(alt.hconcat(conf + text, read))
-    else:
-        panels.append(read)
-    # the gallery: hover an image, read its ten probabilities
+        panels.append(conf + text)
+    # the gallery: point at an image, or choose it with the slider, and read its ten probabilities
     imgs = [{"k": k, "col": k % 8, "row": k // 8, "url": _png(im), "index": int(i), "true": classes[int(t)],
              "predicted": classes[int(p)], **{f"p{c}": float(d.proba[k][c]) for c in range(10)}}
             for k, (im, i, t, p) in enumerate(zip(d.images, d.index, d.true, d.pred, strict=True))]
     gdata = alt.Data(values=imgs)
-    hover = alt.selection_point(name="image", on="pointerover", fields=["k"], value=[{"k": 0}], empty=False)
+    hover = alt.selection_point(name="image", on="pointerover", fields=["k"], value=[{"k": 0}], empty=False,
+                                bind=alt.binding_range(min=0, max=len(imgs) - 1, step=1, name="test image"))
     gallery = (alt.Chart(gdata).mark_image(width=34, height=34)
                .encode(x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None), url="url:N")
-               .add_params(hover).properties(width=PANEL, height=90, title="test images (hover one)"))
+               .add_params(hover).properties(width=PANEL, height=90, title="test images (point at one)"))
     probs = (alt.Chart(gdata).transform_filter(hover)
              .transform_fold([f"p{c}" for c in range(10)], as_=["c", "probability"])
              .transform_calculate(cls=f"{json.dumps(classes)}[toNumber(slice(datum.c, 1))]")
              .mark_bar().encode(y=alt.Y("cls:N", sort=classes, title=None), x=alt.X("probability:Q",
                                                                                   scale=alt.Scale(domain=[0, 1])))
              .properties(width=PANEL, height=200, title="its predicted probabilities"))
-    plines = [("test image", _full("datum.index")), ("true class", "datum.true"), ("predicted", "datum.predicted")]
-    plines += [(f"p({c})", _full(f"datum.p{i}")) for i, c in enumerate(classes)]
-    pread = _readout(alt, alt.Chart(gdata).transform_filter(hover), plines)
-    panels.append(alt.hconcat(alt.vconcat(gallery, probs), pread))
+    plines = [("test image", "datum.index"), ("true class", "datum.true"), ("predicted", "datum.predicted")]
+    plines += [(f"p({c})", f"datum.p{i}") for i, c in enumerate(classes)]
+    pread = _readout(alt, alt.Chart(gdata).transform_filter(hover), plines, name="readout_image")
+    panels.append(alt.hconcat(gallery, probs + pread))
     chart = alt.vconcat(*panels).resolve_scale(color="independent").add_params(ep)
     note = "" if cm else (" (This run was trained before bmnn kept each epoch's confusion counts: train it again "
                           "to see them.)")
-    return View("view-training", rec.id, "The best recipe's run: move the epoch slider; hover a test image." + note,
-                _spec(chart))
+    return View("view-training", rec.id, "The best recipe's run: move the epoch slider; point at a test image or "
+                "choose it with its slider." + note, _spec(chart),
+                watch="Early epochs mix up shirts, T-shirts, pullovers and coats; later ones sharpen the diagonal. "
+                      "The training loss stays above the test loss because it is averaged over the epoch, with "
+                      "dropout on.",
+                shown={"epoch": ("epoch", None), "image_k": ("test image", [str(int(i)) for i in d.index])})
 
 
 # ---- assembly ----------------------------------------------------------------------------------------------------
@@ -464,7 +518,9 @@ def views(sections: list[Section]) -> dict[str, View]:
         for r in s.records:
             build = VIEWS.get(type(r.data))
             if build is not None:
-                out[r.id] = build(r)
+                v = build(r)
+                v.spec["description"] = f"{v.caption} {v.watch}".strip()  # the charts' text alternative
+                out[r.id] = v
     return out
 
 

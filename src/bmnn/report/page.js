@@ -1,0 +1,181 @@
+// The report page's script: draws each view (Vega-Lite, by vega-embed), fits it to the screen, writes its readout
+// as text and shows each slider's value as the quantity it sets. It computes no number of the material: the
+// views compute their values, this script formats and places them. window.bmnnViews holds each Vega view and
+// window.bmnnReady resolves once all are drawn (the browser tests use both).
+
+const GUTTER = 90;   // room beside a panel for its y axis and title, in CSS pixels
+const SIDE_BY_SIDE = 760;  // narrower than this, panels go under each other
+
+// one rule for every number, as the page's tables (bmnn.report._fmt): about six significant digits, scientific
+// notation below 1e-3 and from 1e6 on
+const SUPER = {"-": "\u207b", "0": "\u2070", "1": "\u00b9", "2": "\u00b2", "3": "\u00b3", "4": "\u2074",
+               "5": "\u2075", "6": "\u2076", "7": "\u2077", "8": "\u2078", "9": "\u2079"};
+function fmt(v) {
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (typeof v !== "number") return String(v);
+  if (Number.isNaN(v)) return "undefined";
+  if (!Number.isFinite(v)) return v > 0 ? "\u221e" : "-\u221e";
+  if (Number.isInteger(v) && Math.abs(v) < 1e6) return String(v);
+  const short = Number(v.toPrecision(6));
+  const trim = (t) => (t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t);
+  if (short === 0 || (Math.abs(short) >= 1e-3 && Math.abs(short) < 1e6)) return trim(v.toPrecision(6));
+  const [mant, exp] = v.toExponential(5).split("e");
+  return trim(mant) + " \u00d7 10" + String(Number(exp)).replace(/[-0-9]/g, (c) => SUPER[c]);
+}
+
+function show(v) {
+  if (Array.isArray(v)) return "[" + v.map(show).join(", ") + "]";
+  if (v !== null && typeof v === "object") return Object.entries(v).map(([k, x]) => k + " " + show(x)).join(", ");
+  return fmt(v);
+}
+
+// the spec laid out for a box `avail` pixels wide: panels under each other when two do not fit side by side,
+// no panel wider than the box, legends in two columns, long titles on two lines
+function fit(spec, avail, shrink = 0) {
+  const narrow = avail < SIDE_BY_SIDE;
+  const widest = Math.max(120, avail - GUTTER - shrink);
+  const walk = (node) => {
+    if (Array.isArray(node)) { node.forEach(walk); return; }
+    if (node === null || typeof node !== "object") return;
+    if (narrow && node.hconcat) { node.vconcat = node.hconcat; delete node.hconcat; }
+    if (typeof node.width === "number" && node.width > widest) node.width = widest;
+    if (narrow && node.encoding && node.encoding.color && typeof node.encoding.color === "object" && node.encoding.color.legend !== null) {
+      node.encoding.color.legend = {...(node.encoding.color.legend || {}), orient: "top", columns: 2};
+    }
+    if (typeof node.title === "string" && node.title.length * 7 > widest) node.title = wrap(node.title, widest / 7);
+    if (node.title && typeof node.title === "object" && typeof node.title.text === "string" && node.title.text.length * 7 > widest) {
+      node.title.text = wrap(node.title.text, widest / 7);
+    }
+    Object.values(node).forEach(walk);
+  };
+  const out = structuredClone(spec);
+  walk(out);
+  return out;
+}
+
+function wrap(text, chars) {
+  const lines = [""];
+  for (const word of text.split(" ")) {
+    const last = lines[lines.length - 1];
+    if (last && (last + " " + word).length > chars) lines.push(word);
+    else lines[lines.length - 1] = last ? last + " " + word : word;
+  }
+  return lines;
+}
+
+// the readout: every hidden text mark named readout*, in order, written as a list of label and value
+function readoutItems(view) {
+  const out = [];
+  const visit = (node) => {
+    if (!node) return;
+    if (node.marktype === "text" && typeof node.name === "string" && node.name.startsWith("readout")) {
+      node.items.forEach((it) => out.push(it.datum.item));
+      return;
+    }
+    (node.items || []).forEach(visit);
+  };
+  visit(view.scenegraph().root);
+  return out;
+}
+
+function writeReadout(view, dl) {
+  const items = readoutItems(view);
+  const same = dl.children.length === items.length &&
+    items.every((it, i) => dl.children[i].firstElementChild.textContent === it.label);
+  if (!same) {
+    dl.replaceChildren(...items.map((it) => {
+      const row = document.createElement("div");
+      row.append(document.createElement("dt"), document.createElement("dd"));
+      row.firstElementChild.textContent = it.label;
+      return row;
+    }));
+  }
+  items.forEach((it, i) => {  // only the values that changed, so that a screen reader hears only those
+    const dd = dl.children[i].lastElementChild;
+    const raw = typeof it.value === "number" ? String(it.value) : JSON.stringify(it.value);
+    if (dd.dataset.value !== raw) { dd.dataset.value = raw; dd.textContent = show(it.value); }
+  });
+}
+
+// each slider shows the quantity it sets: a grid's value for an index slider, 10^x for a log slider
+function showSliders(el, shown) {
+  for (const [name, [quantity, how]] of Object.entries(shown)) {
+    const input = el.querySelector(`input[type=range][name="${name}"]`);
+    if (!input) continue;
+    const raw = input.nextElementSibling;  // vega-embed's own value (the raw input) is replaced by ours
+    if (raw && raw.tagName === "SPAN") raw.hidden = true;
+    let out = input.parentElement.querySelector("output");
+    if (!out) { out = document.createElement("output"); input.after(out); }
+    const update = () => {
+      const x = Number(input.value);
+      const value = Array.isArray(how) ? how[Math.round(x)] : how === "pow10" ? fmt(Number(Math.pow(10, x).toPrecision(3)))
+        : how === "pow10round" ? String(Math.round(Math.pow(10, x))) : fmt(x);
+      out.textContent = `${quantity} = ${value}`;
+      input.setAttribute("aria-valuetext", out.textContent);
+    };
+    input.addEventListener("input", update);
+    update();
+  }
+}
+
+async function draw(script) {
+  const id = script.dataset.view;
+  const el = document.getElementById(id);
+  const spec = JSON.parse(script.textContent);
+  const shown = JSON.parse(script.dataset.shown || "{}");
+  const dl = document.getElementById(id + "-readout");
+  const avail = Math.floor(el.parentElement.clientWidth);
+  if (window.bmnnViews[id]) window.bmnnViews[id].finalize();
+  el.replaceChildren();
+  let result = await vegaEmbed("#" + id, fit(spec, avail), {actions: false, renderer: "svg"});
+  const over = el.querySelector("svg").getBoundingClientRect().width - avail;
+  if (over > 0) {  // axis labels or a legend wider than allowed for: narrow the panels by the excess, once
+    result.view.finalize();
+    el.replaceChildren();
+    result = await vegaEmbed("#" + id, fit(spec, avail, Math.ceil(over) + 4), {actions: false, renderer: "svg"});
+  }
+  const view = result.view;
+  el.dataset.fitted = String(avail);
+  const refresh = () => view.runAsync().then(() => writeReadout(view, dl));
+  for (const name of Object.keys(view.getState({data: () => false, signals: (n) => true}).signals || {})) {
+    try { view.addSignalListener(name, refresh); } catch (e) { /* not a signal of the top scope */ }
+  }
+  writeReadout(view, dl);
+  showSliders(el, shown);
+  window.bmnnViews[id] = view;
+}
+
+// a box that scrolls sideways (a wide formula or table) is a labelled, keyboard-focusable region; one that fits
+// is not a tab stop
+function markScrollers() {
+  for (const box of document.querySelectorAll(".formula, .scroll, .figure-box")) {
+    const scrolls = box.scrollWidth > box.clientWidth;
+    box.classList.toggle("overflows", scrolls);
+    if (scrolls) {
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", (box.dataset.label || "formula") + " (scrolls sideways)");
+    } else {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  }
+}
+
+window.bmnnViews = {};
+window.bmnnFormat = fmt;  // the browser tests compare it with the tables' rule
+const scripts = Array.from(document.querySelectorAll("script[data-view]"));
+window.bmnnReady = Promise.all(scripts.map(draw)).then(markScrollers);
+markScrollers();
+let pending = null;
+window.addEventListener("resize", () => {
+  clearTimeout(pending);
+  pending = setTimeout(() => {
+    markScrollers();
+    for (const s of scripts) {
+      const el = document.getElementById(s.dataset.view);
+      if (Math.abs(el.parentElement.clientWidth - Number(el.dataset.fitted)) > 40) draw(s);
+    }
+  }, 200);
+});
