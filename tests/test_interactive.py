@@ -14,6 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
+from bmnn.experiments.records import Sampled
 from tests.test_browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser
@@ -68,6 +69,12 @@ def _fmt(v):
     return _fmt(v)
 
 
+def _supported(v, se):
+    from bmnn.report import _supported
+
+    return _supported(float(v), se)
+
+
 def _settle(page, view):
     page.evaluate(f"window.bmnnViews['{view}'].runAsync().then(() => new Promise(r => requestAnimationFrame(r)))"
                   ".then(() => null)")
@@ -103,12 +110,18 @@ def _readout(page, view) -> dict[str, object]:
     number rule applied to that value (:func:`bmnn.report._fmt`)."""
     from bmnn.report import _fmt
 
-    rows = page.evaluate(f"""Array.from(document.querySelectorAll('#{view}-readout > div')).map(d =>
+    rows = page.evaluate(f"""Array.from(document.querySelectorAll('#{view}-readout dl > div')).map(d =>
         [d.querySelector('dt').textContent, d.querySelector('dd').dataset.value, d.querySelector('dd').textContent])""")
     out = {}
     for label, raw, text in rows:
         value = _value(raw)
         assert text == _shown(value, _fmt), (label, raw, text)
+        out.setdefault(label, value)
+    table = page.evaluate(f"""Array.from(document.querySelectorAll('#{view}-readout tr[data-value]')).map(r =>
+        [r.cells[0].textContent, r.dataset.value, Array.from(r.cells).slice(1).map(c => c.textContent)])""")
+    for label, raw, cells in table:  # a row of named values, one per column
+        value = _value(raw)
+        assert cells == [_shown(v, _fmt) for v in value.values()], (label, raw, cells)
         out.setdefault(label, value)
     return out
 
@@ -186,7 +199,8 @@ def test_2d_posterior_readouts_equal_the_library(session, laplace_records):
         _equal(r["τ"], ex.taus[i])
         assert _output(page, v, "post_tau_i") == f"τ = {_fmt(float(ex.taus[i]))}"
         assert tuple(r["MAP"]) == tuple(ex.map[i])
-        assert tuple(r["posterior mean (Gibbs)"]) == tuple(ex.mean[i])
+        sampled = [Sampled(m, e) for m, e in zip(ex.mean[i], ex.mcse[i], strict=True)]
+        assert r["posterior mean (Gibbs) ± MCSE"] == _fmt(sampled)
         lp = float(log_posterior(np.asarray(ex.map[i])[None], ex.X, ex.y, ex.noise_sd, ex.taus[i])[0])
         _close(r["log p(ŵ | X, y) + log p(y | X), ŵ the MAP"], lp)
 
@@ -207,10 +221,15 @@ def test_location_and_diabetes_views_show_the_library_grids(session, laplace_rec
         _set(page, "view-job2", "tau_i", i)
         r = _readout(page, "view-job2")
         _equal(r["τ"], dx.taus[i])
-        _equal(r["τ* (the MAP's first exact zero)"], dx.tau_star)
+        _equal(r["τ* (at or below it every MAP weight is zero)"], dx.tau_star)
         assert int(r["exact zeros in the MAP"]) == int(np.sum(dx.map[i] == 0))
         for j, name in enumerate(dx.names):
-            assert r[name] == {"MAP": dx.map[i][j], "mean": dx.mean[i][j], "90% interval": [dx.q05[i][j], dx.q95[i][j]]}
+            se, se_q = float(dx.mcse[i][j]), float(dx.mcse_interval[i][j])
+            assert r[name] == {"MAP": dx.map[i][j], "posterior mean ± MCSE": _fmt(Sampled(dx.mean[i][j], se)),
+                               "90% interval": f"[{_supported(dx.q05[i][j], se_q)}, {_supported(dx.q95[i][j], se_q)}]"}
+            # the digits shown are those the Monte Carlo error supports: the mean within a twentieth of its MCSE
+            shown = float(r[name]["posterior mean ± MCSE"].split(" ± ")[0])
+            assert abs(shown - dx.mean[i][j]) <= se / 20 + 1e-12
     assert int(r["exact zeros in the MAP"]) == 0 and dx.taus[0] < dx.tau_star  # every feature in at the top
 
 
@@ -223,11 +242,11 @@ def test_mse_view_shows_the_study(session):
         _set(page, v, "mse_i", i)
         r = _readout(page, v)
         assert int(r["n"]) == int(rec.data.n[i])
-        _equal(r["test MSE, MAP"], rec.data.mse_map[i])
-        _equal(r["test MSE, posterior mean"], rec.data.mse_mean[i])
-        _equal(r["paired difference (MAP − mean)"], rec.data.diff[i])
-        assert _output(page, v, "mse_i") == f"n = {int(rec.data.n[i])}"
-        _equal(r["its standard error"], rec.data.se[i])
+        d = rec.data
+        assert r["test MSE, MAP"] == _fmt(Sampled(d.mse_map[i], d.se_map[i]))
+        assert r["test MSE, posterior mean"] == _fmt(Sampled(d.mse_mean[i], d.se_mean[i]))
+        assert r["paired difference (MAP − mean)"] == _fmt(Sampled(d.diff[i], d.se[i]))
+        assert _output(page, v, "mse_i") == f"n = {int(d.n[i])}"
 
 
 def test_saturation_view_equals_the_library_in_both_precisions(session):

@@ -73,11 +73,11 @@ def test_nothing_is_wider_than_a_phone_and_every_control_and_readout_is_on_it(br
     for v in views:
         assert v["scroll"] <= v["box"] and v["right"] <= PHONE["width"], v
     outside = page.evaluate("""(w) => Array.from(document.querySelectorAll(
-            '.vega-bind input, .vega-bind output, dl.readout dt, dl.readout dd'))
+            '.vega-bind input, .vega-bind output, .readout dt, .readout dd, .readout td'))
         .filter(e => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > w || r.width === 0; })
         .map(e => e.outerHTML.slice(0, 80))""", PHONE["width"])
     assert outside == []
-    readouts = page.evaluate("Array.from(document.querySelectorAll('dl.readout')).map(d => d.children.length)")
+    readouts = page.evaluate("Array.from(document.querySelectorAll('.readout dl')).map(d => d.children.length)")
     assert len(readouts) == 7 and min(readouts) >= 3
     # a box that scrolls sideways is a labelled, focusable region; one that fits is no tab stop
     stops = page.evaluate("""Array.from(document.querySelectorAll('[tabindex]')).filter(e => e.tabIndex >= 0)

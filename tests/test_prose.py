@@ -33,7 +33,7 @@ def _latex(text: str) -> str:
     ("set `weight_decay` or init_std", "set <code>weight_decay</code> or <code>init_std</code>"),
     ("plugin_mle coverage", "MLE plug-in coverage"),
     ("a < b & c", "a &lt; b &amp; c"),
-    ("Tau is a word; mutual, taut, summary", "Tau is a word; mutual, taut, summary"),
+    ("Tau is a word; mutual, taut, summary, the sum of", "Tau is a word; mutual, taut, summary, the sum of"),
 ])
 def test_plain_maths_becomes_latex(text, expected):
     assert _latex(text) == expected

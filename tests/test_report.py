@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 
 JOB1 = ["1.1", "1.2(a)", "1.2(b)", "1.2(c)", "1.2(d)", "1.2(e)", "1.3", "1.4"]
@@ -102,3 +103,31 @@ def test_each_figure_says_what_it_shows():
         assert len(line) > 20, kind
     rec = R.Record(id="x", title="t", statement="s", data=R.RatioData.__new__(R.RatioData))
     assert plots.describe(rec) == "MAP / MLE against n."
+
+
+@pytest.mark.parametrize(("value", "se", "shown"), [
+    (0.45213, 0.0013, "0.4521"), (2407.3, 35.0, "2407"), (-1.23456e-5, 3e-8, "-1.2346 × 10⁻⁵"),
+    (0.9, 0.3, "0.90"), (3.14159, float("nan"), "3.14159"), (3.14159, 0.0, "3.14159"), (12.5, 4e-7, "12.50000000"),
+])
+def test_a_monte_carlo_value_shows_the_digits_its_error_supports(value, se, shown):
+    from bmnn.experiments.records import Sampled
+    from bmnn.report import _fmt, _supported
+
+    assert _supported(value, se) == shown
+    if se > 0:
+        assert _fmt(Sampled(value, se)) == f"{shown} ± {_fmt(float(f'{se:.2g}'))}"
+
+
+def test_a_supported_value_is_within_a_twentieth_of_its_error():
+    from bmnn.report import _supported
+
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        se = 10 ** rng.uniform(-6, 3)
+        value = rng.normal() * 10 ** rng.uniform(-2, 5)
+        text = _supported(value, se)
+        m = re.fullmatch(r"(-?[0-9.]+)(?: × 10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+))?", text)
+        assert m, text
+        exp = int(m.group(2).translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))) if m.group(2) else 0
+        shown = float(m.group(1)) * 10.0**exp
+        assert abs(shown - value) <= se / 20 * (1 + 1e-9), (value, se, text)

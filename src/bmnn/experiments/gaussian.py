@@ -21,6 +21,7 @@ from bmnn.experiments.records import (
     PredictivesData,
     RatioData,
     Record,
+    Sampled,
     VariancesData,
     close,
     holds,
@@ -121,7 +122,8 @@ def q1_1_posterior(cfg: GaussianConfig = GaussianConfig()) -> Record:
         values={"sigma": cfg.noise_sd, "tau": cfg.prior_sd, "m0": cfg.prior_mean, "n": cfg.n,
                 "sum x": float(st.total), "m_n": float(post.mean()), "v_n": float(post.var()),
                 "quadrature mean": q_mean, "quadrature variance": q_var,
-                "ABC draws kept": int(k), "ABC mean": float(mc_mean), "ABC variance": float(mc_var)},
+                "ABC draws kept": int(k), "ABC mean": Sampled(float(mc_mean), float(np.sqrt(mc_var / k))),
+                "ABC variance": Sampled(float(mc_var), float(mc_var * np.sqrt(2 / (k - 1))))},
         checks=checks,
         data=GaussianPosteriorData(
             grid=grid, posterior=post.pdf(grid), prior=stats.norm.pdf(grid, cfg.prior_mean, cfg.prior_sd),

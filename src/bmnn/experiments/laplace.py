@@ -25,6 +25,7 @@ from bmnn.experiments.records import (
     PriorLocationData,
     PriorsData,
     Record,
+    Sampled,
     ScaleData,
     TauPathData,
     close,
@@ -115,9 +116,11 @@ def q2_1_posterior(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
                   r"\rVert_1}{\tau}\right)",
                   r"\log p(w\mid X,y) = -\frac{N}{2}\log(2\pi\sigma^2) - \frac{\lVert y-Xw\rVert_2^2}{2\sigma^2} "
                   r"- p\log(2\tau) - \frac{\lVert w-\mu\rVert_1}{\tau} - \log p(y\mid X)"],
-        values={"1-d: quadrature mean": m1, "1-d: Gibbs mean": float(d1["mean"][0]),
+        values={"1-d: quadrature mean": m1,
+                "1-d: Gibbs mean": Sampled(float(d1["mean"][0]), float(d1["mcse"][0])),
                 "1-d: Gibbs bulk ESS": ess1, "2-d: grid mean": m2.round(5).tolist(),
-                "2-d: Gibbs mean": d2["mean"].round(5).tolist(), "2-d: largest R-hat": float(d2["rhat"].max())},
+                "2-d: Gibbs mean": [Sampled(float(m), float(e)) for m, e in zip(d2["mean"], d2["mcse"], strict=True)],
+                "2-d: largest R-hat": float(d2["rhat"].max())},
         checks=checks,
         data=LaplacePosteriorData(grid1=grid1, dens1=dens1, draws1=r1.draws[..., 0].ravel(), axis2=ax,
                                   dens2=dens2 / z2, draws2=r2.draws.reshape(-1, 2)[::7],
@@ -131,17 +134,20 @@ EXPLORE_TAUS = {False: 25, True: 9}
 
 def explore_2d(X: np.ndarray, y: np.ndarray, noise_sd: float, cfg: LaplaceConfig) -> Posterior2dExplore:
     """The 2-d posterior of 2.1 for the report's tau slider: the statistics the page needs to evaluate the log
-    posterior itself (X^T X, X^T y, y^T y), and per tau the MAP and the Gibbs posterior mean."""
+    posterior itself (X^T X, X^T y, y^T y), and per tau the MAP and the Gibbs posterior mean with its MCSE."""
+    from bmnn.laplace.diagnostics import summarize
+
     quick = cfg.quick
     taus = np.logspace(-2, 1, EXPLORE_TAUS[quick])
-    maps, means = [], []
+    maps, means, mcse = [], [], []
     for i, t in enumerate(taus):
         maps.append(map_estimate(X, y, noise_sd, t).coef)
-        means.append(gibbs(X, y, noise_sd, t, draws=cfg.draws // 4, chains=4, seed=cfg.seed + 100 + i).draws
-                     .mean(axis=(0, 1)))
+        draws = gibbs(X, y, noise_sd, t, draws=cfg.draws // 4, chains=4, seed=cfg.seed + 100 + i).draws
+        means.append(draws.mean(axis=(0, 1)))
+        mcse.append(summarize(draws)["mcse"])
     return Posterior2dExplore(X=X, y=y, gram=X.T @ X, xty=X.T @ y, yty=float(y @ y), n=int(X.shape[0]),
                               noise_sd=noise_sd, taus=taus, map=np.array(maps), mean=np.array(means),
-                              axis=np.linspace(-2.5, 3.0, 41))
+                              axis=np.linspace(-2.5, 3.0, 41), mcse=np.array(mcse))
 
 
 def q2_2_map(cfg: LaplaceConfig = LaplaceConfig()) -> Record:
@@ -257,7 +263,7 @@ def explore_diabetes(cfg: LaplaceConfig = LaplaceConfig()) -> dict:
     scikit-learn's diabetes data (X standardised, y centred, sigma the least-squares residual sd) over a tau grid
     from tau*/3 to 300 tau*, for the report's tau slider."""
     from bmnn.datasets import load_bundled
-    from bmnn.laplace.diagnostics import interval
+    from bmnn.laplace.diagnostics import interval, quantile_mcse, summarize
 
     X, y, names = load_bundled("diabetes")
     X = (X - X.mean(0)) / X.std(0)
@@ -268,7 +274,7 @@ def explore_diabetes(cfg: LaplaceConfig = LaplaceConfig()) -> dict:
     ts = tau_star(X, y, s)
     quick = cfg.quick
     taus = ts * np.logspace(np.log10(1 / 3), np.log10(300), EXPLORE_TAUS[quick])
-    maps, means, q05, q95 = [], [], [], []
+    maps, means, q05, q95, mcse, mcse_q = [], [], [], [], [], []
     for i, t in enumerate(taus):
         maps.append(map_estimate(X, y, s, t).coef)
         g = gibbs(X, y, s, t, draws=250 if quick else 1000, warmup=200, chains=4, seed=cfg.seed + 200 + i)
@@ -276,9 +282,12 @@ def explore_diabetes(cfg: LaplaceConfig = LaplaceConfig()) -> dict:
         means.append(g.draws.mean(axis=(0, 1)))
         q05.append(lo)
         q95.append(hi)
+        mcse.append(summarize(g.draws)["mcse"])
+        mcse_q.append(np.maximum(quantile_mcse(g.draws, 0.05), quantile_mcse(g.draws, 0.95)))
     return DiabetesExplore(names=list(names), noise_sd=s, tau_star=ts, taus=taus, map=np.array(maps),
                            mean=np.array(means), q05=np.array(q05), q95=np.array(q95),
-                           zeros=np.sum(np.array(maps) == 0.0, axis=1))
+                           zeros=np.sum(np.array(maps) == 0.0, axis=1), mcse=np.array(mcse),
+                           mcse_interval=np.array(mcse_q))
 
 
 def paired_mse(rng, n: int, p: int, reps: int, draws: int, noise_sd: float = 1.0, scale: float = 1.0):
@@ -327,12 +336,14 @@ def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig(), client=None) -> Record:
     diff = e_map - e_mean
     se = diff.std(ddof=1) / np.sqrt(diff.size)
     ns = np.array([5, 10, 20, 50, 100])
-    curve, curve_se, mse_map, mse_mean = [], [], [], []
+    curve, curve_se, mse_map, mse_mean, se_map, se_mean = [], [], [], [], [], []
     for nn in ns:
         a, b = mse_study(cfg.seed + 61 + int(nn), int(nn), p, cfg.mse_reps_curve, cfg.mse_draws, client)
         d = a - b
         mse_map.append(s**2 + a.mean())
         mse_mean.append(s**2 + b.mean())
+        se_map.append(a.std(ddof=1) / np.sqrt(a.size))
+        se_mean.append(b.std(ddof=1) / np.sqrt(b.size))
         curve.append(d.mean())
         curve_se.append(d.std(ddof=1) / np.sqrt(d.size))
     # a direct test-set check of the identity E[(y - x^T w_hat)^2] = sigma^2 + E||w - w_hat||^2
@@ -355,17 +366,19 @@ def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig(), client=None) -> Record:
                   r"\qquad \mathbb{E}[w\mid D] = \underset{\hat w}{\mathrm{arg\,min}}\ "
                   r"\mathbb{E}\left[\lVert w-\hat w\rVert_2^2\mid D"
                   r"\right]"],
-        values={"test MSE, MAP": s**2 + e_map.mean(), "test MSE, posterior mean": s**2 + e_mean.mean(),
-                "paired difference (MAP - mean)": float(diff.mean()), "its standard error": float(se),
+        values={"test MSE, MAP": Sampled(s**2 + e_map.mean(), e_map.std(ddof=1) / np.sqrt(e_map.size)),
+                "test MSE, posterior mean": Sampled(s**2 + e_mean.mean(), e_mean.std(ddof=1) / np.sqrt(e_mean.size)),
+                "paired difference (MAP - mean)": Sampled(float(diff.mean()), float(se)),
                 "replicates": int(diff.size)},
         checks=[holds("posterior mean wins by more than 3 standard errors", diff.mean() > 3 * se,
                       value=f"{diff.mean():.4f}", expected=f"> {3 * se:.4f}"),
                 within_se("test-set MSE = sigma^2 + ||w - w_hat||^2 (200,000 test points)", sq.mean(),
                           s**2 + np.sum((w - w_hat) ** 2), sq.std(ddof=1) / np.sqrt(sq.size))],
-        table={"columns": ["n", "MAP - mean (test MSE)", "standard error"],
-               "rows": [[int(a), f"{b:.4f}", f"{c:.4f}"] for a, b, c in zip(ns, curve, curve_se, strict=True)]},
+        table={"columns": ["n", "MAP - mean (test MSE) ± its standard error"],
+               "rows": [[int(a), Sampled(float(b), float(c))] for a, b, c in zip(ns, curve, curve_se, strict=True)]},
         data=MseGapData(n=ns, diff=np.array(curve), se=np.array(curve_se), mse_map=np.array(mse_map),
-                        mse_mean=np.array(mse_mean), reps=cfg.mse_reps_curve),
+                        mse_mean=np.array(mse_mean), reps=cfg.mse_reps_curve, se_map=np.array(se_map),
+                        se_mean=np.array(se_mean)),
     )
 
 

@@ -89,7 +89,7 @@ class CalibrationData(Payload):
 @dataclass(frozen=True, eq=False)
 class Posterior2dExplore(Payload):
     """2.1's view: the data ``X``, ``y``, the statistics the page evaluates the log posterior from, and per tau the
-    MAP and the mean."""
+    MAP, the mean and the mean's MCSE."""
 
     X: Array
     y: Array
@@ -102,6 +102,7 @@ class Posterior2dExplore(Payload):
     map: Array
     mean: Array
     axis: Array
+    mcse: Array
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,7 +141,8 @@ class PriorLocationData(Payload):
 
 @dataclass(frozen=True, eq=False)
 class DiabetesExplore(Payload):
-    """2.4's view: per tau of a grid, every coefficient's MAP, posterior mean and 90% interval; tau*."""
+    """2.4's view: per tau of a grid, every coefficient's MAP, posterior mean and 90% interval, the Monte Carlo
+    standard errors of the mean and of the interval's ends (the larger of the two); tau*."""
 
     names: list[str]
     noise_sd: float
@@ -151,6 +153,8 @@ class DiabetesExplore(Payload):
     q05: Array
     q95: Array
     zeros: Array
+    mcse: Array
+    mcse_interval: Array
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +170,8 @@ class TauPathData(Payload):
 
 @dataclass(frozen=True, eq=False)
 class MseGapData(Payload):
-    """2.5: test MSE of the MAP and of the posterior mean over n, their paired difference and its standard error."""
+    """2.5: test MSE of the MAP and of the posterior mean over n, with their standard errors, and their paired
+    difference with its standard error."""
 
     n: Array
     diff: Array
@@ -174,6 +179,8 @@ class MseGapData(Payload):
     mse_map: Array
     mse_mean: Array
     reps: int
+    se_map: Array
+    se_mean: Array
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,13 +239,27 @@ class ScratchMlpData(Payload):
 
 @dataclass(frozen=True)
 class Check:
-    """One verification: ``value`` compared with ``expected`` under ``tolerance``; ``held`` is the verdict."""
+    """One verification: ``value`` compared with ``expected`` under ``tolerance``; ``held`` is the verdict; ``se``
+    the standard error of a Monte Carlo ``value`` (the page shows it to the digits that supports)."""
 
     name: str
     value: Any
     expected: Any
     tolerance: str
     held: bool
+    se: float | None = None
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """A Monte Carlo estimate and its standard error (an MCSE): the page shows it to the digits the error
+    supports, with the error."""
+
+    value: float
+    se: float
+
+    def __float__(self) -> float:
+        return float(self.value)
 
 
 @dataclass
@@ -301,7 +322,7 @@ def within_se(name: str, value: float, expected: float, se: float, *, k: float =
     """A Monte-Carlo estimate within ``k`` standard errors of its target."""
     value, expected, se = float(value), float(expected), float(se)
     z = (value - expected) / se if se > 0 else math.inf
-    return Check(name, value, expected, f"|z| <= {k:g} (se {se:.3g}, z {z:+.2f})", abs(z) <= k)
+    return Check(name, value, expected, f"|z| <= {k:g} (se {se:.3g}, z {z:+.2f})", abs(z) <= k, se=se)
 
 
 def holds(name: str, ok: bool, value: Any = True, expected: Any = True, tolerance: str = "exact") -> Check:

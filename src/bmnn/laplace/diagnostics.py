@@ -18,6 +18,16 @@ from numpy.typing import NDArray
 from bmnn._checks import check_level
 
 
+def quantile_mcse(draws: NDArray[np.float64], prob: float) -> NDArray[np.float64]:
+    """ArviZ's Monte Carlo standard error of the ``prob`` quantile over the first two axes of ``draws`` (chains,
+    draws, ...), per coordinate."""
+    az = _arviz()
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = az.convert_to_dataset({"x": np.asarray(draws, dtype=np.float64)})
+        return np.asarray(az.mcse(ds, method="quantile", prob=prob)["x"].values)
+
+
 def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
     """Mean, sd, MCSE of the mean, bulk and tail ESS and R-hat over the first two axes of ``draws``
     (chains, draws, ...)."""

@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from bmnn import __version__
 from bmnn._files import atomic_write, refuse_foreign
-from bmnn.experiments.records import Section
+from bmnn.experiments.records import Sampled, Section
 
 PAGE = "index.html"
 #: marks of a page bmnn wrote: the generator tag, or the title every earlier release gave its page (``make clean``
@@ -101,12 +101,43 @@ def _prose(text: str) -> str:
     return prose(text, _inline, _terms)
 
 
+def _check_value(value: Any, se: float | None) -> str:
+    """A check's value: a Monte Carlo one (``se`` given) to the digits its standard error supports."""
+    if se is not None and isinstance(value, (float, np.floating)):
+        return _supported(float(value), float(se))
+    return _cell(value)
+
+
 def _cell(value: Any) -> str:
     """A table cell or value: a number by the page's rule (:func:`_fmt`), a text as prose."""
     return Markup(rich_text(value)) if isinstance(value, str) else _fmt(value)
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def _sig(v: float, digits: int, strip: bool = True) -> str:
+    """A finite float to ``digits`` significant digits by the page's rule: fixed notation from 1e-3 up to 1e6,
+    ``m × 10ⁿ`` outside; trailing zeros dropped when ``strip``."""
+    short = float(f"{v:.{digits}g}")  # the range is judged on the value as shown (999999.7 shows as 1e6)
+    if short == 0 or 1e-3 <= abs(short) < 1e6:
+        decimals = digits - 1 - (math.floor(math.log10(abs(short))) if short else 0)
+        text = f"{v:.{decimals}f}" if decimals >= 0 else f"{round(v, decimals):.0f}"
+        return text.rstrip("0").rstrip(".") if strip and "." in text else text
+    mant, exp = f"{v:.{digits - 1}e}".split("e")
+    if strip:
+        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+    return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}"
+
+
+def _supported(value: float, se: float) -> str:
+    """A Monte Carlo estimate to the digits its standard error supports: down to one digit below the error's
+    leading digit (0.45213 with error 0.0013 shows as 0.4521)."""
+    if not (math.isfinite(value) and math.isfinite(se) and se > 0):
+        return _fmt(value)
+    last = math.floor(math.log10(se)) - 1  # the decimal place of the last digit shown
+    lead = math.floor(math.log10(abs(value))) if value else last
+    return _sig(value, max(1, lead - last + 1), strip=False)
 
 
 def _fmt(value: Any) -> str:
@@ -119,16 +150,13 @@ def _fmt(value: Any) -> str:
         return str(int(value))
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
+    if isinstance(value, Sampled):
+        return f"{_supported(value.value, value.se)} ± {_sig(value.se, 2)}"
     if isinstance(value, (float, np.floating)):
         v = float(value)
         if not math.isfinite(v):
             return "undefined" if v != v else ("∞" if v > 0 else "-∞")
-        short = float(f"{v:.6g}")  # the range is judged on the value as shown (999999.7 shows as 1e6)
-        if short == 0 or 1e-3 <= abs(short) < 1e6:
-            return f"{v:.6g}"
-        mant, exp = f"{v:.5e}".split("e")
-        mant = mant.rstrip("0").rstrip(".")
-        return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}"
+        return _sig(v, 6)
     if isinstance(value, (list, tuple, np.ndarray)):
         return "[" + ", ".join(_fmt(x) for x in value) + "]"
     return str(value)
@@ -182,7 +210,7 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
     env = jinja2.Environment(loader=jinja2.PackageLoader("bmnn", "report"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.globals["glossary"] = GLOSSARY
-    env.filters.update(spoken=spoken, terms=lambda s: Markup(rich_text(str(s))), fmt=_cell,
+    env.filters.update(spoken=spoken, check_value=_check_value, terms=lambda s: Markup(rich_text(str(s))), fmt=_cell,
                        rich=lambda s: jinja2.utils.markupsafe.Markup(rich_text(s)),
                        math=lambda s: jinja2.utils.markupsafe.Markup(mathml(s)), anchor=_anchor)
     records = [r for s in sections for r in s.records]

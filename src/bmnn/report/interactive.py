@@ -214,14 +214,20 @@ def diabetes_view(rec: Record) -> View | None:
     ex = rec.data.explore
     taus, names = np.asarray(ex.taus), ex.names
     k = len(taus)
+    from bmnn.report import _fmt, _supported
+
+    # the sampled values as text, to the digits their Monte Carlo standard errors support (the page's rule)
     rows = [{"i": i, "tau": float(taus[i]), "feature": names[j], "map": float(ex.map[i][j]),
-             "mean": float(ex.mean[i][j]), "q05": float(ex.q05[i][j]), "q95": float(ex.q95[i][j])}
+             "mean": float(ex.mean[i][j]), "q05": float(ex.q05[i][j]), "q95": float(ex.q95[i][j]),
+             "mean_text": _fmt(R.Sampled(float(ex.mean[i][j]), float(ex.mcse[i][j]))),
+             "interval_text": f"[{_supported(float(ex.q05[i][j]), float(ex.mcse_interval[i][j]))}, "
+                              f"{_supported(float(ex.q95[i][j]), float(ex.mcse_interval[i][j]))}]"}
             for i in range(k) for j in range(len(names))]
     taurows = [{"i": i, "tau": float(taus[i]), "zeros": int(ex.zeros[i])} for i in range(k)]
     data, tdata = alt.Data(values=rows), alt.Data(values=taurows)
     ti = _index_slider(alt, "tau_i", k, "prior scale τ (log grid)", value=k // 2)
     path = (alt.Chart(data).mark_line(strokeWidth=1.2)
-            .encode(x=alt.X("tau:Q", scale=alt.Scale(type="log"), title="tau"), y=alt.Y("map:Q", title="MAP"),
+            .encode(x=alt.X("tau:Q", scale=alt.Scale(type="log"), title="τ (log scale)"), y=alt.Y("map:Q", title="MAP"),
                     color=alt.Color("feature:N", legend=alt.Legend(columns=5, orient="top", title=None)))
             .properties(width=PANEL, height=220, title="the exact MAP path (Lasso)"))
     star = alt.Chart(alt.Data(values=[{"tau_star": float(ex.tau_star)}])).mark_rule(color="gray").encode(
@@ -233,11 +239,12 @@ def diabetes_view(rec: Record) -> View | None:
             + sel.mark_point(shape="circle", filled=True, size=50).encode(y="feature:N", x="mean:Q")
             + sel.mark_point(shape="diamond", color="crimson", size=60).encode(y="feature:N", x="map:Q")
             ).properties(width=PANEL, height=220, title="posterior mean, 90% interval (bars), MAP (red)")
-    lines = [("τ", "datum.tau"), ("τ* (the MAP's first exact zero)", repr(float(ex.tau_star))),
+    lines = [("τ", "datum.tau"), ("τ* (at or below it every MAP weight is zero)", repr(float(ex.tau_star))),
              ("exact zeros in the MAP", "datum.zeros")]
     read = _readout(alt, alt.Chart(tdata).transform_filter("datum.i == tau_i"), lines)
-    table = _readout(alt, sel, [(Expr("datum.feature"), "{MAP: datum.map, mean: datum.mean, "
-                                                  "'90% interval': [datum.q05, datum.q95]}")], name="readout_w")
+    table = _readout(alt, sel, [(Expr("datum.feature"), "{MAP: datum.map, 'posterior mean ± MCSE': "
+                                                  "datum.mean_text, '90% interval': datum.interval_text}")],
+                     name="readout_w")
     chart = alt.hconcat(path + star + now + read, bars + table).add_params(ti)
     chart = chart.resolve_scale(color="independent")
     return View("view-job2", rec.id, f"Diabetes data (σ = {ex.noise_sd:.4g}, the least-squares residual sd): "
@@ -287,9 +294,12 @@ def posterior2d_view(rec: Record) -> View | None:
     axis = np.asarray(ex.axis)
     h = float(axis[1] - axis[0])
     grid = alt.Data(values=[{"w1": float(a), "w2": float(b)} for a in axis for b in axis])
+    from bmnn.report import _fmt
+
     marks = alt.Data(values=[{"i": i, "tau": t, "map1": float(m[0]), "map2": float(m[1]), "mean1": float(e[0]),
-                              "mean2": float(e[1])} for i, (t, m, e) in enumerate(zip(taus, ex.map, ex.mean,
-                                                                                       strict=True))])
+                              "mean2": float(e[1]),
+                              "mean_text": _fmt([R.Sampled(float(a), float(b)) for a, b in zip(e, se, strict=True)])}
+                             for i, (t, m, e, se) in enumerate(zip(taus, ex.map, ex.mean, ex.mcse, strict=True))])
     ti = _index_slider(alt, "post_tau_i", len(taus), "prior scale τ (log grid)", value=len(taus) // 2)
     tau = f"{json.dumps(taus)}[post_tau_i]"
 
@@ -311,7 +321,7 @@ def posterior2d_view(rec: Record) -> View | None:
     pts = (sel.mark_point(shape="diamond", color="crimson", size=90, filled=True).encode(x="map1:Q", y="map2:Q")
            + sel.mark_point(shape="circle", color="black", size=70).encode(x="mean1:Q", y="mean2:Q"))
     lines = [("τ", "datum.tau"), ("MAP", "[datum.map1, datum.map2]"),
-             ("posterior mean (Gibbs)", "[datum.mean1, datum.mean2]"),
+             ("posterior mean (Gibbs) ± MCSE", "datum.mean_text"),
              ("log p(ŵ | X, y) + log p(y | X), ŵ the MAP", logpost("datum.map1", "datum.map2"))]
     read = _readout(alt, sel, lines)
     chart = (heat + pts + read).add_params(ti)
@@ -327,8 +337,14 @@ def mse_view(rec: Record) -> View | None:
     difference and its standard error."""
     alt = _alt()
     d = rec.data
+    from bmnn.report import _fmt
+
     rows = [{"i": i, "n": int(d.n[i]), "MAP": float(d.mse_map[i]), "posterior mean": float(d.mse_mean[i]),
-             "diff": float(d.diff[i]), "se": float(d.se[i])} for i in range(len(d.n))]
+             "diff": float(d.diff[i]), "se": float(d.se[i]),
+             "texts": [_fmt(R.Sampled(float(v), float(e))) for v, e in ((d.mse_map[i], d.se_map[i]),
+                                                                       (d.mse_mean[i], d.se_mean[i]),
+                                                                       (d.diff[i], d.se[i]))]}
+            for i in range(len(d.n))]
     data = alt.Data(values=rows)
     ni = _index_slider(alt, "mse_i", len(rows), "sample size n (log grid)")
     lines_ = (alt.Chart(data).transform_fold(["MAP", "posterior mean"], as_=["estimator", "mse"])
@@ -338,9 +354,9 @@ def mse_view(rec: Record) -> View | None:
                                                                                             title=None))))
     now = alt.Chart(data).transform_filter("datum.i == mse_i").mark_rule(color="black", strokeDash=[3, 3]).encode(
         x="n:Q")
-    lines = [("n", "datum.n"), ("test MSE, MAP", "datum.MAP"),
-             ("test MSE, posterior mean", "datum['posterior mean']"),
-             ("paired difference (MAP − mean)", "datum.diff"), ("its standard error", "datum.se")]
+    # Monte Carlo averages: each to the digits its standard error supports, with it
+    lines = [("n", "datum.n"), ("test MSE, MAP", "datum.texts[0]"), ("test MSE, posterior mean", "datum.texts[1]"),
+             ("paired difference (MAP − mean)", "datum.texts[2]")]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.i == mse_i"), lines)
     chart = (lines_ + now + read).properties(width=PANEL, height=220, title="expected test MSE").add_params(ni)
     return View("view-mse", rec.id, f"The simulation study ({d.reps:,} replicates per n, p = 10, τ = σ = 1).",

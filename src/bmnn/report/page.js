@@ -78,22 +78,56 @@ function readoutItems(view) {
   return out;
 }
 
-function writeReadout(view, dl) {
+const isRow = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const rawText = (v) => (typeof v === "number" ? String(v) : JSON.stringify(v));
+
+// the readout: single values as a list of label and value, rows of named values (one per coefficient) as a table;
+// only what changed is rewritten, so that a screen reader hears only that
+function writeReadout(view, box) {
   const items = readoutItems(view);
-  const same = dl.children.length === items.length &&
-    items.every((it, i) => dl.children[i].firstElementChild.textContent === it.label);
+  const single = items.filter((it) => !isRow(it.value));
+  const rows = items.filter((it) => isRow(it.value));
+  let dl = box.querySelector("dl");
+  if (!dl) { dl = document.createElement("dl"); box.append(dl); }
+  const same = dl.children.length === single.length &&
+    single.every((it, i) => dl.children[i].firstElementChild.textContent === it.label);
   if (!same) {
-    dl.replaceChildren(...items.map((it) => {
+    dl.replaceChildren(...single.map((it) => {
       const row = document.createElement("div");
       row.append(document.createElement("dt"), document.createElement("dd"));
       row.firstElementChild.textContent = it.label;
       return row;
     }));
   }
-  items.forEach((it, i) => {  // only the values that changed, so that a screen reader hears only those
+  single.forEach((it, i) => {
     const dd = dl.children[i].lastElementChild;
-    const raw = typeof it.value === "number" ? String(it.value) : JSON.stringify(it.value);
+    const raw = rawText(it.value);
     if (dd.dataset.value !== raw) { dd.dataset.value = raw; dd.textContent = show(it.value); }
+  });
+  if (!rows.length) return;
+  const columns = Object.keys(rows[0].value);
+  let table = box.querySelector("table");
+  const key = JSON.stringify([columns, rows.map((it) => it.label)]);
+  if (!table || table.dataset.key !== key) {
+    table = table || box.appendChild(document.createElement("table"));
+    table.dataset.key = key;
+    const head = document.createElement("tr");
+    head.append(document.createElement("th"), ...columns.map((c) => {
+      const th = document.createElement("th"); th.scope = "col"; th.textContent = c; return th;
+    }));
+    table.replaceChildren(head, ...rows.map((it) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th"); th.scope = "row"; th.textContent = it.label;
+      tr.append(th, ...columns.map(() => document.createElement("td")));
+      return tr;
+    }));
+  }
+  rows.forEach((it, i) => {
+    const tr = table.rows[i + 1];
+    const raw = rawText(it.value);
+    if (tr.dataset.value === raw) return;
+    tr.dataset.value = raw;
+    columns.forEach((c, j) => { tr.cells[j + 1].textContent = show(it.value[c]); });
   });
 }
 
@@ -123,7 +157,7 @@ async function draw(script) {
   const el = document.getElementById(id);
   const spec = JSON.parse(script.textContent);
   const shown = JSON.parse(script.dataset.shown || "{}");
-  const dl = document.getElementById(id + "-readout");
+  const box = document.getElementById(id + "-readout");
   const avail = Math.floor(el.parentElement.clientWidth);
   if (window.bmnnViews[id]) window.bmnnViews[id].finalize();
   el.replaceChildren();
@@ -136,11 +170,11 @@ async function draw(script) {
   }
   const view = result.view;
   el.dataset.fitted = String(avail);
-  const refresh = () => view.runAsync().then(() => writeReadout(view, dl));
+  const refresh = () => view.runAsync().then(() => writeReadout(view, box));
   for (const name of Object.keys(view.getState({data: () => false, signals: (n) => true}).signals || {})) {
     try { view.addSignalListener(name, refresh); } catch (e) { /* not a signal of the top scope */ }
   }
-  writeReadout(view, dl);
+  writeReadout(view, box);
   showSliders(el, shown);
   window.bmnnViews[id] = view;
 }

@@ -9,7 +9,7 @@ shown as code.
 
 What counts as maths (each a whole word):
 
-- a Greek letter's name (``sigma``, ``tau``, ``mu``, ``lambda``, ``eps`` ...);
+- a Greek letter's name (``sigma``, ``tau``, ``mu``, ``lambda``, ``eps`` ...), and ``sum``, ``prod`` with an index;
 - a symbol with a sub- or superscript: ``v_n``, ``w_MAP``, ``x_{i}``, ``sigma^2``, ``W2^h`` (a letter and digits is
   a name with an index: W with subscript 2), ``10^6``, ``y_hat`` (a hat);
 - Python's power, ``sigma**2``;
@@ -33,6 +33,8 @@ GREEK = {"alpha": r"\alpha", "beta": r"\beta", "gamma": r"\gamma", "delta": r"\d
          "prod": r"\prod"}
 
 _NAME = "|".join(sorted(GREEK, key=len, reverse=True))
+#: the names that are maths on their own; "sum" and "prod" are also English words, maths only with an index (sum_h)
+_LETTER = "|".join(sorted(set(GREEK) - {"sum", "prod"}, key=len, reverse=True))
 #: a symbol: a Greek name, a letter with optional digits (W2: W with index 2), or a number (10 in 10^6)
 _BASE = rf"(?:{_NAME}|[A-Za-z]\d*|\d+)"
 _SCRIPT = r"(?:_\{[^{}]*\}|_[A-Za-z0-9]+|\^\{[^{}]*\}|\^\([^()]*\)|\^-?[A-Za-z0-9]+)"
@@ -40,7 +42,7 @@ _MATH = re.compile(
     rf"(?P<deriv>\bd(?P<num>[A-Za-z])/d(?P<den>{_BASE}{_SCRIPT}*)(?![\w^]))"
     rf"|(?P<pow>\b{_BASE}\*\*\(?-?\w+\)?)"
     rf"|(?P<scripted>\b{_BASE}{_SCRIPT}+(?![\w^]))"
-    rf"|(?P<greek>\b(?:{_NAME})\b)"
+    rf"|(?P<greek>\b(?:{_LETTER})\b)"
     r"|(?P<bar>\b[a-z] bar\b)"
     r"|(?P<layer>\b[Wbaz][12]\b)"
 )
