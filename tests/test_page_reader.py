@@ -85,6 +85,10 @@ def test_nothing_is_wider_than_a_phone_and_every_control_and_readout_is_on_it(br
                    e.getAttribute('aria-label')])""")
     for cls, scrolls, role, label in stops:
         assert scrolls and role == "region" and label and "scrolls sideways" in label, (cls, scrolls, role, label)
+    # and it says so in words above it
+    hints = page.evaluate("""Array.from(document.querySelectorAll('.overflows')).map(b =>
+        !!(b.previousElementSibling && b.previousElementSibling.classList.contains('scroll-hint')))""")
+    assert hints and all(hints)
     page.close()
 
 

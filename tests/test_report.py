@@ -1,5 +1,6 @@
 """The main job: bmnn report writes one self-contained page with every sub-question and no failed check."""
 
+import math
 import re
 
 import numpy as np
@@ -114,8 +115,11 @@ def test_a_monte_carlo_value_shows_the_digits_its_error_supports(value, se, show
     from bmnn.report import _fmt, _supported
 
     assert _supported(value, se) == shown
-    if se > 0:
-        assert _fmt(Sampled(value, se)) == f"{shown} ± {_fmt(float(f'{se:.2g}'))}"
+    if se > 0:  # the error to two significant digits, trailing zeros kept: 0.40, not 0.4
+        error = _fmt(Sampled(value, se)).split(" ± ")[1]
+        assert _fmt(Sampled(value, se)) == f"{shown} ± {error}"
+        digits = re.sub(r"[^0-9]", "", error.partition(" × ")[0]).lstrip("0")
+        assert math.isclose(_number(error), float(f"{se:.2g}"), rel_tol=1e-12) and len(digits) == 2
 
 
 def test_a_supported_value_is_within_a_twentieth_of_its_error():
@@ -131,3 +135,9 @@ def test_a_supported_value_is_within_a_twentieth_of_its_error():
         exp = int(m.group(2).translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))) if m.group(2) else 0
         shown = float(m.group(1)) * 10.0**exp
         assert abs(shown - value) <= se / 20 * (1 + 1e-9), (value, se, text)
+
+
+def _number(text: str) -> float:
+    """A number as the page writes it (``1.5 × 10⁻⁵``) read back."""
+    mant, _, exp = text.partition(" × 10")
+    return float(mant) * 10.0 ** int(exp.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")) or 0)

@@ -151,7 +151,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, Sampled):
-        return f"{_supported(value.value, value.se)} ± {_sig(value.se, 2)}"
+        return f"{_supported(value.value, value.se)} ± {_sig(value.se, 2, strip=False)}"
     if isinstance(value, (float, np.floating)):
         v = float(value)
         if not math.isfinite(v):

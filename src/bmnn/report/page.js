@@ -185,6 +185,17 @@ function markScrollers() {
   for (const box of document.querySelectorAll(".formula, .scroll, .figure-box")) {
     const scrolls = box.scrollWidth > box.clientWidth;
     box.classList.toggle("overflows", scrolls);
+    const hint = box.previousElementSibling && box.previousElementSibling.classList.contains("scroll-hint")
+      ? box.previousElementSibling : null;
+    if (scrolls && !hint) {  // said in words for the eye (the region's label says it to a screen reader)
+      const p = document.createElement("p");
+      p.className = "scroll-hint";
+      p.setAttribute("aria-hidden", "true");
+      p.textContent = "\u2194 wider than the screen: scroll sideways";
+      box.before(p);
+    } else if (!scrolls && hint) {
+      hint.remove();
+    }
     if (scrolls) {
       box.tabIndex = 0;
       box.setAttribute("role", "region");
