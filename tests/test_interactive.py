@@ -141,6 +141,7 @@ def _close(got, expected: float, rel: float = REL):
 
 
 def _equal(got, expected: float):
+    got = {"∞": math.inf, "-∞": -math.inf}.get(got, got)  # the page's text for a non-finite value (3.S)
     got = float(got)  # JavaScript prints the shortest text that reads back as the same double
     if math.isnan(expected):
         assert math.isnan(got), (got, expected)
@@ -250,12 +251,13 @@ def test_mse_view_shows_the_study(session):
 
 
 def test_saturation_view_equals_the_library_in_both_precisions(session):
+    from bmnn.experiments.sigmoid_mlp import EXPLORE_A2, saturation_breaks
     from bmnn.sigmoid_mlp import output_gradient_table
 
     page, v = session["page"], "view-saturation"
     for y in (0, 1):
         _set(page, v, "label", y)
-        for a2 in ("17", "37", "-104", "-745", "End", "Home", "3"):
+        for a2 in ("17", "37", "-104", "-745", "-710", "-709", "End", "Home", "3"):
             got = float(_set(page, v, "a2", a2))
             r = _readout(page, v)
             t = output_gradient_table(np.array([got]), y)
@@ -264,15 +266,24 @@ def test_saturation_view_equals_the_library_in_both_precisions(session):
                                ("ŷ − y (float64)", "simplified64"), ("ŷ (float32)", "y_hat32"),
                                ("expanded (float32)", "expanded32"), ("ŷ − y (float32)", "simplified32")):
                 _equal(r[label], float(t[key][0]))
-    # where the forms part: float32 breaks at a2 = 17 for y = 0, float64 still holds
+            for p in ("64", "32"):  # how near the sigmoid is to 1, exact in its own precision
+                one = np.asarray(1, t[f"y_hat{p}"].dtype)
+                _equal(r[f"1 − ŷ (float{p})"], float(one - t[f"y_hat{p}"][0]))
+    # where the forms part: float32 breaks at its break point for y = 0, float64 still holds
+    breaks = saturation_breaks(output_gradient_table(EXPLORE_A2, 0))
     _set(page, v, "label", 0)
-    _set(page, v, "a2", "17")
+    _set(page, v, "a2", str(int(breaks["32"][1])))
     r = _readout(page, v)
     assert r["expanded (float32)"] == "NaN" and math.isfinite(float(r["expanded (float64)"]))
-    # the strip shows it: at y = 0 float32's expanded form is a number up to a2 = 16 and NaN from 17 on
-    bars = page.evaluate(f"""Array.from(document.querySelectorAll('#{v} .mark-rect path'))
-        .map(p => p.getAttribute('aria-label') || '')""")
-    assert any("NaN" in b for b in bars) and any("a number" in b for b in bars)
+    assert f"to {breaks['32'][1]:g}: float32's" in page.inner_text(f"#{v}-caption + .watch")
+    # the strip shows it: each form's runs of status, from the view's own marks
+    runs = page.evaluate(f"""(() => {{ const out = [];
+        const visit = (n) => {{ if (!n) return; if (n.marktype === 'rect') n.items.forEach(i => out.push(
+            [i.datum.form, i.datum.status, i.datum.from, i.datum.to])); (n.items || []).forEach(visit); }};
+        visit(window.bmnnViews['{v}'].scenegraph().root); return out; }})()""")
+    nan32 = [r for r in runs if r[0] == "expanded, float32" and r[1] == "NaN"]
+    assert any(lo <= breaks["32"][1] <= hi for _, _, lo, hi in nan32), runs
+    assert all(st == "a number" for f, st, _, _ in runs if f.startswith("ŷ − y")), runs
 
 
 def test_training_view_follows_history_and_the_gallery_shows_probabilities(session):

@@ -67,11 +67,15 @@ def test_axe_finds_no_serious_or_critical_violation(browser, quick_report, viewp
 def test_nothing_is_wider_than_a_phone_and_every_control_and_readout_is_on_it(browser, quick_report):
     page = _open(browser, quick_report, PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    views = page.evaluate("""Array.from(document.querySelectorAll('.vega')).map(e => ({id: e.id,
-        scroll: e.scrollWidth, box: e.clientWidth, right: e.querySelector('svg').getBoundingClientRect().right}))""")
+    views = page.evaluate("""Array.from(document.querySelectorAll('.vega')).map(e => {
+        const f = e.closest('figure'), s = getComputedStyle(f);
+        return {id: e.id, scroll: e.scrollWidth, box: e.clientWidth, figure: f.scrollWidth <= f.clientWidth,
+                right: e.querySelector('svg').getBoundingClientRect().right,
+                inner: f.getBoundingClientRect().right - parseFloat(s.paddingRight) - parseFloat(s.borderRightWidth)};
+        })""")
     assert len(views) == 7
-    for v in views:
-        assert v["scroll"] <= v["box"] and v["right"] <= PHONE["width"], v
+    for v in views:  # inside its figure's content box, and the figure does not scroll
+        assert v["scroll"] <= v["box"] and v["right"] <= v["inner"] + 0.5 and v["figure"], v
     outside = page.evaluate("""(w) => Array.from(document.querySelectorAll(
             '.vega-bind input, .vega-bind output, .readout dt, .readout dd, .readout td'))
         .filter(e => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > w || r.width === 0; })
@@ -79,7 +83,14 @@ def test_nothing_is_wider_than_a_phone_and_every_control_and_readout_is_on_it(br
     assert outside == []
     readouts = page.evaluate("Array.from(document.querySelectorAll('.readout dl')).map(d => d.children.length)")
     assert len(readouts) == 7 and min(readouts) >= 3
-    # a box that scrolls sideways is a labelled, focusable region; one that fits is no tab stop
+    # every box that scrolls sideways is a labelled, focusable region ...
+    scrollers = page.evaluate("""Array.from(document.querySelectorAll('body *')).filter(e => {
+        const o = getComputedStyle(e).overflowX; return (o === 'auto' || o === 'scroll') &&
+        e.scrollWidth > e.clientWidth; }).map(e => [e.tagName, e.className, e.tabIndex, e.getAttribute('role')])""")
+    assert scrollers, "a phone has wide formulas and tables"
+    for tag, cls, index, role in scrollers:
+        assert index == 0 and role == "region", (tag, cls, index, role)
+    # ... and one that fits is no tab stop
     stops = page.evaluate("""Array.from(document.querySelectorAll('[tabindex]')).filter(e => e.tabIndex >= 0)
         .map(e => [e.className, e.scrollWidth > e.clientWidth, e.getAttribute('role'),
                    e.getAttribute('aria-label')])""")
@@ -151,8 +162,8 @@ def test_dark_mode_is_dark(browser, quick_report):
 
 
 def _state(page, vid):
-    return page.evaluate(f"""document.getElementById('{vid}-readout').innerText + '|' +
-        document.querySelector('#{vid} svg').innerHTML.length""")
+    """What the readout says (a change the view shows is also said in words)."""
+    return page.evaluate(f"document.getElementById('{vid}-readout').innerText")
 
 
 def _redrawn(page, vid):
@@ -198,8 +209,10 @@ def test_the_views_number_rule_is_the_tables_rule(browser, quick_report):
     from bmnn.report import _fmt
 
     rng = np.random.default_rng(20261207)
-    values = [0.0, 1.0, -1.0, 17.0, 999999.0, 1e6, 123456.7, 0.001, 0.00099999, 1e-300, -2.5e-7, 5e-324, 1.7e308,
-              float("inf"), float("-inf")]
+    values = [0.0, -0.0, 1.0, -1.0, 17.0, 999999.0, 1e6, 123456.7, 0.001, 0.00099999, 1e-300, -2.5e-7, 5e-324,
+              1.7e308, float("inf"), float("-inf"), 2e6, 1234567.0, -98765432.0, 1e21,
+              # exact ties at the sixth digit: Python rounds them to even
+              1.140625, -1.140625, 100000.5, 123456.5, 123457.5, 1234565.0, 1234575.0, 0.0015703125, 2.5e-7 + 0.0]
     values += list(10 ** rng.uniform(-12, 12, 300) * rng.choice([-1, 1], 300))
     values += list(np.round(rng.uniform(-1000, 1000, 100), 3))
     page = _open(browser, quick_report, LAPTOP)
@@ -232,4 +245,53 @@ def test_a_hundred_moves_do_not_grow_the_page(browser, quick_report):
             if i in (7, 87):
                 sizes.append(page.evaluate(count))
         assert sizes[1] == sizes[0], (vid, sizes)
+    page.close()
+
+
+def test_turning_the_phone_keeps_what_the_reader_set(browser, quick_report):
+    """From portrait to landscape and back: the views are redrawn for the width, every slider and choice keeps
+    its value, the focus stays on the slider, the readouts say the same, nothing is logged as an error and the
+    page does not grow."""
+    page = _open(browser, quick_report, PHONE)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    box = page.locator("#view-job2 input[name='tau_i']")
+    box.focus()
+    page.keyboard.press("End")
+    page.locator("#view-saturation input[name='label'][value='1']").check()
+    _redrawn(page, "view-saturation")
+    before = {vid: (_state(page, vid), page.evaluate(f"Array.from(document.querySelectorAll('#{vid} .vega-bind "
+                                                       f"input')).map(i => i.type === 'radio' ? i.checked : i.value)"))
+              for vid in page.evaluate("Object.keys(window.bmnnViews)")}
+    box.focus()
+    count = []
+    for size in (LAPTOP, PHONE, LAPTOP, PHONE):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(400)  # the page waits 200 ms for the resizing to settle
+        page.evaluate("Promise.all(Object.keys(window.bmnnViews).map(id => window.bmnnViews[id].runAsync()))"
+                      ".then(() => null)")
+        count.append(page.evaluate("document.getElementsByTagName('*').length"))
+    for vid, (said, inputs) in before.items():
+        assert _state(page, vid) == said, vid
+        assert page.evaluate(f"Array.from(document.querySelectorAll('#{vid} .vega-bind input')).map(i => "
+                             "i.type === 'radio' ? i.checked : i.value)") == inputs, vid
+    assert page.evaluate("document.activeElement.name") == "tau_i"
+    assert count[1] == count[3] and count[0] == count[2], count
+    assert errors == []
+    page.close()
+
+
+def test_a_screen_reader_hears_what_changed_in_one_short_line(browser, quick_report):
+    page = _open(browser, quick_report, LAPTOP)
+    live = "#view-job2-readout ~ .announce"
+    assert page.evaluate("document.querySelectorAll('[aria-live]').length") == 7
+    assert page.inner_text(live) == ""  # nothing is read out when the page opens
+    assert page.evaluate("document.querySelectorAll('.readout[aria-live], .readout [aria-live]').length") == 0
+    page.locator("#view-job2 input[name='tau_i']").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(900)  # the line waits until the moves pause
+    said = page.inner_text(live)
+    assert said and said.count(";") <= 3 and "τ" in said, said
     page.close()

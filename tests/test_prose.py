@@ -21,11 +21,11 @@ def _latex(text: str) -> str:
     ("N(mu, sigma^2)", r"N($\mu$, $\sigma^{2}$)"),
     ("v_n and x_1", r"$v_{n}$ and $x_{1}$"),
     ("mu_MAP = x bar", r"$\mu_{\text{MAP}}$ = $\bar{x}$"),
-    ("dL/dW1^{h,m}", r"$\partial L/\partial W_{1}^{h , m}$"),
+    ("dL/dW1^{h,m}", r"$\partial L/\partial W_{1}^{h,m}$"),
     ("dL/dy_hat", r"$\partial L/\partial \hat{y}$"),
     ("sigma**2", r"$\sigma^{2}$"),
     ("n = 10^6", r"n = $10^{6}$"),
-    ("eps_i ~ N(0, tau^-1)", r"$\varepsilon_{i}$ ~ N(0, $\tau^{- 1}$)"),
+    ("eps_i ~ N(0, tau^-1)", r"$\varepsilon_{i}$ ~ N(0, $\tau^{-1}$)"),
     ("a2 = sum_h W2^h z1^h + b2", r"$a_{2}$ = $\sum_{h}$ $W_{2}^{h}$ $z_{1}^{h}$ + $b_{2}$"),
     ("(2 tau)^-p and (2 tau)^(p-1)", r"(2 $\tau$)<sup>−p</sup> and (2 $\tau$)<sup>p−1</sup>"),
     ("[X^T(y - Xw)]_j", r"[$X^{T}$(y - Xw)]<sub>j</sub>"),
@@ -34,6 +34,14 @@ def _latex(text: str) -> str:
     ("plugin_mle coverage", "MLE plug-in coverage"),
     ("a < b & c", "a &lt; b &amp; c"),
     ("Tau is a word; mutual, taut, summary, the sum of", "Tau is a word; mutual, taut, summary, the sum of"),
+    # what a reader means in words or names stays words or code
+    ("x86_64, Linux", "<code>x86_64</code>, Linux"),
+    ("weights N(0, 0.01^2)", "weights N(0, 0.01<sup>2</sup>)"),
+    ("a bar chart; b2 bar", r"a bar chart; $b_{2}$ bar"),
+    ("a beta prior, a gamma prior, the delta method", "a beta prior, a gamma prior, the delta method"),
+    ("beta_j and x_{ij}", r"$\beta_{j}$ and $x_{ij}$"),
+    ("x_test, n_samples and p_value", "<code>x_test</code>, <code>n_samples</code> and <code>p_value</code>"),
+    ("the key `plugin_mle` is the plugin_mle", "the key <code>plugin_mle</code> is the MLE plug-in"),
 ])
 def test_plain_maths_becomes_latex(text, expected):
     assert _latex(text) == expected
@@ -42,8 +50,10 @@ def test_plain_maths_becomes_latex(text, expected):
 def test_symbols_and_spoken_forms():
     assert symbol_latex("W2_j") == "W_{2,j}"
     assert symbol_latex("w^T") == "w^{T}"
+    assert symbol_latex("x_i_hat") == r"\hat{x}_{i}"
     assert spoken("Var(x | D) and sigma^2 against n, v_n") == "Var(x | D) and σ² against n, vₙ"
     assert spoken("tau* <= x bar") == "τ* ≤ x\u0304"
+    assert spoken("tau^(-1/2), sigma_1^2, x_i_hat, w_true, x86_64") == "τ^(-1/2), σ₁², x̂ᵢ, w true, x86_64"
 
 
 def _texts(sections):

@@ -108,33 +108,52 @@ def test_each_figure_says_what_it_shows():
 
 @pytest.mark.parametrize(("value", "se", "shown"), [
     (0.45213, 0.0013, "0.4521"), (2407.3, 35.0, "2407"), (-1.23456e-5, 3e-8, "-1.2346 × 10⁻⁵"),
-    (0.9, 0.3, "0.90"), (3.14159, float("nan"), "3.14159"), (3.14159, 0.0, "3.14159"), (12.5, 4e-7, "12.50000000"),
+    (0.9, 0.3, "0.90"), (3.14159, float("nan"), "3.14159"), (3.14159, 0.0, "3.14159"), (12.5, 4e-7, "12.5000000"),
+    (0.0003, 0.01, "0.000"), (9.996, 0.1, "10.00"), (0.0, 0.0013, "0.0000"), (-0.00004, 0.01, "0.000"),
+    (0.1, 1e-20, "1.00000000 × 10⁻¹"), (2.5e7, 3e4, "2.5000 × 10⁷"), (0.5, 1e-9, "5.00000000 × 10⁻¹"),
 ])
 def test_a_monte_carlo_value_shows_the_digits_its_error_supports(value, se, shown):
     from bmnn.experiments.records import Sampled
     from bmnn.report import _fmt, _supported
 
     assert _supported(value, se) == shown
-    if se > 0:  # the error to two significant digits, trailing zeros kept: 0.40, not 0.4
+    if not (se > 0):  # no error known (NaN, 0): the value as an exact one, never a failure
+        assert _fmt(Sampled(value, se)) == _fmt(value)
+    else:  # the error to two significant digits, trailing zeros kept: 0.40, not 0.4
         error = _fmt(Sampled(value, se)).split(" ± ")[1]
         assert _fmt(Sampled(value, se)) == f"{shown} ± {error}"
-        digits = re.sub(r"[^0-9]", "", error.partition(" × ")[0]).lstrip("0")
-        assert math.isclose(_number(error), float(f"{se:.2g}"), rel_tol=1e-12) and len(digits) == 2
+        mantissa = error.partition(" × ")[0]
+        assert math.isclose(_number(error), float(f"{se:.2g}"), rel_tol=1e-12)
+        assert "." not in mantissa or len(re.sub(r"[^0-9]", "", mantissa).lstrip("0")) == 2, error
 
 
-def test_a_supported_value_is_within_a_twentieth_of_its_error():
+def test_a_supported_value_shows_exactly_the_digits_its_error_supports():
+    """Its last digit is at the decimal place one below the error's leading digit (not one more, not one less),
+    so it is within a twentieth of the error of the estimate, and it never shows more than 8 decimals."""
     from bmnn.report import _supported
 
     rng = np.random.default_rng(7)
-    for _ in range(2000):
-        se = 10 ** rng.uniform(-6, 3)
-        value = rng.normal() * 10 ** rng.uniform(-2, 5)
+    for _ in range(3000):
+        se = 10 ** rng.uniform(-9, 4)
+        value = rng.normal() * 10 ** rng.uniform(-6, 8)
         text = _supported(value, se)
-        m = re.fullmatch(r"(-?[0-9.]+)(?: × 10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+))?", text)
+        m = re.fullmatch(r"(-?)(\d+)(?:\.(\d+))?(?: × 10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+))?", text)
         assert m, text
-        exp = int(m.group(2).translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))) if m.group(2) else 0
-        shown = float(m.group(1)) * 10.0**exp
-        assert abs(shown - value) <= se / 20 * (1 + 1e-9), (value, se, text)
+        exp = int(m.group(4).translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))) if m.group(4) else 0
+        decimals = len(m.group(3) or "")
+        assert decimals <= 8, text
+        last = math.floor(math.log10(se)) - 1
+        if text.strip("0.") == "":  # zero to every digit supported
+            assert abs(value) <= 0.5 * 10.0**last * (1 + 1e-9), (value, se, text)
+            continue
+        if len((m.group(2) + (m.group(3) or "")).lstrip("0")) == 9:  # cut at the most digits the page shows
+            assert exp - decimals >= last, (value, se, text)
+            continue
+        if last > 0 and not decimals and not exp:  # a whole number rounded at tens, hundreds, ...
+            assert int(text) % 10**last == 0, (value, se, text)
+        else:
+            assert exp - decimals == last, (value, se, text)
+        assert abs(_number(text) - value) <= se / 20 * (1 + 1e-9), (value, se, text)
 
 
 def _number(text: str) -> float:

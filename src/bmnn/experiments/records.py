@@ -208,9 +208,10 @@ class ScaleData(Payload):
 @dataclass(frozen=True, eq=False)
 class SaturationData(Payload):
     """3.S's view: per label y (0, 1), the output gradient's table over a2
-    (:func:`bmnn.sigmoid_mlp.output_gradient_table`)."""
+    (:func:`bmnn.sigmoid_mlp.output_gradient_table`), and per precision where its expanded form breaks."""
 
     tables: dict[int, dict[str, Any]]
+    breaks: dict[str, list[float]]
 
 
 @dataclass(frozen=True, eq=False)

@@ -163,7 +163,7 @@ def saturation(cfg: SigmoidConfig = SigmoidConfig()) -> Record:
         simple = y_hat - y
         loss = float(sm.bce_from_logit(a2, y))
         # 1 - y_hat is exact for y_hat >= 1/2 (Sterbenz): it shows how close the sigmoid is to rounding to 1
-        rows.append([a2, y, y_hat, 1.0 - y_hat, expanded, simple, loss])
+        rows.append([a2, y, y_hat, 1.0 - y_hat, expanded if np.isfinite(expanded) else "NaN", simple, loss])
         if np.isfinite(expanded) and abs(simple) > 0:
             checks.append(close(f"a2 = {a2:g}, y = {y}: expanded = simplified where finite", expanded, simple,
                                 rtol=1e-6))
@@ -176,25 +176,39 @@ def saturation(cfg: SigmoidConfig = SigmoidConfig()) -> Record:
         close("loss from the logit at a2 = 1e4, y = 0 is exactly 1e4", sm.bce_from_logit(1e4, 0), 1e4, rtol=1e-15),
         close("loss from the logit at a2 = -1e4, y = 1 is exactly 1e4", sm.bce_from_logit(-1e4, 1), 1e4, rtol=1e-15),
     ]
+    tables = {y: sm.output_gradient_table(EXPLORE_A2, y) for y in (0, 1)}
+    brk = saturation_breaks(tables[0])
     return Record(
         id="3.S", title="Pitfall: the expanded output gradient at saturation",
         statement=("The factor dL/da2 can be written expanded, -(y/y_hat + (1 - y)/(y_hat - 1)) y_hat (1 - y_hat), "
                    "or simplified, y_hat - y. Are they interchangeable in floating point?"),
-        answer=("Algebraically equal, numerically not: once the sigmoid rounds to exactly 1 (a2 >= 37 in float64) or "
-                "underflows to 0 (a2 <= -745), the expanded form divides by zero and gives NaN, which then poisons "
-                "every gradient. The simplified form, and a loss computed from the logit with log-sigmoid, stay "
-                "finite."),
+        answer=(f"Algebraically equal, numerically not: once the sigmoid rounds to exactly 1 (a2 >= {brk['64'][1]:g} "
+                f"in float64, a2 >= {brk['32'][1]:g} in float32) or gets so small that dividing by it overflows "
+                f"(a2 <= {brk['64'][0]:g} in float64, a2 <= {brk['32'][0]:g} in float32), the expanded form gives NaN, "
+                "which then poisons every gradient. The simplified form, and a loss computed from the logit with "
+                "log-sigmoid, stay finite."),
         formulas=[r"-\left(\frac{y}{\hat y} + \frac{1-y}{\hat y - 1}\right)\hat y(1-\hat y) = \hat y - y"],
         table={"columns": ["a2", "y", "y_hat (float64)", "1 - y_hat", "expanded", "y_hat - y", "loss from logit"],
                "rows": rows},
         checks=checks,
-        data=SaturationData(tables={y: sm.output_gradient_table(EXPLORE_A2, y) for y in (0, 1)}),
+        data=SaturationData(tables=tables, breaks=brk),
     )
 
 
-#: the logits of the report's a2 slider: whole numbers across both saturation points (float32: about +17 and
-#: -104; float64: about +37 and -745)
+#: the logits of the report's a2 slider: whole numbers across the points where the expanded form breaks (float32:
+#: about +17 and -89; float64: about +37 and -710; :func:`saturation_breaks` finds them)
 EXPLORE_A2 = np.arange(-760.0, 61.0)
+
+
+def saturation_breaks(table: dict) -> dict[str, list[float]]:
+    """Per precision (``"64"``, ``"32"``), where the expanded output factor of ``output_gradient_table`` stops being
+    finite: ``[the largest negative a2, the smallest positive a2]`` at which it is NaN or infinite."""
+    a2 = np.asarray(table["a2"])
+    out = {}
+    for tag in ("64", "32"):
+        bad = ~np.isfinite(np.asarray(table[f"expanded{tag}"], dtype=np.float64))
+        out[tag] = [float(a2[bad & (a2 < 0)].max()), float(a2[bad & (a2 > 0)].min())]
+    return out
 
 
 def _standardise(train, test):

@@ -113,6 +113,9 @@ def _cell(value: Any) -> str:
     return Markup(rich_text(value)) if isinstance(value, str) else _fmt(value)
 
 
+#: the most decimals a number shows: in fixed notation (beyond, the page writes m × 10ⁿ) and in a mantissa, so at
+#: most 9 significant digits, however small a Monte Carlo error
+MAX_DECIMALS, MAX_DIGITS = 8, 9
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
 
@@ -120,8 +123,8 @@ def _sig(v: float, digits: int, strip: bool = True) -> str:
     """A finite float to ``digits`` significant digits by the page's rule: fixed notation from 1e-3 up to 1e6,
     ``m × 10ⁿ`` outside; trailing zeros dropped when ``strip``."""
     short = float(f"{v:.{digits}g}")  # the range is judged on the value as shown (999999.7 shows as 1e6)
-    if short == 0 or 1e-3 <= abs(short) < 1e6:
-        decimals = digits - 1 - (math.floor(math.log10(abs(short))) if short else 0)
+    decimals = digits - 1 - (math.floor(math.log10(abs(short))) if short else 0)
+    if (short == 0 or 1e-3 <= abs(short) < 1e6) and decimals <= MAX_DECIMALS:
         text = f"{v:.{decimals}f}" if decimals >= 0 else f"{round(v, decimals):.0f}"
         return text.rstrip("0").rstrip(".") if strip and "." in text else text
     mant, exp = f"{v:.{digits - 1}e}".split("e")
@@ -131,13 +134,17 @@ def _sig(v: float, digits: int, strip: bool = True) -> str:
 
 
 def _supported(value: float, se: float) -> str:
-    """A Monte Carlo estimate to the digits its standard error supports: down to one digit below the error's
-    leading digit (0.45213 with error 0.0013 shows as 0.4521)."""
+    """A Monte Carlo estimate to the digits its standard error supports: rounded at the decimal place one below
+    the error's leading digit (0.45213 with error 0.0013 shows as 0.4521, 9.996 with error 0.1 as 10.00, 0.0003
+    with error 0.01 as 0.000), by the page's rule for the notation, to at most :data:`MAX_DIGITS` digits."""
     if not (math.isfinite(value) and math.isfinite(se) and se > 0):
         return _fmt(value)
     last = math.floor(math.log10(se)) - 1  # the decimal place of the last digit shown
-    lead = math.floor(math.log10(abs(value))) if value else last
-    return _sig(value, max(1, lead - last + 1), strip=False)
+    rounded = round(value, -last)
+    if rounded == 0:  # zero to every digit the error supports
+        return "0" if last >= 0 or -last > MAX_DECIMALS else "0." + "0" * -last
+    lead = math.floor(math.log10(abs(rounded)))
+    return _sig(rounded, min(lead - last + 1, MAX_DIGITS), strip=False)
 
 
 def _fmt(value: Any) -> str:
@@ -151,7 +158,10 @@ def _fmt(value: Any) -> str:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, Sampled):
-        return f"{_supported(value.value, value.se)} ± {_sig(value.se, 2, strip=False)}"
+        se = float(value.se)
+        if not (math.isfinite(se) and se > 0):  # no error known: the value by the rule for exact ones
+            return _fmt(float(value.value))
+        return f"{_supported(float(value.value), se)} ± {_sig(se, 2, strip=False)}"
     if isinstance(value, (float, np.floating)):
         v = float(value)
         if not math.isfinite(v):
@@ -228,6 +238,7 @@ def render(sections: list[Section], figures: dict[str, bytes], provenance: dict[
         failed=[(r.id, c) for r in records for c in r.checks if not c.held],
         benchmarks=benchmarks or [],
         views={k: {"id": v.id, "caption": v.caption, "watch": v.watch, "description": v.spec.get("description", ""),
+                   "rows": v.rows,
                    "shown": json.dumps(v.shown or {}, ensure_ascii=False), "spec": Markup(_script_json(v.spec))}
                for k, v in views.items()},
         page_script=Markup(_page_script()),

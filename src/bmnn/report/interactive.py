@@ -7,13 +7,14 @@ grids the experiments computed with the library, and the slider selects among th
 number a reader sees: it arranges the records' numbers and the formulas the page evaluates.
 
 Every view has a readout: the values a reader would otherwise have to read off the axes. The view computes them
-(a hidden text mark per line, its datum ``{label, value}``) and the page writes them as an HTML list in an
-``aria-live`` region, each number by the page's one rule (:func:`bmnn.report._fmt`) and its full value kept in a
+(a hidden text mark per line, its datum ``{label, value}``) and the page writes them as an HTML list (and a table
+for rows of named values), announcing the values that changed in one short live line, each number by the page's
+one rule (:func:`bmnn.report._fmt`) and its full value kept in a
 ``data-value`` attribute, so that the browser tests can compare it with the library's number for the same inputs.
 Each slider shows the quantity it sets (``tau = 1.47``), not its grid index (``View.shown``).
 
 The charts are laid out for a laptop; on a narrow screen the page puts side-by-side panels under each other and
-narrows them to the screen (the page's ``fit``), so nothing but an intentionally wide table scrolls sideways.
+narrows them to the screen (the page's ``fit``), so that no view is wider than a phone.
 
 Why Altair and Vega-Lite (not Bokeh): the specifications are plain JSON, so the page stays one static file with one
 inlined script (``vl-convert-python`` bundles Vega, Vega-Lite and vega-embed, with no network access, once per
@@ -43,7 +44,8 @@ class View:
     """One interactive view: its element id, the record it belongs to, a caption, the Vega-Lite spec, what to
     watch (one line, also the charts' text alternative), and how each slider shows its value: parameter name ->
     ``[quantity, how]`` with ``how`` a list of the grid's values as text (an index slider), ``"pow10"`` (a log10
-    slider), ``"pow10round"`` (a log10 slider of a count) or ``None`` (the value itself)."""
+    slider), ``"pow10round"`` (a log10 slider of a count) or ``None`` (the value itself); and what the rows of its
+    readout's table are (``"feature"``), if it has one."""
 
     id: str
     record: str
@@ -51,6 +53,7 @@ class View:
     spec: dict[str, Any]
     watch: str = ""
     shown: dict[str, tuple[str, Any]] | None = None
+    rows: str = ""
 
 
 def _alt():
@@ -60,12 +63,13 @@ def _alt():
 
 
 def _num(v: float) -> float | str:
-    """A number for the page's JSON: non-finite values as the strings JavaScript prints for them."""
+    """A number for the page's JSON (which has no NaN or infinity): a non-finite value as the text 3.S's table
+    shows for it."""
     v = float(v)
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
+        return "∞" if v > 0 else "-∞"
     return v
 
 
@@ -251,7 +255,7 @@ def diabetes_view(rec: Record) -> View | None:
                 "the MAP is the exact Lasso; the posterior means and intervals are the Gibbs sampler's.", _spec(chart),
                 watch="Lower τ and watch the MAP set weights exactly to zero one by one while the posterior means "
                       "only shrink: no mean is ever exactly zero.",
-                shown={"tau_i": ("τ", _grid_text(taus))})
+                shown={"tau_i": ("τ", _grid_text(taus))}, rows="feature")
 
 
 def location_view(rec: Record) -> View | None:
@@ -392,7 +396,10 @@ def saturation_view(rec: Record) -> View | None:
     rows = []
     for y, t in ex.items():
         for i, a in enumerate(t["a2"]):
-            rows.append({"y": int(y), "a2": float(a), **{k: _num(t[k][i]) for k in t if k != "a2"}})
+            # 1 - y_hat, exact in each precision (y_hat >= 1/2), shows how near the sigmoid is to rounding to 1
+            near = {f"one_minus{p}": _num(np.asarray(1, t[f"y_hat{p}"].dtype) - t[f"y_hat{p}"][i])
+                    for p in ("64", "32")}
+            rows.append({"y": int(y), "a2": float(a), **{k: _num(t[k][i]) for k in t if k != "a2"}, **near})
     runs = [{"y": int(y), "form": _FORMS[k], "from": lo - 0.5, "to": hi + 0.5, "status": st}
             for y, t in ex.items() for k in _FORMS for lo, hi, st in _runs(t["a2"], t[k])]
     data = alt.Data(values=rows)
@@ -410,16 +417,18 @@ def saturation_view(rec: Record) -> View | None:
                                  legend=alt.Legend(orient="top", title="∂L/∂a₂ is"))))
     now = alt.Chart(alt.Data(values=[{"k": 0}])).transform_calculate(a2="a2").mark_rule(
         color="black", strokeDash=[3, 3], strokeWidth=2).encode(x="a2:Q")
-    lines = [("a₂", "datum.a2"), ("ŷ (float64)", "datum.y_hat64"), ("expanded (float64)", "datum.expanded64"),
-             ("ŷ − y (float64)", "datum.simplified64"), ("ŷ (float32)", "datum.y_hat32"),
+    lines = [("a₂", "datum.a2"), ("ŷ (float64)", "datum.y_hat64"), ("1 − ŷ (float64)", "datum.one_minus64"),
+             ("expanded (float64)", "datum.expanded64"), ("ŷ − y (float64)", "datum.simplified64"),
+             ("ŷ (float32)", "datum.y_hat32"), ("1 − ŷ (float32)", "datum.one_minus32"),
              ("expanded (float32)", "datum.expanded32"), ("ŷ − y (float32)", "datum.simplified32")]
     read = _readout(alt, alt.Chart(data).transform_filter("datum.y == label && datum.a2 == a2"), lines)
     chart = (strip + now + read).properties(width=PANEL, height=160,
                                             title="where each form of ∂L/∂a₂ gives a number").add_params(a2, yy)
     return View("view-saturation", rec.id, "The expanded form divides by y_hat and y_hat - 1: it breaks once the "
                 "sigmoid rounds to 1 or underflows to 0, much sooner in float32.", _spec(chart),
-                watch="Move a2 past 17: float32's expanded form turns to NaN (red) while float64's holds until 37; "
-                      "the simplified form y_hat - y is a number everywhere.",
+                watch=f"Move a2 to {rec.data.breaks['32'][1]:g}: float32's expanded form turns to NaN (red) while "
+                      f"float64's holds until {rec.data.breaks['64'][1]:g}; the simplified form y_hat - y is a "
+                      "number everywhere.",
                 shown={"a2": ("a₂", None)})
 
 
@@ -517,7 +526,10 @@ def training_view(rec: Record) -> View | None:
 def _spec(chart) -> dict[str, Any]:
     spec = chart.to_dict()
     spec.pop("$schema", None)  # a URL: the page makes no request, and vega-embed needs no schema
-    spec["config"] = {**spec.get("config", {}), "view": {"continuousWidth": PANEL}}
+    # the marks and axes stay out of the accessibility tree (a heat map is 1,681 cells): the view's text
+    # alternative is its description and its readout
+    spec["config"] = {**spec.get("config", {}), "view": {"continuousWidth": PANEL}, "aria": False,
+                      "mark": {"aria": False}}
     return spec
 
 

@@ -15,12 +15,27 @@ function fmt(v) {
   if (typeof v !== "number") return String(v);
   if (Number.isNaN(v)) return "undefined";
   if (!Number.isFinite(v)) return v > 0 ? "\u221e" : "-\u221e";
+  if (Object.is(v, -0)) return "-0";
   if (Number.isInteger(v) && Math.abs(v) < 1e6) return String(v);
-  const short = Number(v.toPrecision(6));
+  const r = evenTie(v, 6);
+  const short = Number(r.toPrecision(6));
   const trim = (t) => (t.includes(".") ? t.replace(/0+$/, "").replace(/\.$/, "") : t);
-  if (short === 0 || (Math.abs(short) >= 1e-3 && Math.abs(short) < 1e6)) return trim(v.toPrecision(6));
-  const [mant, exp] = v.toExponential(5).split("e");
+  if (short === 0 || (Math.abs(short) >= 1e-3 && Math.abs(short) < 1e6)) return trim(r.toPrecision(6));
+  const [mant, exp] = r.toExponential(5).split("e");
   return trim(mant) + " \u00d7 10" + String(Number(exp)).replace(/[-0-9]/g, (c) => SUPER[c]);
+}
+
+// Python rounds a value that lies exactly half-way between two kept digits to the even one; toPrecision and
+// toExponential round it away from zero. For such a tie with an even digit below, the neighbouring double toward
+// zero rounds as Python does (a tie is exact, so no other value moves).
+function evenTie(x, digits) {
+  const exact = Math.abs(x).toPrecision(100).replace(/e.*$/, "").replace(".", "").replace(/^0+/, "");
+  if (exact.length <= digits || exact[digits] !== "5" || /[1-9]/.test(exact.slice(digits + 1))) return x;
+  if (Number(exact[digits - 1]) % 2 === 1) return x;
+  const bits = new DataView(new ArrayBuffer(8));
+  bits.setFloat64(0, x);
+  bits.setBigUint64(0, bits.getBigUint64(0) - 1n);  // one step toward zero, whatever the sign
+  return bits.getFloat64(0);
 }
 
 function show(v) {
@@ -104,15 +119,18 @@ function writeReadout(view, box) {
     const raw = rawText(it.value);
     if (dd.dataset.value !== raw) { dd.dataset.value = raw; dd.textContent = show(it.value); }
   });
-  if (!rows.length) return;
-  const columns = Object.keys(rows[0].value);
   let table = box.querySelector("table");
+  if (!rows.length) { if (table) table.remove(); return; }
+  const columns = Object.keys(rows[0].value);
   const key = JSON.stringify([columns, rows.map((it) => it.label)]);
   if (!table || table.dataset.key !== key) {
     table = table || box.appendChild(document.createElement("table"));
     table.dataset.key = key;
     const head = document.createElement("tr");
-    head.append(document.createElement("th"), ...columns.map((c) => {
+    const corner = document.createElement("th");
+    corner.scope = "col";
+    corner.textContent = box.dataset.rows || "";
+    head.append(corner, ...columns.map((c) => {
       const th = document.createElement("th"); th.scope = "col"; th.textContent = c; return th;
     }));
     table.replaceChildren(head, ...rows.map((it) => {
@@ -131,8 +149,11 @@ function writeReadout(view, box) {
   });
 }
 
-// each slider shows the quantity it sets: a grid's value for an index slider, 10^x for a log slider
+// each slider shows the quantity it sets: a grid's value for an index slider, 10^x for a log slider; returns the
+// function that brings every shown value up to date (a slider also moves when the view moves it: pointing at a
+// test image moves the image slider, and no input event says so)
 function showSliders(el, shown) {
+  const updates = [];
   for (const [name, [quantity, how]] of Object.entries(shown)) {
     const input = el.querySelector(`input[type=range][name="${name}"]`);
     if (!input) continue;
@@ -142,24 +163,59 @@ function showSliders(el, shown) {
     if (!out) { out = document.createElement("output"); input.after(out); }
     const update = () => {
       const x = Number(input.value);
-      const value = Array.isArray(how) ? how[Math.round(x)] : how === "pow10" ? fmt(Number(Math.pow(10, x).toPrecision(3)))
+      const value = Array.isArray(how) ? how[Math.round(x)]
+        : how === "pow10" ? fmt(Number(Math.pow(10, x).toPrecision(3)))
         : how === "pow10round" ? String(Math.round(Math.pow(10, x))) : fmt(x);
-      out.textContent = `${quantity} = ${value}`;
-      input.setAttribute("aria-valuetext", out.textContent);
+      const text = `${quantity} = ${value}`;
+      if (out.textContent !== text) { out.textContent = text; input.setAttribute("aria-valuetext", text); }
     };
     input.addEventListener("input", update);
-    update();
+    updates.push(update);
   }
+  const all = () => updates.forEach((u) => u());
+  all();
+  return all;
 }
 
-async function draw(script) {
+// what a screen reader hears: one short line, the values that changed, once the moves pause (the readout itself
+// is not a live region: a table of thirty values would be read out at every key press)
+function announce(box, before, after) {
+  const changed = after.filter((line) => !before.includes(line)).slice(0, 4);
+  const live = box.parentElement.querySelector(".announce");
+  clearTimeout(live.pending);
+  if (changed.length) live.pending = setTimeout(() => { live.textContent = changed.join("; "); }, 600);
+}
+
+function lines(box) {
+  return Array.from(box.querySelectorAll("dl > div")).map((d) => d.innerText.replace(/\s+/g, " ").trim());
+}
+
+// the inputs' values (the view's parameters) and which one has the focus, to carry over a redraw
+function inputsOf(el) {
+  return Array.from(el.querySelectorAll(".vega-bind input")).filter((i) => i.type !== "radio" || i.checked)
+    .map((i) => [i.name, i.type === "radio" ? i.value : Number(i.value), i === document.activeElement]);
+}
+
+const drawing = {};  // per view: the draw in progress, so that two never overlap
+
+function draw(script) {
+  const id = script.dataset.view;
+  drawing[id] = (drawing[id] || Promise.resolve()).then(() => drawNow(script)).catch((e) => console.error(e));
+  return drawing[id];
+}
+
+async function drawNow(script) {
   const id = script.dataset.view;
   const el = document.getElementById(id);
   const spec = JSON.parse(script.textContent);
   const shown = JSON.parse(script.dataset.shown || "{}");
   const box = document.getElementById(id + "-readout");
-  const avail = Math.floor(el.parentElement.clientWidth);
-  if (window.bmnnViews[id]) window.bmnnViews[id].finalize();
+  const figure = el.parentElement;
+  const style = getComputedStyle(figure);
+  const avail = Math.floor(figure.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight));
+  const old = window.bmnnViews[id];
+  const kept = old ? inputsOf(el) : [];
+  if (old) old.finalize();
   el.replaceChildren();
   let result = await vegaEmbed("#" + id, fit(spec, avail), {actions: false, renderer: "svg"});
   const over = el.querySelector("svg").getBoundingClientRect().width - avail;
@@ -170,19 +226,37 @@ async function draw(script) {
   }
   const view = result.view;
   el.dataset.fitted = String(avail);
-  const refresh = () => view.runAsync().then(() => writeReadout(view, box));
-  for (const name of Object.keys(view.getState({data: () => false, signals: (n) => true}).signals || {})) {
+  for (const [name, value] of kept) {  // a redraw (the screen turned) keeps where the reader had put things
+    try { view.signal(name, value); } catch (e) { /* a selection's input: restored by its own value below */ }
+    const input = el.querySelector(`.vega-bind input[name="${name}"]` +
+                                   (typeof value === "string" ? `[value="${value}"]` : ""));
+    if (input && input.type !== "radio") input.value = String(value);
+    if (input && input.type === "radio") input.checked = true;
+  }
+  if (kept.length) await view.runAsync();
+  const updateSliders = showSliders(el, shown);
+  const refresh = () => view.runAsync().then(() => {
+    const before = lines(box);
+    writeReadout(view, box);
+    updateSliders();
+    announce(box, before, lines(box));
+  });
+  for (const name of Object.keys(view.getState({data: () => false, signals: () => true}).signals || {})) {
     try { view.addSignalListener(name, refresh); } catch (e) { /* not a signal of the top scope */ }
   }
   writeReadout(view, box);
-  showSliders(el, shown);
+  const focused = kept.find(([, , f]) => f);
+  if (focused) {
+    const input = el.querySelector(`.vega-bind input[name="${focused[0]}"]`);
+    if (input) input.focus();
+  }
   window.bmnnViews[id] = view;
 }
 
 // a box that scrolls sideways (a wide formula or table) is a labelled, keyboard-focusable region; one that fits
 // is not a tab stop
 function markScrollers() {
-  for (const box of document.querySelectorAll(".formula, .scroll, .figure-box")) {
+  for (const box of document.querySelectorAll(".formula, .scroll, .figure-box, figure.view")) {
     const scrolls = box.scrollWidth > box.clientWidth;
     box.classList.toggle("overflows", scrolls);
     const hint = box.previousElementSibling && box.previousElementSibling.classList.contains("scroll-hint")
@@ -200,10 +274,9 @@ function markScrollers() {
       box.tabIndex = 0;
       box.setAttribute("role", "region");
       box.setAttribute("aria-label", (box.dataset.label || "formula") + " (scrolls sideways)");
-    } else {
+    } else if (box.hasAttribute("tabindex")) {
       box.removeAttribute("tabindex");
-      box.removeAttribute("role");
-      box.removeAttribute("aria-label");
+      if (box.dataset.label) { box.removeAttribute("role"); box.removeAttribute("aria-label"); }
     }
   }
 }
@@ -214,13 +287,12 @@ const scripts = Array.from(document.querySelectorAll("script[data-view]"));
 window.bmnnReady = Promise.all(scripts.map(draw)).then(markScrollers);
 markScrollers();
 let pending = null;
-window.addEventListener("resize", () => {
+window.addEventListener("resize", () => {  // a width change of more than 40 px redraws the views (heights do not)
   clearTimeout(pending);
   pending = setTimeout(() => {
-    markScrollers();
-    for (const s of scripts) {
+    Promise.all(scripts.map((s) => {
       const el = document.getElementById(s.dataset.view);
-      if (Math.abs(el.parentElement.clientWidth - Number(el.dataset.fitted)) > 40) draw(s);
-    }
+      return Math.abs(el.parentElement.clientWidth - Number(el.dataset.fitted)) > 40 ? draw(s) : null;
+    })).then(markScrollers);
   }, 200);
 });
