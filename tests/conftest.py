@@ -52,3 +52,20 @@ def tiny_dir(tmp_path, monkeypatch):
     folder = tmp_path / "data"
     monkeypatch.setattr(ds, "FASHION_MNIST", write_tiny_set(folder))
     return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's package, driven by Playwright), one per test module."""
+    import shutil
+
+    from tests.test_browser import CHROMIUM, FLAGS
+
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is not installed: make setup installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()

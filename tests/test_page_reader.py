@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.test_browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser
 
@@ -23,18 +20,6 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1400, "height": 900}
 #: the axe-core rules run: WCAG 2.0-2.2 A and AA, and axe's best practices
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is not installed: make setup installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def _open(browser, report: Path, viewport, scheme="light"):
