@@ -106,8 +106,10 @@ def q1_1_posterior(cfg: GaussianConfig = GaussianConfig()) -> Record:
     kept = mus[np.abs(xbar - st.total / cfg.n) < half_width]
     k = kept.size
     mc_mean, mc_var = kept.mean(), kept.var(ddof=1)
-    checks += [within_se("Monte Carlo (ABC) mean of mu | D", mc_mean, post.mean(), np.sqrt(post.var() / k)),
-               within_se("Monte Carlo (ABC) variance of mu | D", mc_var, post.var(), post.var() * np.sqrt(2 / (k - 1)))]
+    # the standard errors under the exact posterior (the values shown and the checks use the same)
+    se_mean, se_var = float(np.sqrt(post.var() / k)), float(post.var() * np.sqrt(2 / (k - 1)))
+    checks += [within_se("Monte Carlo (ABC) mean of mu | D", mc_mean, post.mean(), se_mean),
+               within_se("Monte Carlo (ABC) variance of mu | D", mc_var, post.var(), se_var)]
     grid = np.linspace(mode - 5 * float(post.std()), mode + 5 * float(post.std()), 400)
     return Record(
         id="1.1",
@@ -122,8 +124,8 @@ def q1_1_posterior(cfg: GaussianConfig = GaussianConfig()) -> Record:
         values={"sigma": cfg.noise_sd, "tau": cfg.prior_sd, "m0": cfg.prior_mean, "n": cfg.n,
                 "sum x": float(st.total), "m_n": float(post.mean()), "v_n": float(post.var()),
                 "quadrature mean": q_mean, "quadrature variance": q_var,
-                "ABC draws kept": int(k), "ABC mean": Sampled(float(mc_mean), float(np.sqrt(mc_var / k))),
-                "ABC variance": Sampled(float(mc_var), float(mc_var * np.sqrt(2 / (k - 1))))},
+                "ABC draws kept": int(k), "ABC mean": Sampled(float(mc_mean), se_mean),
+                "ABC variance": Sampled(float(mc_var), se_var)},
         checks=checks,
         data=GaussianPosteriorData(
             grid=grid, posterior=post.pdf(grid), prior=stats.norm.pdf(grid, cfg.prior_mean, cfg.prior_sd),

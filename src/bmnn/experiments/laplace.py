@@ -445,8 +445,9 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
                 f"[{sig['q05']:.2f}, {sig['q95']:.2f}]) against the {fixed_s:.2f} that the fixed-sigma runs use; "
                 f"tau, in units of sigma, is {tau['mean']:.3f} ([{tau['q05']:.3f}, {tau['q95']:.3f}]) against the "
                 f"fixed {fixed_t / fixed_s:.4f} (lambda = {DIABETES_LAMBDA:g})."),
-        values={"learned sigma: mean": sig["mean"], "learned sigma: 90% interval": f"[{sig['q05']:.3f}, "
-                f"{sig['q95']:.3f}]", "learned tau: mean": tau["mean"], "learned tau: 90% interval":
+        values={"learned sigma: mean": Sampled(sig["mean"], sig["mcse"]),
+                "learned sigma: 90% interval": f"[{sig['q05']:.3f}, {sig['q95']:.3f}]",
+                "learned tau: mean": Sampled(tau["mean"], tau["mcse"]), "learned tau: 90% interval":
                 f"[{tau['q05']:.4f}, {tau['q95']:.4f}]", "least-squares residual sd": s_ols,
                 f"fixed tau (lambda = {DIABETES_LAMBDA:g}), in units of sigma": fixed_t / fixed_s},
         checks=checks,

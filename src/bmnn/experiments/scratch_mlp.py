@@ -134,7 +134,7 @@ def q4_mlp(quick: bool = False, data_dir=None, runs_dir: str | Path = "runs", lo
                 "class, a hand-written backward (softmax minus one-hot, then the matrix products) and SGD are written "
                 "in `bmnn.scratch_mlp`. The classic recipe is the material's set-up; the best recipe keeps the "
                 "architecture and trains it better: the table below lists what it changes. Its training loss stays "
-                "above its test loss because it is measured on shifted and flipped images, with dropout and label "
+                "above its test loss because it is measured on moved (augmented) images, with dropout and label "
                 "smoothing, averaged over each epoch while the weights improve; the test loss is measured on the "
                 "plain test images with the epoch's final (averaged) weights."),
         values={"classic: test accuracy": m_c["accuracy"], "classic: test loss": m_c["loss"],

@@ -64,12 +64,19 @@ GLOSSARY: dict[str, str] = {
             "general-purpose sampler",
     "Gibbs": "a Gibbs sampler draws each block of unknowns from its exact distribution given all the others, in turn",
     "KKT": "the Karush-Kuhn-Tucker optimality conditions; the certificate is how far the computed MAP is from "
-           "satisfying them, relative to lambda",
+           "satisfying them, relative to λ",
     "ABC": "approximate Bayesian computation: draw a parameter from the prior, simulate data, keep the draw when "
            "the simulated data match the observed ones",
     "MAP": "maximum a posteriori estimate: the mode of the posterior",
     "MLE": "maximum-likelihood estimate",
     "MSE": "mean squared error",
+    "OLS": "ordinary least squares: the estimate that minimises the squared residuals, with no prior",
+    "KS": "the Kolmogorov-Smirnov test: compares a sample's empirical distribution function with a given one",
+    "CDF": "cumulative distribution function: the probability of a value at or below x",
+    "SGD": "stochastic gradient descent: a step against the gradient of the loss on a small batch of the data",
+    "MLP": "multilayer perceptron: a feed-forward neural network of fully connected layers",
+    "bcm": "Bhattacharya, Chakraborty and Mallick's exact draw of the Gaussian conditional through an n × n system, "
+           "the cheaper one when p > n",
 }
 _TERMS = re.compile(r"\b(" + "|".join(re.escape(t) for t in sorted(GLOSSARY, key=len, reverse=True)) + r")\b")
 

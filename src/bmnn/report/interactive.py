@@ -109,12 +109,12 @@ def job1_view(rec: Record) -> View | None:
     z = float(_ndtri(0.5 + ex.level / 2))
     sigma = alt.param(name="sigma", value=ex.noise_sd,
                       bind=alt.binding_range(min=0.1, max=5, step=0.01, name="noise sd σ"))
-    logtau = alt.param(name="log10_tau", value=round(math.log10(ex.prior_sd), 2),
+    logtau = alt.param(name="log10_tau", value=math.log10(ex.prior_sd),  # the example exactly, not the step
                        bind=alt.binding_range(min=-2, max=2, step=0.01, name="prior sd τ (log scale)"))
-    logn = alt.param(name="log10_n", value=round(math.log10(ex.n), 2),
+    logn = alt.param(name="log10_n", value=math.log10(ex.n),
                      bind=alt.binding_range(min=0, max=3, step=0.01, name="sample size n (log scale)"))
     n = alt.param(name="n", expr="round(pow(10, log10_n))")
-    xbar = alt.param(name="xbar_abs", value=round(abs(ex.xbar), 2),
+    xbar = alt.param(name="xbar_abs", value=abs(float(ex.xbar)),
                      bind=alt.binding_range(min=0, max=3, step=0.01, name="size of the sample mean |x̄|"))
     sign = alt.param(name="sign", value=1 if ex.xbar >= 0 else -1,
                      bind=alt.binding_radio(options=[1, 0, -1], labels=["Σx > 0", "Σx = 0", "Σx < 0"],
@@ -406,11 +406,14 @@ def saturation_view(rec: Record) -> View | None:
     lo, hi = float(ex[0]["a2"][0]), float(ex[0]["a2"][-1])
     a2 = alt.param(name="a2", value=20, bind=alt.binding_range(min=lo, max=hi, step=1, name="output pre-activation a₂"))
     yy = alt.param(name="label", value=0, bind=alt.binding_radio(options=[0, 1], name="label y"))
-    # a fixed colour per status, and a symmetric-log axis: the breaks at a2 = 17 and 37 and near -710 all show
+    # a fixed colour per status, and a symmetric-log axis marked at the break points, so that each can be read
+    ticks = sorted({-700.0, -100.0, -10.0, 0.0, 10.0, *(b for pair in rec.data.breaks.values() for b in pair
+                                                        if b > 0)})
     strip = (alt.Chart(alt.Data(values=runs)).transform_filter("datum.y == label")
              .mark_bar(height=18).encode(
-                 x=alt.X("from:Q", title="a2 (symmetric log scale)",
-                         scale=alt.Scale(type="symlog", domain=[lo - 0.5, hi + 0.5], nice=False)), x2="to:Q",
+                 x=alt.X("from:Q", title="a₂ (symmetric log scale)",
+                         scale=alt.Scale(type="symlog", domain=[lo - 0.5, hi + 0.5], nice=False),
+                         axis=alt.Axis(values=ticks, labelOverlap=True)), x2="to:Q",
                  y=alt.Y("form:N", sort=list(_FORMS.values()), title=None),
                  color=alt.Color("status:N", scale=alt.Scale(domain=["a number", "NaN", "infinite"],
                                                              range=["#2da44e", "#cf222e", "#8250df"]),
@@ -465,7 +468,8 @@ def training_view(rec: Record) -> View | None:
     def curve(kind: str, title: str):
         return (alt.Chart(data).transform_fold([f"train_{kind}", f"test_{kind}"], as_=["key", title])
                 .transform_calculate(curve="indexof(datum.key, 'train') == 0 ? 'training' : 'test'").mark_line()
-                .encode(x=alt.X("epoch:Q"), y=alt.Y(f"{title}:Q", scale=alt.Scale(zero=False)),
+                .encode(x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+                        y=alt.Y(f"{title}:Q", scale=alt.Scale(zero=False)),
                         color=alt.Color("curve:N", scale=curves, legend=alt.Legend(orient="top", title=None))))
 
     lines = [("epoch", "datum.epoch"), ("test accuracy", "datum.test_acc"), ("test loss", "datum.test_loss"),

@@ -180,20 +180,28 @@ function showSliders(el, shown) {
 // what a screen reader hears: one short line, the values that changed, once the moves pause (the readout itself
 // is not a live region: a table of thirty values would be read out at every key press)
 function announce(box, before, after) {
-  const changed = after.filter((line) => !before.includes(line)).slice(0, 4);
+  const changed = after.filter((line) => !before.includes(line));
+  if (!changed.length) return;  // another signal of the same move: keep what is waiting to be said
   const live = box.parentElement.querySelector(".announce");
+  live.waiting = [...(live.waiting || []).filter((l) => !changed.some((c) => c.split(" ")[0] === l.split(" ")[0])),
+                  ...changed];
   clearTimeout(live.pending);
-  if (changed.length) live.pending = setTimeout(() => { live.textContent = changed.join("; "); }, 600);
+  live.pending = setTimeout(() => { live.textContent = live.waiting.slice(-4).join("; "); live.waiting = []; }, 600);
 }
 
 function lines(box) {
   return Array.from(box.querySelectorAll("dl > div")).map((d) => d.innerText.replace(/\s+/g, " ").trim());
 }
 
-// the inputs' values (the view's parameters) and which one has the focus, to carry over a redraw
-function inputsOf(el) {
+// the view's parameters (the signal's own value where there is one: an input shows it rounded to its step) and
+// which input has the focus, to carry over a redraw
+function inputsOf(el, view) {
+  const value = (i) => {
+    try { const v = view.signal(i.name); if (v !== undefined) return v; } catch (e) { /* a selection's input */ }
+    return i.type === "radio" ? i.value : Number(i.value);
+  };
   return Array.from(el.querySelectorAll(".vega-bind input")).filter((i) => i.type !== "radio" || i.checked)
-    .map((i) => [i.name, i.type === "radio" ? i.value : Number(i.value), i === document.activeElement]);
+    .map((i) => [i.name, value(i), i === document.activeElement]);
 }
 
 const drawing = {};  // per view: the draw in progress, so that two never overlap
@@ -214,7 +222,7 @@ async function drawNow(script) {
   const style = getComputedStyle(figure);
   const avail = Math.floor(figure.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight));
   const old = window.bmnnViews[id];
-  const kept = old ? inputsOf(el) : [];
+  const kept = old ? inputsOf(el, old) : [];
   if (old) old.finalize();
   el.replaceChildren();
   let result = await vegaEmbed("#" + id, fit(spec, avail), {actions: false, renderer: "svg"});
@@ -228,10 +236,11 @@ async function drawNow(script) {
   el.dataset.fitted = String(avail);
   for (const [name, value] of kept) {  // a redraw (the screen turned) keeps where the reader had put things
     try { view.signal(name, value); } catch (e) { /* a selection's input: restored by its own value below */ }
-    const input = el.querySelector(`.vega-bind input[name="${name}"]` +
-                                   (typeof value === "string" ? `[value="${value}"]` : ""));
-    if (input && input.type !== "radio") input.value = String(value);
-    if (input && input.type === "radio") input.checked = true;
+    const inputs = Array.from(el.querySelectorAll(`.vega-bind input[name="${name}"]`));
+    for (const input of inputs) {
+      if (input.type === "radio") input.checked = String(input.value) === String(value);
+      else input.value = String(value);
+    }
   }
   if (kept.length) await view.runAsync();
   const updateSliders = showSliders(el, shown);

@@ -39,7 +39,7 @@ LETTERS = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "eps": "ε
 #: Greek names that are maths standing alone (the others are English words too)
 ALONE = ("sigma", "tau", "mu", "lambda", "eps", "epsilon", "theta", "xi", "pi", "Sigma", "Lambda")
 #: lower-case words that are subscripts in this material's notation (any other makes a name to type)
-SUBSCRIPT_WORDS = {"true", "hat", "inf", "max", "min", "star", "new", "old"}
+SUBSCRIPT_WORDS = {"true", "hat", "inf", "max", "min", "star", "new", "old", "mean"}
 
 _NAME = "|".join(sorted(GREEK, key=len, reverse=True))
 _BASE = rf"(?:{_NAME}|[A-Za-z]\d?|\d+)"
@@ -53,7 +53,12 @@ _MATH = re.compile(
     r"|(?P<bar>\b[xyzw] bar\b)"
     r"|(?P<layer>\b[Wbaz][12]\b)"
 )
-_OPERATORS = [("&lt;=", "≤"), ("&gt;=", "≥"), ("!=", "≠"), ("-&gt;", "→"), ("||", "‖"), ("+/-", "±")]
+_OPERATORS = [("&lt;=", "≤"), ("&gt;=", "≥"), ("!=", "≠"), ("-&gt;", "→"), ("||", "‖"), ("+/-", "±"),
+              (" +- ", " ± "), (" * ", " · ")]
+#: a number in Python's scientific notation (1.42e-15, 1e-09) as the page writes numbers: 1.42 × 10⁻¹⁵
+_SCIENTIFIC = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?\d+)\b")
+_TIMES = re.compile(r"\b([A-Z]|\d+) x ([A-Z]|\d+)\b")  # sizes: H x M, 442 x 10
+_SUPER = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LEFT = re.compile(r"\^\(([^()]*)\)|\^(-?[A-Za-z0-9]+)")  # a superscript after a bracket: (2 tau)^-p
 _SUBLEFT = re.compile(r"(?<=[\])‖|])_(?:\{([^{}]*)\}|([A-Za-z0-9]+))")  # after a bracket: [X^T r]_j, ‖v‖_inf
 _IDENT = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")  # a snake_case name that is not maths: init_std
@@ -136,7 +141,16 @@ def _latex(m: re.Match) -> str:
     return symbol_latex(m.group(0))
 
 
+def _sci(m: re.Match) -> str:
+    mant, exp = m.group(1), int(m.group(2))
+    mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+    return ("" if mant == "1" else f"{mant} × ") + "10" + str(exp).translate(_SUPER) if float(mant) else "0"
+
+
 def _plain(text: str, terms: Callable[[str], str]) -> str:
+    text = _SCIENTIFIC.sub(_sci, text)
+    text = re.sub(r"\bnan\b", "NaN", text)
+    text = _TIMES.sub(r"\1 × \2", text)
     out = html.escape(text, quote=False)
     out = _IDENT.sub(lambda m: f"<code>{m.group(0)}</code>", out)
     for a, b in _OPERATORS:
