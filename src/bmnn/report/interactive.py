@@ -428,7 +428,8 @@ def saturation_view(rec: Record) -> View | None:
     chart = (strip + now + read).properties(width=PANEL, height=160,
                                             title="where each form of ∂L/∂a₂ gives a number").add_params(a2, yy)
     return View("view-saturation", rec.id, "The expanded form divides by y_hat and y_hat - 1: it breaks once the "
-                "sigmoid rounds to 1 or underflows to 0, much sooner in float32.", _spec(chart),
+                "sigmoid rounds to 1 or is so small that dividing by it overflows, much sooner in float32.",
+                _spec(chart),
                 watch=f"Move a2 to {rec.data.breaks['32'][1]:g}: float32's expanded form turns to NaN (red) while "
                       f"float64's holds until {rec.data.breaks['64'][1]:g}; the simplified form y_hat - y is a "
                       "number everywhere.",
