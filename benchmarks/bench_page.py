@@ -118,7 +118,7 @@ def main() -> None:
     save("report_page", result)
     lat = result["latency_ms"]
     print(f"per view (ms, slowed {RATE}x): {lat['median_per_view']}; DOM growth over {LEAK_MOVES} moves: "
-          f"{result['dom_growth']} elements; page {result['page_mb']} MB")
+          f"{result['dom_growth']} elements; page {result['page_mb']} MiB")
     print(f"median {lat['median']} ms per slider move with the CPU slowed {RATE}x (goal {GOAL_MS:.0f} ms)")
 
 

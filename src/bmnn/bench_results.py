@@ -120,7 +120,7 @@ def _lines(r: dict[str, dict]) -> list[tuple[str, str, str]]:
                      f"page grows by {d['dom_growth']} elements over {LEAK_MOVES} moves", "report-page"))
         size = d["page_mb"]["full"] or d["page_mb"]["quick"]
         rows.append(("Report page size, network requests",
-                     f"{size} MB{'' if d['page_mb']['full'] else ' (quick report)'}, {d['network_requests']}",
+                     f"{size} MiB{'' if d['page_mb']['full'] else ' (quick report)'}, {d['network_requests']}",
                      "report-page"))
     if (d := r.get("sigmoid_mlp")) is not None:
         one, two = d["1 thread"]["ratio"], d["all threads"]["ratio"]
@@ -247,7 +247,7 @@ def benchmarks_doc(folder: Path = RESULTS) -> str:
         out += _prov(d)
     if (d := r.get("report_page")) is not None:
         lat, fast, mb = d["latency_ms"], d["latency_ms_full_speed"], d["page_mb"]
-        full = f"the full report {mb['full']} MB, " if mb["full"] else "the full report not measured, "
+        full = f"the full report {mb['full']} MiB, " if mb["full"] else "the full report not measured, "
         out += ['<a id="report-page"></a>', "", "## The report page", "",
                 f"{d['machine']} at {d['viewport']} (a phone), every slider of the {len(lat['median_per_view'])} "
                 f"views moved by keys; from the input event to the first animation frame after the view has run "
@@ -261,7 +261,7 @@ def benchmarks_doc(folder: Path = RESULTS) -> str:
                 f"Page elements after 8 and after {LEAK_MOVES + 8} moves of each view's first slider (the slider at "
                 f"the same place): growth {d['dom_growth']} (" + ", ".join(
                     f"{v} {a} → {b}" for v, (a, b) in d["dom_elements"].items()) + ").", "",
-                f"Page size: {full}the quick report {mb['quick']} MB (the inlined Vega script {mb['vega_script']} MB "
+                f"Page size: {full}the quick report {mb['quick']} MiB (the inlined Vega script {mb['vega_script']} MiB "
                 f"of each); {d['network_requests']} network requests."]
         out += _prov(d)
     if (d := r.get("sigmoid_mlp")) is not None:
