@@ -267,8 +267,8 @@ def test_saturation_view_equals_the_library_in_both_precisions(session):
                                ("expanded (float32)", "expanded32"), ("ŷ − y (float32)", "simplified32")):
                 _equal(r[label], float(t[key][0]))
             for p in ("64", "32"):  # how near the sigmoid is to 1, exact in its own precision
-                one = np.asarray(1, t[f"y_hat{p}"].dtype)
-                _equal(r[f"1 − ŷ (float{p})"], float(one - t[f"y_hat{p}"][0]))
+                _equal(r[f"1 − ŷ (float{p})"], float(t[f"one_minus{p}"][0]))
+                assert float(t[f"one_minus{p}"][0]) == float(np.asarray(1, t[f"y_hat{p}"].dtype) - t[f"y_hat{p}"][0])
     # where the forms part: float32 breaks at its break point for y = 0, float64 still holds
     breaks = saturation_breaks(output_gradient_table(EXPLORE_A2, 0))
     _set(page, v, "label", 0)

@@ -43,7 +43,7 @@ def _latex(text: str) -> str:
     ("x_test, n_samples and p_value", "<code>x_test</code>, <code>n_samples</code> and <code>p_value</code>"),
     ("the key `plugin_mle` is the plugin_mle", "the key <code>plugin_mle</code> is the MLE plug-in"),
     # numbers and operators as the page writes them
-    ("certificate 1.42e-15, 0.00e+00, rtol 1e-09, 1e4, nan", "certificate 1.42 × 10⁻¹⁵, 0, rtol 10⁻⁹, 10⁴, NaN"),
+    ("certificate 1.42e-15, 0.00e+00, rtol 1e-09, 1e4, nan", "certificate 1.42 × 10⁻¹⁵, 0, rtol 1 × 10⁻⁹, 10000, NaN"),
     ("H x M, 442 x 10, 0.569 +- 0.081, a * b; x and y", "H × M, 442 × 10, 0.569 ± 0.081, a · b; x and y"),
     ("version 2.0e1x and e5 stay", "version 2.0e1x and e5 stay"),
 ])

@@ -349,3 +349,17 @@ def test_parameter_and_step_refusals_name_the_argument(rng):
         numerical_gradient(lambda p: 0.0, {"a": np.ones(2)}, eps=-0.5)
     assert (str(err.value), err.value.param) == (
         "eps must be a finite number > 0 (the finite-difference step), got -0.5", "eps")
+
+
+def test_output_gradient_table_one_minus_y_hat_is_exact_in_each_precision():
+    """1 - y_hat, in the table's own precision, equals the exact difference (Sterbenz: y_hat >= 1/2), and so tells
+    a sigmoid a few ulps below 1 from one that rounded to 1."""
+    from fractions import Fraction
+
+    t = sm.output_gradient_table(np.array([0.7, 5.3, 16.2, 17.0, 36.4, 37.0]), 0)
+    for tag, dt in (("64", np.float64), ("32", np.float32)):
+        assert t[f"one_minus{tag}"].dtype == dt
+        for y_hat, one_minus in zip(t[f"y_hat{tag}"], t[f"one_minus{tag}"], strict=True):
+            assert Fraction(float(one_minus)) == 1 - Fraction(float(y_hat))
+    assert t["one_minus64"][4] > 0 and t["one_minus64"][5] == 0  # float64 rounds to 1 between 36.4 and 37
+    assert t["one_minus32"][2] > 0 and t["one_minus32"][3] == 0  # float32 between 16.2 and 17

@@ -71,13 +71,15 @@ def expanded_output_factor(y_hat: ArrayLike, y: ArrayLike, dtype=np.float64) -> 
 
 def output_gradient_table(a2: ArrayLike, y: int) -> dict[str, NDArray]:
     """``dL/da2`` at each logit ``a2`` for label ``y``: the expanded and the simplified ``y_hat - y``, each in float64
-    and in float32 (the sigmoid, too, computed in that precision)."""
+    and in float32 (the sigmoid, too, computed in that precision), with ``1 - y_hat`` (exact in each precision for
+    y_hat >= 1/2: how near the sigmoid is to rounding to 1)."""
     a2 = np.asarray(a2, dtype=np.float64)
     y = int(_labels(y, 1)[0])
     out = {"a2": a2}
     for dt, tag in ((np.float64, "64"), (np.float32, "32")):
         y_hat = expit(a2.astype(dt))
         out[f"y_hat{tag}"] = y_hat
+        out[f"one_minus{tag}"] = dt(1) - y_hat
         out[f"expanded{tag}"] = expanded_output_factor(y_hat, y, dt)
         out[f"simplified{tag}"] = y_hat - dt(y)
     return out

@@ -4,7 +4,8 @@ Each view is a declarative chart whose sliders are Vega-Lite parameters bound to
 closed form (job 1, the 2-d log posterior of 2.1) the page computes it with Vega expressions from the slider values;
 where it needs sampling or training (the Gibbs posterior means, the 2.5 study, the training history) the page shows
 grids the experiments computed with the library, and the slider selects among them. Nothing here computes a
-number a reader sees: it arranges the records' numbers and the formulas the page evaluates.
+number a reader sees: it arranges the records' numbers and the formulas the page evaluates, and writes sampled
+values as text by the page's rule (to the digits their Monte Carlo errors support).
 
 Every view has a readout: the values a reader would otherwise have to read off the axes. The view computes them
 (a hidden text mark per line, its datum ``{label, value}``) and the page writes them as an HTML list (and a table
@@ -396,10 +397,7 @@ def saturation_view(rec: Record) -> View | None:
     rows = []
     for y, t in ex.items():
         for i, a in enumerate(t["a2"]):
-            # 1 - y_hat, exact in each precision (y_hat >= 1/2), shows how near the sigmoid is to rounding to 1
-            near = {f"one_minus{p}": _num(np.asarray(1, t[f"y_hat{p}"].dtype) - t[f"y_hat{p}"][i])
-                    for p in ("64", "32")}
-            rows.append({"y": int(y), "a2": float(a), **{k: _num(t[k][i]) for k in t if k != "a2"}, **near})
+            rows.append({"y": int(y), "a2": float(a), **{k: _num(t[k][i]) for k in t if k != "a2"}})
     runs = [{"y": int(y), "form": _FORMS[k], "from": lo - 0.5, "to": hi + 0.5, "status": st}
             for y, t in ex.items() for k in _FORMS for lo, hi, st in _runs(t["a2"], t[k])]
     data = alt.Data(values=rows)

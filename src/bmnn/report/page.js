@@ -190,7 +190,7 @@ function announce(box, before, after) {
 }
 
 function lines(box) {
-  return Array.from(box.querySelectorAll("dl > div")).map((d) => d.innerText.replace(/\s+/g, " ").trim());
+  return Array.from(box.querySelectorAll("dl > div")).map((d) => `${d.firstChild.textContent} ${d.lastChild.textContent}`);
 }
 
 // the view's parameters (the signal's own value where there is one: an input shows it rounded to its step) and

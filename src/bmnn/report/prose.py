@@ -55,10 +55,9 @@ _MATH = re.compile(
 )
 _OPERATORS = [("&lt;=", "≤"), ("&gt;=", "≥"), ("!=", "≠"), ("-&gt;", "→"), ("||", "‖"), ("+/-", "±"),
               (" +- ", " ± "), (" * ", " · ")]
-#: a number in Python's scientific notation (1.42e-15, 1e-09) as the page writes numbers: 1.42 × 10⁻¹⁵
-_SCIENTIFIC = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?\d+)\b")
+#: a number in Python's scientific notation (1.42e-15, 1e-09), written by the page's rule (1.42 × 10⁻¹⁵)
+_SCIENTIFIC = re.compile(r"(?<![\w.])\d+(?:\.\d+)?e[+-]?\d+\b")
 _TIMES = re.compile(r"\b([A-Z]|\d+) x ([A-Z]|\d+)\b")  # sizes: H x M, 442 x 10
-_SUPER = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LEFT = re.compile(r"\^\(([^()]*)\)|\^(-?[A-Za-z0-9]+)")  # a superscript after a bracket: (2 tau)^-p
 _SUBLEFT = re.compile(r"(?<=[\])‖|])_(?:\{([^{}]*)\}|([A-Za-z0-9]+))")  # after a bracket: [X^T r]_j, ‖v‖_inf
 _IDENT = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")  # a snake_case name that is not maths: init_std
@@ -142,9 +141,9 @@ def _latex(m: re.Match) -> str:
 
 
 def _sci(m: re.Match) -> str:
-    mant, exp = m.group(1), int(m.group(2))
-    mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
-    return ("" if mant == "1" else f"{mant} × ") + "10" + str(exp).translate(_SUPER) if float(mant) else "0"
+    from bmnn.report import _fmt
+
+    return _fmt(float(m.group(0)))
 
 
 def _plain(text: str, terms: Callable[[str], str]) -> str:
