@@ -4,7 +4,14 @@ SIGINT and SIGTERM are caught from the first line on (so that Ctrl-C during star
 load, is one line too, not a traceback): each raises :class:`Interrupted`, which the command line turns into one
 line and exit code 128 + the signal's number. From the moment a signal arrives, fd 2 points at ``/dev/null`` and
 bmnn writes its last line to a copy of the old fd 2: what libraries print while they shut down (asyncio's "Task
-exception was never retrieved", a worker's log) is noise for the user. This module imports only the standard library.
+exception was never retrieved", a worker's log) is noise for the user.
+
+The first signal is remembered, and it decides the outcome whatever happens to its exception: a signal that lands
+inside a C extension's import surfaces as an ``ImportError`` ("initialization failed") or another error, and a
+library that guards an optional import with ``except Exception`` swallows it and goes on. Either way the command
+still ends as interrupted, never as a failed start-up, a stray traceback or a run that finished. Once the outcome is
+known, a further signal ends the process at once, without waiting for threads. This module imports only the standard
+library.
 """
 
 from __future__ import annotations
@@ -24,6 +31,12 @@ class Interrupted(KeyboardInterrupt):
 
 
 _ERR: Any = None  # where messages go once stderr has been silenced
+_CAUGHT: int | None = None  # the first SIGINT or SIGTERM that arrived
+
+
+def caught() -> int | None:
+    """The number of the first signal caught by :func:`entry`'s handler, or None."""
+    return _CAUGHT
 
 
 def silence_stderr() -> None:
@@ -56,8 +69,18 @@ def say(message: str) -> None:
 
 
 def _on_signal(signum: int, frame: Any) -> NoReturn:
+    global _CAUGHT
+    if _CAUGHT is None:
+        _CAUGHT = signum
     silence_stderr()
     raise Interrupted(signum)
+
+
+def _on_late_signal(signum: int, frame: Any) -> NoReturn:
+    """A signal while the command writes its last line and exits: no exception left to catch, one line and out."""
+    silence_stderr()
+    say(f"bmnn: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
+    os._exit(128 + signum)
 
 
 #: below this address-space limit (ulimit -v), BLAS runs one thread: OpenBLAS reserves buffers per thread at
@@ -80,22 +103,32 @@ def _one_blas_thread_under_a_memory_limit() -> None:
 def entry() -> NoReturn:
     """The ``bmnn`` console script: :func:`bmnn.cli.main`, with signals caught first and, after any failure,
     nothing more on stderr than bmnn's own line."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _on_signal)
-    _one_blas_thread_under_a_memory_limit()
-    try:
+    code = 0
+    try:  # a signal may land between any two lines from the first handler's installation on
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _on_signal)
+        _one_blas_thread_under_a_memory_limit()
         from bmnn.cli import main
 
         code = main()
-    except KeyboardInterrupt as exc:  # during start-up, before main() could catch it
-        signum = getattr(exc, "signum", signal.SIGINT)
+    except KeyboardInterrupt:  # during start-up, before main() could catch it: reported below
+        code = -1
+    except (ImportError, MemoryError) as exc:  # start-up under a memory limit (ulimit -v) too low for numpy
+        if _CAUGHT is None:
+            detail = " ".join(str(exc).split())
+            say(f"bmnn: error: the command line could not start ({type(exc).__name__}"
+                f"{': ' + detail if detail else ''}); a memory limit (ulimit -v) may be too low, or the installation"
+                " is incomplete")
+            code = 1
+    except BaseException:
+        if _CAUGHT is None:
+            raise
+    signum = _CAUGHT if _CAUGHT is not None else (signal.SIGINT if code == -1 else None)
+    if signum is not None and code != 128 + int(signum):  # main() has not said it (module docstring)
         say(f"bmnn: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
         code = 128 + int(signum)
-    except (ImportError, MemoryError) as exc:  # start-up under a memory limit (ulimit -v) too low for numpy
-        detail = " ".join(str(exc).split())
-        say(f"bmnn: error: the command line could not start ({type(exc).__name__}{': ' + detail if detail else ''});"
-            " a memory limit (ulimit -v) may be too low, or the installation is incomplete")
-        code = 1
+    for sig in (signal.SIGINT, signal.SIGTERM):  # the outcome is known: a later signal ends the process at once
+        signal.signal(sig, _on_late_signal)
     if code:
         silence_stderr()
     try:

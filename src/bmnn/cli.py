@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from bmnn._checks import BmnnError, InputError, plain_float, plain_int
+from bmnn._entry import caught as _caught
 from bmnn._entry import say as _say
 
 #: the largest 2.5 simulation study the report runs (100 times the default); more is refused before any work
@@ -884,27 +885,40 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(), np.errstate(**(_RAISE if numeric else {})):
             warnings.simplefilter("ignore")  # library warnings never reach the terminal; results carry the facts
             code = int(args.func(args))
+        if _caught() is not None:  # a signal whose exception a library swallowed still stops the command
+            raise KeyboardInterrupt
         sys.stdout.flush()
         return code
-    except BmnnError as exc:
-        message = str(exc)
-    except (FloatingPointError, OverflowError, ZeroDivisionError) as exc:
-        message = (f"a result left float64's range for these inputs ({exc}); rescale the data or choose less "
-                   "extreme settings")
-    except MemoryError:
-        message = "not enough memory for this request" + _MEMORY_ADVICE.get(args.command, "")
-    except ImportError as exc:  # a library that cannot be loaded, most often under a memory limit (ulimit -v)
-        _say(f"{where}: error: {_one_line(_import_message(exc))}")
-        return 1
-    except KeyboardInterrupt as exc:
-        signum = getattr(exc, "signum", signal.SIGINT)
-        _say(f"{where}: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
-        return 128 + int(signum)
-    except OSError as exc:  # the environment, not the user: a full disk, a vanished folder, a closed stream
-        _say(f"{where}: error: {_one_line(_os_message(exc))}")
-        return 1
+    except BaseException as exc:  # noqa: BLE001 -- sorted by _failure; what it does not know is raised again
+        return _failure(exc, where, args.command)
     finally:
         sys.stdout = stdout
+
+
+def _failure(exc: BaseException, where: str, command: str) -> int:
+    """Says in one line why the command stopped and returns its exit code. A signal that has arrived decides, whatever
+    exception followed it (see :mod:`bmnn._entry`); an exception nobody expects is raised again."""
+    signum = _caught()
+    if signum is None and isinstance(exc, KeyboardInterrupt):
+        signum = getattr(exc, "signum", signal.SIGINT)
+    if signum is not None:
+        _say(f"{where}: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
+        return 128 + int(signum)
+    if isinstance(exc, BmnnError):
+        message = str(exc)
+    elif isinstance(exc, (FloatingPointError, OverflowError, ZeroDivisionError)):
+        message = (f"a result left float64's range for these inputs ({exc}); rescale the data or choose less "
+                   "extreme settings")
+    elif isinstance(exc, MemoryError):
+        message = "not enough memory for this request" + _MEMORY_ADVICE.get(command, "")
+    elif isinstance(exc, ImportError):  # a library that cannot be loaded, most often under a memory limit (ulimit -v)
+        _say(f"{where}: error: {_one_line(_import_message(exc))}")
+        return 1
+    elif isinstance(exc, OSError):  # the environment, not the user: a full disk, a vanished folder, a closed stream
+        _say(f"{where}: error: {_one_line(_os_message(exc))}")
+        return 1
+    else:
+        raise exc
     _say(f"{where}: error: {_one_line(message)}")
     return 2
 
