@@ -38,6 +38,22 @@ def test_calibration_shows_plugins_undercover(records):
     assert abs(cal.data.full[0] - 0.95) < 5 * cal.data.se
 
 
+def test_calibration_table_shows_each_hit_rate_with_its_binomial_error(records):
+    from bmnn.experiments.records import Sampled
+    from bmnn.gaussian import predictive_coverage
+
+    cal, reps = records[-1], eg.QUICK.coverage_reps
+    for row, n in zip(cal.table["rows"], cal.data.n, strict=True):
+        exact = predictive_coverage(int(n), eg.QUICK.noise_sd, eg.QUICK.prior_sd, cal.data.level)
+        assert row[0] == n and len(row) == len(cal.table["columns"]) == 6
+        full, mle, mle_exact, map_, map_exact = row[1:]
+        assert mle_exact == pytest.approx(float(exact["plugin_mle"]), rel=1e-12)
+        assert map_exact == pytest.approx(float(exact["plugin_map"]), rel=1e-12)
+        for cell, rate in ((full, cal.data.level), (mle, mle_exact), (map_, map_exact)):
+            assert isinstance(cell, Sampled)
+            assert cell.se == pytest.approx(np.sqrt(rate * (1 - rate) / reps), rel=1e-12)
+
+
 def test_a_wrong_formula_fails_the_checks():
     cfg = eg.QUICK
     rec = eg.q1_1_posterior(cfg)

@@ -169,6 +169,12 @@ def test_estimator_with_learned_sigma_and_tau_takes_the_map_at_the_posterior_med
     np.testing.assert_allclose(m.coef_map_, fixed.coef_map_, atol=1e-12)
     assert m.lambda_ == pytest.approx(s / t) and m.tau_star_ == pytest.approx(fixed.tau_star_ / s)
     assert 0.5 < m.noise_sd_summary_["mean"] < 1.2 and m.noise_sd_summary_["q05"] < m.noise_sd_summary_["q95"]
+    for summary, draws in ((m.noise_sd_summary_, m.noise_sd_draws_), (m.scale_summary_, m.scale_draws_)):
+        # each end of the interval with its MCSE: of the order of the spread of the chains' own quantiles
+        for key, prob in (("mcse_q05", 0.05), ("mcse_q95", 0.95)):
+            per_chain = np.quantile(draws, prob, axis=1)
+            rough = per_chain.std(ddof=1) / np.sqrt(len(per_chain))
+            assert 0.2 * rough < summary[key] < 5 * rough, (key, summary[key], rough)
 
 
 def test_predictive_sd_intervals_and_inference_data(rng):

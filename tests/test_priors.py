@@ -377,3 +377,22 @@ def test_numbers_on_the_page_follow_one_rule():
     for value, shown in cases.items():
         assert _fmt(value) == shown, value
     assert _fmt(np.array(2.5)) == "2.5" and _fmt([0.5, 2e-9]) == "[0.5, 2 × 10⁻⁹]"
+
+
+def test_the_priors_record_shows_its_sampled_values_to_the_digits_their_errors_support():
+    from bmnn import _numbers as num
+    from bmnn.experiments import laplace as el
+    from bmnn.experiments.records import Interval, Sampled
+
+    r = el.q2_P_priors(el.QUICK)
+    for row in r.table["rows"]:
+        for cell in row[1:]:
+            assert isinstance(cell, Interval) and cell.lo.value < cell.mean.value < cell.hi.value, cell
+            width = cell.hi.value - cell.lo.value  # every error positive and small against the interval
+            assert all(0 < s.se < 0.05 * width for s in (cell.lo, cell.hi, cell.mean)), cell
+    assert len(r.values) == 9
+    for name, v in r.values.items():
+        assert isinstance(v, Sampled) and 0 < v.se < 0.05 * abs(v.value), (name, v)
+        shown = (num.supported(100 * v.value, 100 * v.se) + "%" if "share" in name
+                 else num.supported(v.value, v.se))
+        assert shown in r.answer, (name, shown)

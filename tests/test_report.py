@@ -127,6 +127,16 @@ def test_a_monte_carlo_value_shows_the_digits_its_error_supports(value, se, show
         assert "." not in mantissa or len(re.sub(r"[^0-9]", "", mantissa).lstrip("0")) == 2, error
 
 
+def test_an_interval_of_sampled_values_shows_each_number_to_the_digits_its_own_error_supports():
+    from bmnn.experiments.records import Interval, Sampled
+    from bmnn.report import _fmt
+
+    lo, hi = Sampled(19.71234, 0.011), Sampled(30.05671, 0.2)
+    assert _fmt(Interval(lo, hi)) == "[19.712, 30.06]"
+    assert _fmt(Interval(lo, hi, mean=Sampled(24.89012, 0.0123))) == "24.890 [19.712, 30.06]"
+    assert _fmt(Interval(Sampled(-3.2e-5, 4e-7), Sampled(0.0123, float("nan")))) == "[-3.200 × 10⁻⁵, 0.0123]"
+
+
 def test_a_supported_value_shows_exactly_the_digits_its_error_supports():
     """Its last digit is at the decimal place one below the error's leading digit (not one more, not one less),
     so it is within a twentieth of the error of the estimate, and it never shows more than 8 decimals."""

@@ -359,24 +359,30 @@ def coverage(seed: int, n: int, reps: int, cfg: GaussianConfig, level: float, cl
     return {key: sum(p[key] for p in parts) / reps for key in parts[0]}
 
 
+def _binomial_se(rate: float, reps: int) -> float:
+    """The standard error of a hit rate over ``reps`` independent replicates whose true rate is ``rate``."""
+    return float(np.sqrt(rate * (1 - rate) / reps))
+
+
 def calibration(cfg: GaussianConfig = GaussianConfig(), ns=(1, 2, 5, 10, 100), level: float = 0.95,
                 client=None) -> Record:
     """Beyond the material: coverage of central intervals of the three predictives, mu drawn from the prior."""
     reps = cfg.coverage_reps
     rows, checks, cov = [], [], {"full": [], "plugin_mle": [], "plugin_map": []}
-    se = np.sqrt(level * (1 - level) / reps)
+    se = _binomial_se(level, reps)
     for n in ns:
         hit = coverage(cfg.seed + 2 + 1000 * n, n, reps, cfg, level, client)
         for key in cov:
             cov[key].append(hit[key])
         exact = g.predictive_coverage(n, cfg.noise_sd, cfg.prior_sd, level)
         theory_map, theory_mle = float(exact["plugin_map"]), float(exact["plugin_mle"])
-        rows.append([n, f"{hit['full']:.4f}", f"{hit['plugin_mle']:.4f} ({theory_mle:.4f})",
-                     f"{hit['plugin_map']:.4f} ({theory_map:.4f})"])
+        # each hit rate's standard error is the binomial one at its exact value
+        rows.append([n, Sampled(hit["full"], se), Sampled(hit["plugin_mle"], _binomial_se(theory_mle, reps)),
+                     theory_mle, Sampled(hit["plugin_map"], _binomial_se(theory_map, reps)), theory_map])
         checks.append(within_se(f"n = {n}: full predictive covers {level:.0%}", hit["full"], level, se))
         for key, th in (("plugin_mle", theory_mle), ("plugin_map", theory_map)):
             checks.append(within_se(f"n = {n}: {key} coverage = its exact value", hit[key], th,
-                                    np.sqrt(th * (1 - th) / reps)))
+                                    _binomial_se(th, reps)))
     checks.append(holds("n = 1: both plug-ins under-cover by more than 4 se",
                         max(cov["plugin_mle"][0], cov["plugin_map"][0]) < level - 4 * se,
                         value=f"{cov['plugin_mle'][0]:.4f}, {cov['plugin_map'][0]:.4f}",
@@ -391,7 +397,8 @@ def calibration(cfg: GaussianConfig = GaussianConfig(), ns=(1, 2, 5, 10, 100), l
         formulas=[r"\text{MAP plug-in: } 2\Phi\!\left(z\,\sigma/\sqrt{\sigma^2+v_n}\right)-1,\qquad "
                   r"\text{MLE plug-in: } 2\Phi\!\left(z/\sqrt{1+1/n}\right)-1"],
         checks=checks,
-        table={"columns": ["n", "full predictive", "plug-in MLE (exact)", "plug-in MAP (exact)"], "rows": rows},
+        table={"columns": ["n", "full predictive", "MLE plug-in", "MLE plug-in, exact", "MAP plug-in",
+                           "MAP plug-in, exact"], "rows": rows},
         data=CalibrationData(n=np.asarray(ns), level=level, se=se, **{k: np.asarray(v) for k, v in cov.items()}),
     )
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
+from bmnn import _numbers as num
 from bmnn._checks import as_generator
 from bmnn.experiments.records import (
     DiabetesExplore,
+    Interval,
     LaplacePosteriorData,
     LocationExplore,
     MseGapData,
@@ -51,6 +53,27 @@ class LaplaceConfig:
 
 
 QUICK = LaplaceConfig(draws=1500, chains=8, mse_reps=600, mse_reps_curve=200, mse_draws=300, quick=True)
+
+
+def _interval(summary: dict) -> Interval:
+    """A learned parameter's 90% interval from an estimator's summary (``noise_sd_summary_``), with its MCSEs."""
+    return Interval(Sampled(summary["q05"], summary["mcse_q05"]), Sampled(summary["q95"], summary["mcse_q95"]))
+
+
+def _shown(summary: dict) -> str:
+    """A learned parameter's mean and 90% interval in words, every number to the digits its MCSE supports."""
+    ends = num.interval(summary["q05"], summary["mcse_q05"], summary["q95"], summary["mcse_q95"])
+    return f"{num.supported(summary['mean'], summary['mcse'])} (90% interval {ends})"
+
+
+def _plain(x: Sampled) -> str:
+    """A Monte Carlo value in prose: the digits its error supports."""
+    return num.supported(float(x.value), float(x.se))
+
+
+def _percent(x: Sampled) -> str:
+    """A Monte Carlo share in prose, in percent, to the digits its error supports."""
+    return num.supported(100 * float(x.value), 100 * float(x.se)) + "%"
 
 
 def _problem(rng, n, p, noise_sd=1.0, w=None):
@@ -360,7 +383,8 @@ def q2_5_test_mse(cfg: LaplaceConfig = LaplaceConfig(), client=None) -> Record:
                 f"minimises the posterior expected squared error for every data set, hence also on average. The "
                 f"MAP is the posterior mode: sparse and biased towards mu. Simulation (p = {p}, n = {n}, tau = 1, "
                 f"sigma = 1, {diff.size:,} replicates): the MAP's excess test MSE over the posterior mean is "
-                f"{diff.mean():.3f} +- {se:.3f}. The gap shrinks as n grows: the posterior concentrates and its mean "
+                f"{num.supported(float(diff.mean()), float(se))} +- {num.sig(float(se), 2, strip=False)}. The gap "
+                f"shrinks as n grows: the posterior concentrates and its mean "
                 f"and mode agree once the data dominate the prior."),
         formulas=[r"\mathbb{E}\left[(y - x^\top\hat w)^2\right] = \sigma^2 + \mathbb{E}\lVert w-\hat w\rVert_2^2,"
                   r"\qquad \mathbb{E}[w\mid D] = \underset{\hat w}{\mathrm{arg\,min}}\ "
@@ -441,14 +465,13 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
                 "posterior exactly invariant. With sigma learned the prior's scale becomes sigma tau (Park and "
                 "Casella's Bayesian lasso: the scaling keeps the joint posterior unimodal), sigma^2 has Jeffreys' "
                 "prior, and 1/tau a Gamma(1, 1) prior; both are drawn in every sweep, and the MAP is taken at their "
-                f"posterior medians. On the diabetes data the learned sigma is {sig['mean']:.2f} (90% interval "
-                f"[{sig['q05']:.2f}, {sig['q95']:.2f}]) against the {fixed_s:.2f} that the fixed-sigma runs use; "
-                f"tau, in units of sigma, is {tau['mean']:.3f} ([{tau['q05']:.3f}, {tau['q95']:.3f}]) against the "
-                f"fixed {fixed_t / fixed_s:.4f} (lambda = {DIABETES_LAMBDA:g})."),
+                f"posterior medians. On the diabetes data the learned sigma is {_shown(sig)} against the "
+                f"{num.exact(fixed_s)} that the fixed-sigma runs use; tau, in units of sigma, is {_shown(tau)} against "
+                f"the fixed {num.exact(fixed_t / fixed_s)} (lambda = {DIABETES_LAMBDA:g})."),
         values={"learned sigma: mean": Sampled(sig["mean"], sig["mcse"]),
-                "learned sigma: 90% interval": f"[{sig['q05']:.3f}, {sig['q95']:.3f}]",
+                "learned sigma: 90% interval": _interval(sig),
                 "learned tau: mean": Sampled(tau["mean"], tau["mcse"]), "learned tau: 90% interval":
-                f"[{tau['q05']:.4f}, {tau['q95']:.4f}]", "least-squares residual sd": s_ols,
+                _interval(tau), "least-squares residual sd": s_ols,
                 f"fixed tau (lambda = {DIABETES_LAMBDA:g}), in units of sigma": fixed_t / fixed_s},
         checks=checks,
         table={"columns": ["n x p", "ours: min bulk ESS/s", "NUTS: min bulk ESS/s", "ratio", "our Gaussian draw"],
@@ -467,7 +490,7 @@ def q2_P_priors(cfg: LaplaceConfig = LaplaceConfig(), reference: dict | None = N
     horseshoe's NUTS reference."""
     from bmnn.datasets import load_bundled
     from bmnn.laplace import GaussianPriorRegression, HorseshoeRegression, LaplaceRegression
-    from bmnn.laplace.diagnostics import summarize
+    from bmnn.laplace.diagnostics import chain_jackknife_se, quantile_mcse, summarize
     from bmnn.laplace.gibbs import Data, Noise, run
     from bmnn.laplace.priors.gaussian import GaussianPrior
     from bmnn.laplace.settings import SamplerSettings
@@ -485,10 +508,14 @@ def q2_P_priors(cfg: LaplaceConfig = LaplaceConfig(), reference: dict | None = N
               "Gaussian": GaussianPriorRegression(random_state=cfg.seed + 73, **kw)}
     fits = {k: m.fit(X, y) for k, m in models.items()}
     k = len(big)
-    # x ~ N(0, I) and y = x^T w + N(0, 1): the expected test MSE of w_hat is exactly 1 + ||w - w_hat||^2
-    mse = {name: 1.0 + float(np.sum((f.coef_mean_ - w) ** 2)) for name, f in fits.items()}
-    kept = {name: float(np.mean(np.abs(f.coef_mean_[:k]) / np.abs(w[:k]))) for name, f in fits.items()}
-    nulls = {name: float(np.mean(np.abs(f.coef_mean_[k:]))) for name, f in fits.items()}
+    # x ~ N(0, I) and y = x^T w + N(0, 1): the expected test MSE of w_hat is exactly 1 + ||w - w_hat||^2; each
+    # summary is a function of a sampled posterior mean, with its MCSE by the jackknife over chains
+    summaries = {"mse": lambda m: 1.0 + float(np.sum((m - w) ** 2)),
+                 "kept": lambda m: float(np.mean(np.abs(m[:k]) / np.abs(w[:k]))),
+                 "nulls": lambda m: float(np.mean(np.abs(m[k:])))}
+    found = {key: {name: Sampled(fn(f.coef_mean_), chain_jackknife_se(f.draws_, fn)) for name, f in fits.items()}
+             for key, fn in summaries.items()}
+    mse, kept, nulls = found["mse"], found["kept"], found["nulls"]
     show = list(range(k)) + list(range(k, k + 6))
     data = PriorsData(names=[f"w{j + 1}" for j in show], truth=w[show],
                       mean={nm: f.coef_mean_[show] for nm, f in fits.items()},
@@ -500,10 +527,12 @@ def q2_P_priors(cfg: LaplaceConfig = LaplaceConfig(), reference: dict | None = N
     Xd, yd = (Xd - Xd.mean(0)) / Xd.std(0), yd - yd.mean()
     dfits = {nm: type(m)(random_state=cfg.seed + 80 + i, **kw).fit(Xd, yd)
              for i, (nm, m) in enumerate(models.items())}
-    rows = []
-    for j, name in enumerate(names):
-        rows.append([name] + [f"{f.coef_mean_[j]:.2f} [{f.coef_interval(0.9)[0][j]:.1f}, "
-                              f"{f.coef_interval(0.9)[1][j]:.1f}]" for f in dfits.values()])
+    ends = {nm: (f.coef_interval(0.9), quantile_mcse(f.draws_, 0.05), quantile_mcse(f.draws_, 0.95))
+            for nm, f in dfits.items()}
+    rows = [[name] + [Interval(Sampled(q[0][j], se_lo[j]), Sampled(q[1][j], se_hi[j]),
+                               mean=Sampled(f.coef_mean_[j], f.mcse_[j]))
+                      for f, (q, se_lo, se_hi) in zip(dfits.values(), ends.values(), strict=True)]
+            for j, name in enumerate(names)]
 
     checks = []
     # the Gaussian prior: the kernel against the closed form (scale given), sigma given and learned
@@ -527,21 +556,26 @@ def q2_P_priors(cfg: LaplaceConfig = LaplaceConfig(), reference: dict | None = N
         checks.append(holds(f"horseshoe ({case['name']}): posterior means within 4 combined MCSE of NUTS",
                             bool(np.max(np.abs(z)) <= 4.0), value=f"max |z| = {np.max(np.abs(z)):.2f}",
                             expected="<= 4", tolerance="|z| <= 4"))
-    order = sorted(mse, key=mse.get)
+    order = sorted(mse, key=lambda nm: mse[nm].value)
     return Record(
         id="2.P", title="Beyond the material: the Laplace prior beside the horseshoe and the Gaussian prior",
         statement=("The Laplace prior shrinks every weight by the same amount. How do its natural companions, the "
                    "Gaussian prior (MAP: ridge) and the horseshoe (a pole at 0 and Cauchy tails), treat large "
                    "signals and noise, on the same sampler?"),
         answer=(f"On a sparse problem (n = {n}, p = {p}, {k} non-zero weights, sigma = 1; sigma and every scale "
-                f"learned) the horseshoe keeps {kept['horseshoe']:.0%} of the large weights' size, the Laplace prior "
-                f"{kept['Laplace']:.0%} and the Gaussian prior {kept['Gaussian']:.0%}; the nulls' mean size is "
-                f"{nulls['horseshoe']:.3f}, {nulls['Laplace']:.3f} and {nulls['Gaussian']:.3f}. The expected test "
-                f"MSE (1 + ||w - w_hat||^2, exact for x ~ N(0, I)) ranks them {', '.join(order)}: "
-                + ", ".join(f"{nm} {mse[nm]:.3f}" for nm in order) + ". On the diabetes data (table) the three "
-                "agree on the strong effects (bmi, s5) and differ on the weak ones."),
+                f"learned) the horseshoe keeps {_percent(kept['horseshoe'])} of the large weights' size, the Laplace "
+                f"prior {_percent(kept['Laplace'])} and the Gaussian prior {_percent(kept['Gaussian'])}; the nulls' "
+                f"mean size is {_plain(nulls['horseshoe'])}, {_plain(nulls['Laplace'])} and "
+                f"{_plain(nulls['Gaussian'])}. The expected test MSE (1 + ||w - w_hat||^2, exact for x ~ N(0, I)) "
+                f"ranks them {', '.join(order)}: " + ", ".join(f"{nm} {_plain(mse[nm])}" for nm in order)
+                + ". Every number is a function of a sampled posterior mean, shown to the digits its Monte Carlo "
+                "error supports (the values below give the errors). On the diabetes data (table) the three agree "
+                "on the strong effects (bmi, s5) and differ on the weak ones. There each prior learns sigma and its "
+                "own scale; the view of 2.4 fixes sigma and sets tau by hand, so its means come close to these only "
+                "where its tau is near the one learned here."),
         values={**{f"{nm}: expected test MSE": v for nm, v in mse.items()},
-                **{f"{nm}: share of the large weights kept": v for nm, v in kept.items()}},
+                **{f"{nm}: share of the large weights kept": v for nm, v in kept.items()},
+                **{f"{nm}: mean size of the nulls": v for nm, v in nulls.items()}},
         table={"columns": ["diabetes feature", *[f"{nm}: mean [90% interval]" for nm in dfits]], "rows": rows},
         checks=checks,
         data=data,

@@ -263,6 +263,17 @@ class Sampled:
         return float(self.value)
 
 
+@dataclass(frozen=True)
+class Interval:
+    """A posterior interval from draws, its ends (and optionally the mean) Monte Carlo estimates: the page shows
+    ``mean [lo, hi]``, each number to the digits its MCSE supports (the errors themselves are not written, to keep
+    tables of intervals readable)."""
+
+    lo: Sampled
+    hi: Sampled
+    mean: Sampled | None = None
+
+
 @dataclass
 class Record:
     """One sub-question answered by computation.

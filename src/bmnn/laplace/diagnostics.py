@@ -1,6 +1,8 @@
 """Diagnostics of any MCMC draws, as free functions of arrays shaped ``(chains, draws, ...)`` (ours or another
-sampler's): posterior mean and sd, ArviZ's MCSE of the mean, bulk and tail ESS and rank-normalised R-hat, and
-equal-tailed credible intervals.
+sampler's): posterior mean and sd, ArviZ's MCSE of the mean and of quantiles, bulk and tail ESS and rank-normalised
+R-hat, equal-tailed credible intervals, and the MCSE of a function of the posterior mean (a jackknife over chains,
+which ArviZ does not offer: chains are independent, so leaving one out at a time needs no model of the
+autocorrelation within a chain).
 
 Where a diagnostic is undefined (R-hat with one chain, ESS and MCSE with fewer than four draws) it is NaN, without a
 warning or a log line: the caller decides how to show it.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import numpy as np
@@ -26,6 +29,21 @@ def quantile_mcse(draws: NDArray[np.float64], prob: float) -> NDArray[np.float64
         warnings.simplefilter("ignore")
         ds = az.convert_to_dataset({"x": np.asarray(draws, dtype=np.float64)})
         return np.asarray(az.mcse(ds, method="quantile", prob=prob)["x"].values)
+
+
+def chain_jackknife_se(draws: NDArray[np.float64], fn: Callable[[NDArray[np.float64]], float]) -> float:
+    """The Monte Carlo standard error of ``fn(posterior mean)``, the mean taken over the first two axes of ``draws``
+    (chains, draws, ...), by the jackknife over chains (each chain left out in turn). Every chain must have the same
+    number of draws; fewer than two chains give NaN. For a linear ``fn`` it is exactly the standard error of the mean
+    over the chain means."""
+    draws = np.asarray(draws, dtype=np.float64)
+    chains = draws.shape[0]
+    if chains < 2:
+        return float("nan")
+    means = draws.mean(axis=1)
+    total = means.sum(axis=0)
+    left_out = np.array([float(fn((total - means[c]) / (chains - 1))) for c in range(chains)])
+    return float(np.sqrt((chains - 1) / chains * np.sum((left_out - left_out.mean()) ** 2)))
 
 
 def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:

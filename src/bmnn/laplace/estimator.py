@@ -21,7 +21,7 @@ from sklearn.utils.validation import validate_data
 
 from bmnn._checks import InputError, as_float_array, check_memory, count
 from bmnn._checks import NotFittedError as _BmnnNotFitted
-from bmnn.laplace.diagnostics import interval, summarize
+from bmnn.laplace.diagnostics import interval, quantile_mcse, summarize
 from bmnn.laplace.gibbs import Data, GibbsResult, Noise, laplace_prior, power_of_four, run
 from bmnn.laplace.map import map_estimate, map_from_statistics
 from bmnn.laplace.posterior import lambda_from_tau, log_posterior, tau_star, validate_design, validate_location
@@ -362,7 +362,8 @@ class LaplaceRegression(PosteriorRegression):
     noise_sd_draws_, scale_draws_ : ndarray (chains, draws)
         Where learned.
     noise_sd_summary_, scale_summary_ : dict
-        Where learned: mean, sd, median, 90% interval, MCSE, bulk ESS, R-hat.
+        Where learned: mean, sd, median, 90% interval (q05, q95), the MCSE of the mean and of each end (mcse,
+        mcse_q05, mcse_q95), bulk ESS, R-hat.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when fitted on a table with named columns (a pandas DataFrame): :meth:`predict` then checks them.
@@ -438,7 +439,8 @@ def _summary(draws: NDArray) -> dict[str, float]:
     d = summarize(draws)
     lo, hi = interval(draws, 0.9)
     return {"mean": float(d["mean"]), "sd": float(d["sd"]), "median": float(np.median(draws)), "q05": float(lo),
-            "q95": float(hi), "mcse": float(d["mcse"]), "ess_bulk": float(d["ess_bulk"]), "rhat": float(d["rhat"])}
+            "q95": float(hi), "mcse": float(d["mcse"]), "mcse_q05": float(quantile_mcse(draws, 0.05)),
+            "mcse_q95": float(quantile_mcse(draws, 0.95)), "ess_bulk": float(d["ess_bulk"]), "rhat": float(d["rhat"])}
 
 
 def _feature_names(names, p: int) -> list[str]:

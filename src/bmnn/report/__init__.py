@@ -22,7 +22,11 @@ from markupsafe import Markup
 
 from bmnn import __version__
 from bmnn._files import atomic_write, refuse_foreign
-from bmnn.experiments.records import Sampled, Section
+from bmnn._numbers import MAX_DECIMALS, MAX_DIGITS, exact  # noqa: F401 (the page's rule, read by tests)
+from bmnn._numbers import interval as _interval
+from bmnn._numbers import sig as _sig
+from bmnn._numbers import supported as _supported
+from bmnn.experiments.records import Interval, Sampled, Section
 
 PAGE = "index.html"
 #: marks of a page bmnn wrote: the generator tag, or the title every earlier release gave its page (``make clean``
@@ -120,40 +124,6 @@ def _cell(value: Any) -> str:
     return Markup(rich_text(value)) if isinstance(value, str) else _fmt(value)
 
 
-#: the most decimals a number shows: in fixed notation (beyond, the page writes m × 10ⁿ) and in a mantissa, so at
-#: most 9 significant digits, however small a Monte Carlo error
-MAX_DECIMALS, MAX_DIGITS = 8, 9
-_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
-
-
-def _sig(v: float, digits: int, strip: bool = True) -> str:
-    """A finite float to ``digits`` significant digits by the page's rule: fixed notation from 1e-3 up to 1e6,
-    ``m × 10ⁿ`` outside; trailing zeros dropped when ``strip``."""
-    short = float(f"{v:.{digits}g}")  # the range is judged on the value as shown (999999.7 shows as 1e6)
-    decimals = digits - 1 - (math.floor(math.log10(abs(short))) if short else 0)
-    if (short == 0 or 1e-3 <= abs(short) < 1e6) and decimals <= MAX_DECIMALS:
-        text = f"{v:.{decimals}f}" if decimals >= 0 else f"{round(v, decimals):.0f}"
-        return text.rstrip("0").rstrip(".") if strip and "." in text else text
-    mant, exp = f"{v:.{digits - 1}e}".split("e")
-    if strip:
-        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
-    return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}"
-
-
-def _supported(value: float, se: float) -> str:
-    """A Monte Carlo estimate to the digits its standard error supports: rounded at the decimal place one below
-    the error's leading digit (0.45213 with error 0.0013 shows as 0.4521, 9.996 with error 0.1 as 10.00, 0.0003
-    with error 0.01 as 0.000), by the page's rule for the notation, to at most :data:`MAX_DIGITS` digits."""
-    if not (math.isfinite(value) and math.isfinite(se) and se > 0):
-        return _fmt(value)
-    last = math.floor(math.log10(se)) - 1  # the decimal place of the last digit shown
-    rounded = round(value, -last)
-    if rounded == 0:  # zero to every digit the error supports
-        return "0" if last >= 0 or -last > MAX_DECIMALS else "0." + "0" * -last
-    lead = math.floor(math.log10(abs(rounded)))
-    return _sig(rounded, min(lead - last + 1, MAX_DIGITS), strip=False)
-
-
 def _fmt(value: Any) -> str:
     """One rule for every number on the page: about six significant digits, scientific notation (``1.5 × 10⁻⁵``)
     below 1e-3 and from 1e6 on, yes / no for truth values, lists item by item; whole numbers and text as they
@@ -169,11 +139,11 @@ def _fmt(value: Any) -> str:
         if not (math.isfinite(se) and se > 0):  # no error known: the value by the rule for exact ones
             return _fmt(float(value.value))
         return f"{_supported(float(value.value), se)} ± {_sig(se, 2, strip=False)}"
+    if isinstance(value, Interval):  # compact: the errors fix the digits and are not written out
+        ends = _interval(float(value.lo.value), float(value.lo.se), float(value.hi.value), float(value.hi.se))
+        return ends if value.mean is None else f"{_supported(float(value.mean.value), float(value.mean.se))} {ends}"
     if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if not math.isfinite(v):
-            return "undefined" if v != v else ("∞" if v > 0 else "-∞")
-        return _sig(v, 6)
+        return exact(float(value))
     if isinstance(value, (list, tuple, np.ndarray)):
         return "[" + ", ".join(_fmt(x) for x in value) + "]"
     return str(value)

@@ -219,14 +219,14 @@ def diabetes_view(rec: Record) -> View | None:
     ex = rec.data.explore
     taus, names = np.asarray(ex.taus), ex.names
     k = len(taus)
-    from bmnn.report import _fmt, _supported
+    from bmnn.report import _fmt
 
     # the sampled values as text, to the digits their Monte Carlo standard errors support (the page's rule)
     rows = [{"i": i, "tau": float(taus[i]), "feature": names[j], "map": float(ex.map[i][j]),
              "mean": float(ex.mean[i][j]), "q05": float(ex.q05[i][j]), "q95": float(ex.q95[i][j]),
              "mean_text": _fmt(R.Sampled(float(ex.mean[i][j]), float(ex.mcse[i][j]))),
-             "interval_text": f"[{_supported(float(ex.q05[i][j]), float(ex.mcse_interval[i][j]))}, "
-                              f"{_supported(float(ex.q95[i][j]), float(ex.mcse_interval[i][j]))}]"}
+             "interval_text": _fmt(R.Interval(R.Sampled(float(ex.q05[i][j]), float(ex.mcse_interval[i][j])),
+                                              R.Sampled(float(ex.q95[i][j]), float(ex.mcse_interval[i][j]))))}
             for i in range(k) for j in range(len(names))]
     taurows = [{"i": i, "tau": float(taus[i]), "zeros": int(ex.zeros[i])} for i in range(k)]
     data, tdata = alt.Data(values=rows), alt.Data(values=taurows)
