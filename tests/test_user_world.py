@@ -539,8 +539,8 @@ def test_a_non_utf8_file_name_keeps_its_bytes_in_the_message(tmp_path):
 
 # ---- 7. signals -----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("sig", "code", "says"), [(signal.SIGINT, 130, "interrupted"),
-                                                   (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize(("sig", "code", "says"), [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")])
 def test_a_signal_mid_run_is_one_line_and_128_plus_its_number(sig, code, says, tmp_path):
     p = subprocess.Popen([*BMNN, "lasso", "--dataset", "diabetes", "--noise-sd", "54", "--scale", "5", "--draws",
                           "100000000", "--chains", "1", "--save", "p.nc"], cwd=tmp_path, stdout=subprocess.PIPE,
@@ -577,6 +577,24 @@ def test_ctrl_c_anywhere_in_start_up_is_one_line(tmp_path):
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
         assert p.returncode == 130 and one_line(err.decode()).endswith(": interrupted"), (delay, err)
+
+
+def test_a_signal_the_parent_ignores_stays_ignored(tmp_path):
+    # nohup ignores SIGHUP, a script's background job SIGINT: bmnn keeps the choice and runs to the end
+    def ignore():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    p = subprocess.Popen([*BMNN, "lasso", "--dataset", "diabetes", "--noise-sd", "54", "--scale", "5"],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ignore)
+    deadline = time.monotonic() + 30
+    while not _handlers_installed(p.pid) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    for sig in (signal.SIGHUP, signal.SIGINT):
+        time.sleep(0.2)
+        p.send_signal(sig)
+    out, err = p.communicate(timeout=120)
+    assert (p.returncode, err) == (0, b"") and b"post. mean" in out
 
 
 FAKE_CLI = """

@@ -1,10 +1,11 @@
 """The ``bmnn`` console script's first steps, before anything heavy is imported.
 
-SIGINT and SIGTERM are caught from the first line on (so that Ctrl-C during start-up, while numpy, torch or Dask
-load, is one line too, not a traceback): each raises :class:`Interrupted`, which the command line turns into one
-line and exit code 128 + the signal's number. From the moment a signal arrives, fd 2 points at ``/dev/null`` and
-bmnn writes its last line to a copy of the old fd 2: what libraries print while they shut down (asyncio's "Task
-exception was never retrieved", a worker's log) is noise for the user.
+SIGINT, SIGTERM and SIGHUP (a closed terminal) are caught from the first line on (so that Ctrl-C during start-up,
+while numpy, torch or Dask load, is one line too, not a traceback): each raises :class:`Interrupted`, which the
+command line turns into one line and exit code 128 + the signal's number. A signal the parent set to be ignored
+(``nohup``, a background job of a script) stays ignored. From the moment a signal arrives, fd 2 points at
+``/dev/null`` and bmnn writes its last line to a copy of the old fd 2: what libraries print while they shut down
+(asyncio's "Task exception was never retrieved", a worker's log) is noise for the user.
 
 The first signal is remembered, and it decides the outcome whatever happens to its exception: a signal that lands
 inside a C extension's import surfaces as an ``ImportError`` ("initialization failed") or another error, and a
@@ -21,9 +22,18 @@ import signal
 import sys
 from typing import Any, NoReturn
 
+#: the signals that stop a command in one line, and the word the line ends with
+STOPS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated",
+         **({signal.SIGHUP: "hung up"} if hasattr(signal, "SIGHUP") else {})}
+
+
+def stopped(signum: int) -> str:
+    """The word for a command stopped by signal ``signum``."""
+    return STOPS.get(signum, "stopped")
+
 
 class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived: the command stops, with one line and exit code 128 + the signal's number."""
+    """A signal of :data:`STOPS` arrived: the command stops, with one line and exit code 128 + the signal's number."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -31,7 +41,7 @@ class Interrupted(KeyboardInterrupt):
 
 
 _ERR: Any = None  # where messages go once stderr has been silenced
-_CAUGHT: int | None = None  # the first SIGINT or SIGTERM that arrived
+_CAUGHT: int | None = None  # the first signal of STOPS that arrived
 
 
 def caught() -> int | None:
@@ -79,7 +89,7 @@ def _on_signal(signum: int, frame: Any) -> NoReturn:
 def _on_late_signal(signum: int, frame: Any) -> NoReturn:
     """A signal while the command writes its last line and exits: no exception left to catch, one line and out."""
     silence_stderr()
-    say(f"bmnn: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
+    say(f"bmnn: {stopped(signum)}")
     os._exit(128 + signum)
 
 
@@ -105,8 +115,9 @@ def entry() -> NoReturn:
     nothing more on stderr than bmnn's own line."""
     code = 0
     try:  # a signal may land between any two lines from the first handler's installation on
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, _on_signal)
+        for sig in STOPS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, _on_signal)
         _one_blas_thread_under_a_memory_limit()
         from bmnn.cli import main
 
@@ -125,10 +136,11 @@ def entry() -> NoReturn:
             raise
     signum = _CAUGHT if _CAUGHT is not None else (signal.SIGINT if code == -1 else None)
     if signum is not None and code != 128 + int(signum):  # main() has not said it (module docstring)
-        say(f"bmnn: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
+        say(f"bmnn: {stopped(signum)}")
         code = 128 + int(signum)
-    for sig in (signal.SIGINT, signal.SIGTERM):  # the outcome is known: a later signal ends the process at once
-        signal.signal(sig, _on_late_signal)
+    for sig in STOPS:  # the outcome is known: a later signal ends the process at once
+        if signal.getsignal(sig) is _on_signal:
+            signal.signal(sig, _on_late_signal)
     if code:
         silence_stderr()
     try:

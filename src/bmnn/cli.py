@@ -27,6 +27,7 @@ import numpy as np
 from bmnn._checks import BmnnError, InputError, plain_float, plain_int
 from bmnn._entry import caught as _caught
 from bmnn._entry import say as _say
+from bmnn._entry import stopped as _stopped
 
 #: the largest 2.5 simulation study the report runs (100 times the default); more is refused before any work
 MAX_REPLICATES = 200_000
@@ -902,7 +903,7 @@ def _failure(exc: BaseException, where: str, command: str) -> int:
     if signum is None and isinstance(exc, KeyboardInterrupt):
         signum = getattr(exc, "signum", signal.SIGINT)
     if signum is not None:
-        _say(f"{where}: {'interrupted' if signum == signal.SIGINT else 'terminated'}")
+        _say(f"{where}: {_stopped(signum)}")
         return 128 + int(signum)
     if isinstance(exc, BmnnError):
         message = str(exc)
