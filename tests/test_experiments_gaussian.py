@@ -54,6 +54,14 @@ def test_calibration_table_shows_each_hit_rate_with_its_binomial_error(records):
             assert cell.se == pytest.approx(np.sqrt(rate * (1 - rate) / reps), rel=1e-12)
 
 
+def test_the_limit_record_shows_how_far_var_x_given_d_is_above_sigma_squared(records):
+    cfg = eg.GaussianConfig(noise_sd=1.7, prior_sd=0.45)  # generic values: sigma^2 and the gap differ
+    r = eg.q1_2e_variances(cfg)
+    n, s2, t2 = 10**6, 1.7**2, 0.45**2
+    assert r.values["Var(x | D) - sigma^2 = v_n, n = 10^6"] == pytest.approx(1 / (n / s2 + 1 / t2), rel=1e-8)
+    assert r.values["sigma^2"] == pytest.approx(s2, rel=1e-15)
+
+
 def test_a_wrong_formula_fails_the_checks():
     cfg = eg.QUICK
     rec = eg.q1_1_posterior(cfg)

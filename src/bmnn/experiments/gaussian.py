@@ -254,6 +254,8 @@ def q1_2e_variances(cfg: GaussianConfig = GaussianConfig()) -> Record:
                   r"\sigma^2 = \mathrm{Var}(x\mid\mu_{\mathrm{MLE}}),\qquad \lim_{n\to\infty}\mathrm{Var}(x\mid D)"
                   r" = \sigma^2"],
         values={"Var(x | D), n = 1": float(full[0]), "Var(x | D), n = 10^6": float(full[-1]),
+                # six digits show Var(x | D) at 10^6 as sigma^2 itself: the gap says how far above it is
+                "Var(x | D) - sigma^2 = v_n, n = 10^6": float(full[-1] - s2),
                 "sigma^2": s2, "SymPy limit": str(lim)},
         checks=[holds("Var(x | D) > sigma^2 at every n of the grid", bool(np.all(full > s2)),
                       value=f"min gap {float(np.min(full - s2)):.3g}", expected="> 0"),
