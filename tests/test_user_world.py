@@ -592,6 +592,7 @@ def test_a_signal_the_parent_ignores_stays_ignored(tmp_path):
         time.sleep(0.002)
     for sig in (signal.SIGHUP, signal.SIGINT):
         time.sleep(0.2)
+        assert p.poll() is None  # still running: the signal reaches it
         p.send_signal(sig)
     out, err = p.communicate(timeout=120)
     assert (p.returncode, err) == (0, b"") and b"post. mean" in out
@@ -664,6 +665,108 @@ def test_a_signal_while_the_command_exits_ends_it_at_once_in_one_line(tmp_path):
     p = subprocess.run([sys.executable, "-c", LATE_SIGNAL], capture_output=True, cwd=tmp_path, timeout=60)
     assert p.returncode == 130 and p.stderr.decode() == "bmnn: interrupted\n", p.stderr
     assert p.stdout.decode() == "a result\n" and time.monotonic() - start < 30
+
+
+ENDING = """
+import os, signal, sys, types
+import bmnn._entry as e
+fake = types.ModuleType("bmnn.cli")
+
+class Flushing:  # the entry point flushes stdout once the outcome is known: the second signal arrives there
+    def write(self, text):
+        return len(text)
+    def flush(self):
+        os.kill(os.getpid(), signal.{late})
+        for _ in range(1000):
+            pass
+
+def main():
+    sys.stdout = Flushing()
+    {outcome}
+
+fake.main = main
+sys.modules["bmnn.cli"] = fake
+e.entry()
+"""
+
+_FIRST_SIGNAL = """try:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):
+            pass
+    except KeyboardInterrupt:
+        e.say("bmnn x: interrupted")
+        return 130"""
+
+
+@pytest.mark.parametrize(("outcome", "code", "said"), [
+    ("return 0", 143, "bmnn: terminated\n"),  # done, nothing said: the signal stops the exit
+    ('e.say("bmnn x: error: bad input"); return 2', 2, "bmnn x: error: bad input\n"),  # the error stands
+    (_FIRST_SIGNAL, 130, "bmnn x: interrupted\n"),  # the first signal decides
+])
+def test_a_signal_while_the_outcome_is_written_out_keeps_one_line_and_one_code(outcome, code, said, tmp_path):
+    p = subprocess.run([sys.executable, "-c", ENDING.format(late="SIGTERM", outcome=outcome)], capture_output=True,
+                       cwd=tmp_path, timeout=60)
+    assert (p.returncode, p.stderr.decode()) == (code, said)
+
+
+SECOND_SIGNAL = """
+import os, signal, sys, types
+import bmnn._entry as e
+fake = types.ModuleType("bmnn.cli")
+
+class Stream:  # the second signal arrives while the first one's line is being written
+    def __init__(self, inner):
+        self.inner = inner
+    def write(self, text):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return self.inner.write(text)
+    def flush(self):
+        self.inner.flush()
+
+def main():
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):
+            pass
+    except KeyboardInterrupt:
+        e._ERR = Stream(e._ERR)
+        e.say("bmnn x: interrupted")
+        return 130
+    return 0
+
+fake.main = main
+sys.modules["bmnn.cli"] = fake
+e.entry()
+"""
+
+
+def test_a_second_signal_while_the_first_ones_line_is_written_adds_nothing(tmp_path):
+    p = subprocess.run([sys.executable, "-c", SECOND_SIGNAL], capture_output=True, cwd=tmp_path, timeout=60)
+    assert (p.returncode, p.stderr.decode()) == (130, "bmnn x: interrupted\n")
+
+
+SWALLOWED_AT_START = """
+import os, signal
+import bmnn.cli
+def caches():  # a library's start-up code swallows the signal's exception
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):
+            pass
+    except KeyboardInterrupt:
+        pass
+bmnn.cli._writable_caches = caches
+from bmnn._entry import entry
+import sys
+sys.argv = ["bmnn", "gaussian", "--noise-sd", "1.3", "--prior-sd", "0.7"]
+entry()
+"""
+
+
+def test_a_signal_swallowed_while_bmnn_starts_stops_the_command_before_it_runs(tmp_path):
+    p = subprocess.run([sys.executable, "-c", SWALLOWED_AT_START], input=b"1.1 2.3", capture_output=True,
+                       cwd=tmp_path, timeout=60)
+    assert (p.returncode, p.stdout, p.stderr.decode()) == (130, b"", "bmnn gaussian: interrupted\n")
 
 
 @pytest.mark.parametrize("then", [ImportError("initialization failed"), OSError(5, "Input/output error"), None])

@@ -10,9 +10,10 @@ command line turns into one line and exit code 128 + the signal's number. A sign
 The first signal is remembered, and it decides the outcome whatever happens to its exception: a signal that lands
 inside a C extension's import surfaces as an ``ImportError`` ("initialization failed") or another error, and a
 library that guards an optional import with ``except Exception`` swallows it and goes on. Either way the command
-still ends as interrupted, never as a failed start-up, a stray traceback or a run that finished. Once the outcome is
-known, a further signal ends the process at once, without waiting for threads. This module imports only the standard
-library.
+still ends as interrupted, never as a failed start-up, a stray traceback or a run that finished. One line is said
+about the outcome, never two: a line is written with the stopping signals held back, and once the outcome is known
+a further signal ends the process at once, with that outcome (without waiting for threads). This module imports only
+the standard library.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 #: the signals that stop a command in one line, and the word the line ends with
@@ -42,6 +45,8 @@ class Interrupted(KeyboardInterrupt):
 
 _ERR: Any = None  # where messages go once stderr has been silenced
 _CAUGHT: int | None = None  # the first signal of STOPS that arrived
+_SAID = False  # a line about the outcome has been written: no second one
+_ENDING: int | None = None  # the exit code, once the outcome is known and the process is ending
 
 
 def caught() -> int | None:
@@ -49,48 +54,66 @@ def caught() -> int | None:
     return _CAUGHT
 
 
+@contextmanager
+def _held() -> Iterator[None]:
+    """The stopping signals wait (blocked, where the system can) until the block ends: a line and its record are
+    written whole, never half or twice."""
+    block = getattr(signal, "pthread_sigmask", None)
+    old = block(signal.SIG_BLOCK, STOPS) if block is not None else None
+    try:
+        yield
+    finally:
+        if block is not None:
+            block(signal.SIG_SETMASK, old)
+
+
 def silence_stderr() -> None:
     """From now on nothing but bmnn's own lines reach stderr (module docstring)."""
     global _ERR
-    if _ERR is not None or sys.stderr is None:
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-        _ERR = os.fdopen(saved, "w", encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
-                         errors="backslashreplace")
-    except OSError:
-        pass
+    with _held():
+        if _ERR is not None or sys.stderr is None:
+            return
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+            _ERR = os.fdopen(saved, "w", encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
+                             errors="backslashreplace")
+        except OSError:
+            pass
 
 
 def say(message: str) -> None:
-    """One line on stderr; nothing (and no exception) when stderr is closed."""
-    stream = _ERR if _ERR is not None else sys.stderr
-    if stream is None:
-        return
-    try:
-        stream.write(message + "\n")
-        stream.flush()
-    except (OSError, ValueError):
-        pass
+    """One line on stderr; nothing (and no exception) when stderr is closed. A signal arriving meanwhile waits
+    until the line is written and recorded as said."""
+    global _SAID
+    with _held():
+        _SAID = True
+        stream = _ERR if _ERR is not None else sys.stderr
+        if stream is None:
+            return
+        try:
+            stream.write(message + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
-def _on_signal(signum: int, frame: Any) -> NoReturn:
+def _on_signal(signum: int, frame: Any) -> None:
     global _CAUGHT
+    if _ENDING is not None:  # the outcome is known: the process ends at once, with it if it has been said
+        silence_stderr()
+        if _SAID:
+            os._exit(_ENDING)
+        first = _CAUGHT or signum
+        say(f"bmnn: {stopped(first)}")
+        os._exit(128 + first)
     if _CAUGHT is None:
         _CAUGHT = signum
     silence_stderr()
     raise Interrupted(signum)
-
-
-def _on_late_signal(signum: int, frame: Any) -> NoReturn:
-    """A signal while the command writes its last line and exits: no exception left to catch, one line and out."""
-    silence_stderr()
-    say(f"bmnn: {stopped(signum)}")
-    os._exit(128 + signum)
 
 
 #: below this address-space limit (ulimit -v), BLAS runs one thread: OpenBLAS reserves buffers per thread at
@@ -113,6 +136,7 @@ def _one_blas_thread_under_a_memory_limit() -> None:
 def entry() -> NoReturn:
     """The ``bmnn`` console script: :func:`bmnn.cli.main`, with signals caught first and, after any failure,
     nothing more on stderr than bmnn's own line."""
+    global _ENDING
     code = 0
     try:  # a signal may land between any two lines from the first handler's installation on
         for sig in STOPS:
@@ -122,25 +146,26 @@ def entry() -> NoReturn:
         from bmnn.cli import main
 
         code = main()
-    except KeyboardInterrupt:  # during start-up, before main() could catch it: reported below
-        code = -1
+        _ENDING = code if _CAUGHT is None else 128 + _CAUGHT
+    except KeyboardInterrupt:  # during start-up, before main() could catch it, or a second signal
+        _ENDING = code = 128 + (_CAUGHT or signal.SIGINT)
     except (ImportError, MemoryError) as exc:  # start-up under a memory limit (ulimit -v) too low for numpy
+        _ENDING = code = 1 if _CAUGHT is None else 128 + _CAUGHT
         if _CAUGHT is None:
             detail = " ".join(str(exc).split())
             say(f"bmnn: error: the command line could not start ({type(exc).__name__}"
                 f"{': ' + detail if detail else ''}); a memory limit (ulimit -v) may be too low, or the installation"
                 " is incomplete")
-            code = 1
     except BaseException:
         if _CAUGHT is None:
             raise
-    signum = _CAUGHT if _CAUGHT is not None else (signal.SIGINT if code == -1 else None)
-    if signum is not None and code != 128 + int(signum):  # main() has not said it (module docstring)
-        say(f"bmnn: {stopped(signum)}")
-        code = 128 + int(signum)
-    for sig in STOPS:  # the outcome is known: a later signal ends the process at once
-        if signal.getsignal(sig) is _on_signal:
-            signal.signal(sig, _on_late_signal)
+        _ENDING = code = 128 + _CAUGHT
+    # from here on a signal ends the process at once (_on_signal); the first signal decides the code
+    if _CAUGHT is not None:
+        code = 128 + _CAUGHT
+        if not _SAID:  # main() has not said it (module docstring)
+            say(f"bmnn: {stopped(_CAUGHT)}")
+    _ENDING = code
     if code:
         silence_stderr()
     try:

@@ -883,6 +883,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _writable_caches()
         _check_open_files(args.command)
+        if _caught() is not None:  # a signal whose exception a library swallowed while bmnn started
+            raise KeyboardInterrupt
         with warnings.catch_warnings(), np.errstate(**(_RAISE if numeric else {})):
             warnings.simplefilter("ignore")  # library warnings never reach the terminal; results carry the facts
             code = int(args.func(args))
