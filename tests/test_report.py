@@ -108,7 +108,7 @@ def test_each_figure_says_what_it_shows():
 
 @pytest.mark.parametrize(("value", "se", "shown"), [
     (0.45213, 0.0013, "0.4521"), (2407.3, 35.0, "2407"), (-1.23456e-5, 3e-8, "-1.2346 × 10⁻⁵"),
-    (0.9, 0.3, "0.90"), (3.14159, float("nan"), "3.14159"), (3.14159, 0.0, "3.14159"), (12.5, 4e-7, "12.5000000"),
+    (0.9, 0.3, "0.90"), (3.14159, float("nan"), "≈ 3.1"), (3.14159, 0.0, "3.14159"), (12.5, 4e-7, "12.5000000"),
     (0.0003, 0.01, "0.000"), (9.996, 0.1, "10.00"), (0.0, 0.0013, "0.0000"), (-0.00004, 0.01, "0.000"),
     (0.1, 1e-20, "1.00000000 × 10⁻¹"), (2.5e7, 3e4, "2.5000 × 10⁷"), (0.5, 1e-9, "5.00000000 × 10⁻¹"),
 ])
@@ -117,8 +117,10 @@ def test_a_monte_carlo_value_shows_the_digits_its_error_supports(value, se, show
     from bmnn.report import _fmt, _supported
 
     assert _supported(value, se) == shown
-    if not (se > 0):  # no error known (NaN, 0): the value as an exact one, never a failure
+    if se == 0:  # an exact value: shown as one
         assert _fmt(Sampled(value, se)) == _fmt(value)
+    elif not (se > 0):  # no error known (NaN): two digits, marked as approximate, never a failure
+        assert _fmt(Sampled(value, se)) == shown
     else:  # the error to two significant digits, trailing zeros kept: 0.40, not 0.4
         error = _fmt(Sampled(value, se)).split(" ± ")[1]
         assert _fmt(Sampled(value, se)) == f"{shown} ± {error}"
@@ -134,7 +136,7 @@ def test_an_interval_of_sampled_values_shows_each_number_to_the_digits_its_own_e
     lo, hi = Sampled(19.71234, 0.011), Sampled(30.05671, 0.2)
     assert _fmt(Interval(lo, hi)) == "[19.712, 30.06]"
     assert _fmt(Interval(lo, hi, mean=Sampled(24.89012, 0.0123))) == "24.890 [19.712, 30.06]"
-    assert _fmt(Interval(Sampled(-3.2e-5, 4e-7), Sampled(0.0123, float("nan")))) == "[-3.200 × 10⁻⁵, 0.0123]"
+    assert _fmt(Interval(Sampled(-3.2e-5, 4e-7), Sampled(0.0123, float("nan")))) == "[-3.200 × 10⁻⁵, ≈ 0.012]"
 
 
 def test_a_supported_value_shows_exactly_the_digits_its_error_supports():

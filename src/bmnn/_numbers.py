@@ -1,8 +1,8 @@
 """The page's rule for numbers, shared by the report and the records' texts.
 
 Exact values show about six significant digits, in fixed notation from 1e-3 up to 1e6 and as ``m × 10ⁿ`` outside;
-a Monte Carlo estimate shows the digits its standard error supports. The page's script ports the same rule to
-JavaScript (``report/page.js``), and a test compares the two.
+a Monte Carlo estimate shows the digits its standard error supports. The page's script ports the rule for exact
+values to JavaScript (``report/page.js``), and a test compares the two; Monte Carlo values reach the page as text.
 """
 
 from __future__ import annotations
@@ -39,9 +39,12 @@ def exact(v: float) -> str:
 def supported(value: float, se: float) -> str:
     """A Monte Carlo estimate to the digits its standard error supports: rounded at the decimal place one below
     the error's leading digit (0.45213 with error 0.0013 shows as 0.4521, 9.996 with error 0.1 as 10.00, 0.0003
-    with error 0.01 as 0.000), by the page's rule for the notation, to at most :data:`MAX_DIGITS` digits."""
-    if not (math.isfinite(value) and math.isfinite(se) and se > 0):
+    with error 0.01 as 0.000), by the page's rule for the notation, to at most :data:`MAX_DIGITS` digits. An error of
+    0 means the value is exact (six digits); an unknown error (NaN) gives two digits, marked "≈"."""
+    if not math.isfinite(value) or se == 0:
         return exact(value)
+    if not (math.isfinite(se) and se > 0):
+        return "≈ " + sig(value, 2)
     last = math.floor(math.log10(se)) - 1  # the decimal place of the last digit shown
     rounded = round(value, -last)
     if rounded == 0:  # zero to every digit the error supports

@@ -387,8 +387,7 @@ def calibration(cfg: GaussianConfig = GaussianConfig(), ns=(1, 2, 5, 10, 100), l
                                     _binomial_se(th, reps)))
     checks.append(holds("n = 1: both plug-ins under-cover by more than 4 se",
                         max(cov["plugin_mle"][0], cov["plugin_map"][0]) < level - 4 * se,
-                        value=f"{cov['plugin_mle'][0]:.4f}, {cov['plugin_map'][0]:.4f}",
-                        expected=f"< {level - 4 * se:.4f}"))
+                        value=[rows[0][2], rows[0][4]], expected=f"< {level - 4 * se:.4f}"))
     return Record(
         id="1.C", title="Beyond the material: are the predictives calibrated?",
         statement=(f"Draw mu from the prior, n data and one new x given mu, {reps:,} times per n; how often does "

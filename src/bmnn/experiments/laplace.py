@@ -484,13 +484,24 @@ def q2_S_scale(cfg: LaplaceConfig = LaplaceConfig(), bench: dict | None = None) 
 PRIORS_PROBLEM = (100, 60, (5.0, -4.0, 3.0, -2.5))
 
 
+def sparse_summaries(w: np.ndarray, k: int) -> dict:
+    """2.P's summaries of an estimate m of the weights w whose first ``k`` are the large ones, each a function of m
+    returning its value and its gradient (for the delta method): the expected test MSE 1 + ||w - m||^2 (exact for
+    x ~ N(0, I) and unit noise), the mean share of the large weights' size kept, and the nulls' mean size."""
+    p = len(w)
+    return {"mse": lambda m: (1.0 + float(np.sum((m - w) ** 2)), 2.0 * (m - w)),
+            "kept": lambda m: (float(np.mean(np.abs(m[:k]) / np.abs(w[:k]))),
+                               np.r_[np.sign(m[:k]) / np.abs(w[:k]) / k, np.zeros(p - k)]),
+            "nulls": lambda m: (float(np.mean(np.abs(m[k:]))), np.r_[np.zeros(k), np.sign(m[k:]) / (p - k)])}
+
+
 def q2_P_priors(cfg: LaplaceConfig = LaplaceConfig(), reference: dict | None = None) -> Record:
     """2.P: the Laplace prior beside the horseshoe and the Gaussian prior on one sampler: which shrinks the large
     signals, and the test MSE of each posterior mean; checks against the Gaussian prior's closed form and the
     horseshoe's NUTS reference."""
     from bmnn.datasets import load_bundled
     from bmnn.laplace import GaussianPriorRegression, HorseshoeRegression, LaplaceRegression
-    from bmnn.laplace.diagnostics import chain_jackknife_se, quantile_mcse, summarize
+    from bmnn.laplace.diagnostics import delta_mcse, quantile_mcse, summarize
     from bmnn.laplace.gibbs import Data, Noise, run
     from bmnn.laplace.priors.gaussian import GaussianPrior
     from bmnn.laplace.settings import SamplerSettings
@@ -509,12 +520,9 @@ def q2_P_priors(cfg: LaplaceConfig = LaplaceConfig(), reference: dict | None = N
     fits = {k: m.fit(X, y) for k, m in models.items()}
     k = len(big)
     # x ~ N(0, I) and y = x^T w + N(0, 1): the expected test MSE of w_hat is exactly 1 + ||w - w_hat||^2; each
-    # summary is a function of a sampled posterior mean, with its MCSE by the jackknife over chains
-    summaries = {"mse": lambda m: 1.0 + float(np.sum((m - w) ** 2)),
-                 "kept": lambda m: float(np.mean(np.abs(m[:k]) / np.abs(w[:k]))),
-                 "nulls": lambda m: float(np.mean(np.abs(m[k:])))}
-    found = {key: {name: Sampled(fn(f.coef_mean_), chain_jackknife_se(f.draws_, fn)) for name, f in fits.items()}
-             for key, fn in summaries.items()}
+    # summary is a function of a sampled posterior mean m, with its MCSE by the delta method (value, gradient at m)
+    found = {key: {name: Sampled(fn(f.coef_mean_)[0], delta_mcse(f.draws_, fn(f.coef_mean_)[1]))
+                   for name, f in fits.items()} for key, fn in sparse_summaries(w, k).items()}
     mse, kept, nulls = found["mse"], found["kept"], found["nulls"]
     show = list(range(k)) + list(range(k, k + 6))
     data = PriorsData(names=[f"w{j + 1}" for j in show], truth=w[show],

@@ -1,8 +1,7 @@
 """Diagnostics of any MCMC draws, as free functions of arrays shaped ``(chains, draws, ...)`` (ours or another
 sampler's): posterior mean and sd, ArviZ's MCSE of the mean and of quantiles, bulk and tail ESS and rank-normalised
-R-hat, equal-tailed credible intervals, and the MCSE of a function of the posterior mean (a jackknife over chains,
-which ArviZ does not offer: chains are independent, so leaving one out at a time needs no model of the
-autocorrelation within a chain).
+R-hat, equal-tailed credible intervals, and the MCSE of a smooth function of the posterior mean (the delta method on
+ArviZ's MCSE).
 
 Where a diagnostic is undefined (R-hat with one chain, ESS and MCSE with fewer than four draws) it is NaN, without a
 warning or a log line: the caller decides how to show it.
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
 from contextlib import contextmanager
 
 import numpy as np
@@ -25,25 +23,20 @@ def quantile_mcse(draws: NDArray[np.float64], prob: float) -> NDArray[np.float64
     """ArviZ's Monte Carlo standard error of the ``prob`` quantile over the first two axes of ``draws`` (chains,
     draws, ...), per coordinate."""
     az = _arviz()
-    with np.errstate(all="ignore"), warnings.catch_warnings():
+    log = getattr(az, "_log", None) or logging.getLogger("arviz")
+    with np.errstate(all="ignore"), warnings.catch_warnings(), _quiet(log):
         warnings.simplefilter("ignore")
         ds = az.convert_to_dataset({"x": np.asarray(draws, dtype=np.float64)})
         return np.asarray(az.mcse(ds, method="quantile", prob=prob)["x"].values)
 
 
-def chain_jackknife_se(draws: NDArray[np.float64], fn: Callable[[NDArray[np.float64]], float]) -> float:
-    """The Monte Carlo standard error of ``fn(posterior mean)``, the mean taken over the first two axes of ``draws``
-    (chains, draws, ...), by the jackknife over chains (each chain left out in turn). Every chain must have the same
-    number of draws; fewer than two chains give NaN. For a linear ``fn`` it is exactly the standard error of the mean
-    over the chain means."""
-    draws = np.asarray(draws, dtype=np.float64)
-    chains = draws.shape[0]
-    if chains < 2:
-        return float("nan")
-    means = draws.mean(axis=1)
-    total = means.sum(axis=0)
-    left_out = np.array([float(fn((total - means[c]) / (chains - 1))) for c in range(chains)])
-    return float(np.sqrt((chains - 1) / chains * np.sum((left_out - left_out.mean()) ** 2)))
+def delta_mcse(draws: NDArray[np.float64], gradient: NDArray[np.float64]) -> float:
+    """The Monte Carlo standard error of ``fn(posterior mean)`` for a smooth ``fn`` whose gradient at the mean is
+    ``gradient``, the mean taken over the first two axes of ``draws`` (chains, draws, p): the delta method, ArviZ's
+    MCSE of the mean of the scalar series ``draws @ gradient``. It accounts for the correlation between coordinates
+    and within chains, and is as stable as the MCSE of a mean."""
+    series = np.asarray(draws, dtype=np.float64) @ np.asarray(gradient, dtype=np.float64)
+    return float(summarize(series[..., None])["mcse"][0])
 
 
 def summarize(draws: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:

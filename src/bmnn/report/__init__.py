@@ -136,8 +136,8 @@ def _fmt(value: Any) -> str:
         value = value.item()
     if isinstance(value, Sampled):
         se = float(value.se)
-        if not (math.isfinite(se) and se > 0):  # no error known: the value by the rule for exact ones
-            return _fmt(float(value.value))
+        if not (math.isfinite(se) and se > 0):  # exact (0), or the error unknown: see _supported
+            return _supported(float(value.value), se)
         return f"{_supported(float(value.value), se)} ± {_sig(se, 2, strip=False)}"
     if isinstance(value, Interval):  # compact: the errors fix the digits and are not written out
         ends = _interval(float(value.lo.value), float(value.lo.se), float(value.hi.value), float(value.hi.se))
