@@ -1,7 +1,9 @@
 """Hand-applied mutants, each applied to the source, the tests that cover it run, and the source restored. Every
 mutant must be killed (docs/mutation.md has the last run). Two sets: ``files`` (the default: the exact sums, the
 two-part moments, the streamed reader, the temporary-file cleaner and the intercept; about ten minutes) and
-``sampler`` (job 2's kernel, driver, priors and settings; ``.venv/bin/python scripts/hand_mutants.py sampler``)."""
+``sampler`` (job 2's kernel, driver, priors and settings; ``.venv/bin/python scripts/hand_mutants.py sampler``), and
+``signals`` (how a signal ends a command, the digits of Monte Carlo values and their errors;
+``.venv/bin/python scripts/hand_mutants.py signals``)."""
 
 import pathlib
 import subprocess
@@ -130,6 +132,35 @@ SAMPLER = [
 ]
 SAMPLER_TESTS = ["tests/test_laplace_kernel.py", "tests/test_priors.py", "tests/test_laplace_scale.py",
                  "tests/test_laplace.py", "tests/test_laplace_extremes.py", "tests/test_laplace_coordinate_steps.py"]
+SIGNALS = [
+    ("src/bmnn/_entry.py", "    if _CAUGHT is None:\n        _CAUGHT = signum", "    if True:\n        _CAUGHT = signum"),
+    ("src/bmnn/_entry.py", "        if _SAID:\n            os._exit(_ENDING)", "        if False:\n            os._exit(_ENDING)"),
+    ("src/bmnn/_entry.py", "        if not _SAID:  # main() has not said it", "        if True:  # main() has not said it"),
+    ("src/bmnn/_entry.py", "    with _held():\n        _SAID = True", "    if True:\n        _SAID = True"),
+    ("src/bmnn/_entry.py", "            if signal.getsignal(sig) is not signal.SIG_IGN:", "            if True:"),
+    ("src/bmnn/_entry.py", "        _ENDING = code if _CAUGHT is None else 128 + _CAUGHT", "        _ENDING = None"),
+    ("src/bmnn/_entry.py", "        _ENDING = code = 128 + (_CAUGHT or signal.SIGINT)", "        _ENDING = code = 1"),
+    ("src/bmnn/_entry.py", "    except BaseException:\n        if _CAUGHT is None:\n            raise",
+     "    except BaseException:\n        if True:\n            raise"),
+    ("src/bmnn/cli.py", "        if _caught() is not None:  # a signal whose exception a library swallowed while bmnn started",
+     "        if False:"),
+    ("src/bmnn/cli.py", "    signum = _caught()\n", "    signum = None\n"),
+    ("src/bmnn/_numbers.py", 'return "≈ " + sig(value, 2)', "return exact(value)"),
+    ("src/bmnn/_numbers.py", "    if not math.isfinite(value) or se == 0:", "    if not math.isfinite(value):"),
+    ("src/bmnn/laplace/diagnostics.py", "series = np.asarray(draws, dtype=np.float64) @ np.asarray(gradient, dtype=np.float64)",
+     "series = np.asarray(draws, dtype=np.float64) @ np.abs(np.asarray(gradient, dtype=np.float64))"),
+    ("src/bmnn/experiments/laplace.py", 'return {"mse": lambda m: (1.0 + float(np.sum((m - w) ** 2)), 2.0 * (m - w)),',
+     'return {"mse": lambda m: (1.0 + float(np.sum((m - w) ** 2)), m - w),'),
+    ("src/bmnn/experiments/laplace.py", "np.r_[np.zeros(k), np.sign(m[k:]) / (p - k)]", "np.r_[np.zeros(k), np.sign(m[k:]) / p]"),
+    ("src/bmnn/experiments/gaussian.py", "Sampled(hit[\"plugin_mle\"], _binomial_se(theory_mle, reps))",
+     "Sampled(hit[\"plugin_mle\"], se)"),
+    ("src/bmnn/experiments/gaussian.py", "return float(np.sqrt(rate * (1 - rate) / reps))",
+     "return float(np.sqrt(rate * (1 - rate) / (reps - 1)))"),
+    ("src/bmnn/report/__init__.py", 'return ends if value.mean is None else f"{_supported(float(value.mean.value), float(value.mean.se))} {ends}"',
+     'return ends if value.mean is None else f"{_fmt(float(value.mean.value))} {ends}"'),
+]
+SIGNALS_TESTS = ["tests/test_user_world.py", "tests/test_report.py", "tests/test_diagnostics.py",
+                 "tests/test_experiments_gaussian.py", "tests/test_priors.py"]
 MUTANTS = MUTANTS_ALL
 TESTS = [
     "tests/test_gaussian.py",
@@ -143,6 +174,10 @@ SELECT = ("(negative_sum or merged_moments or very_different or sums or sum or e
           "or replaces or leaves or refit or map_only) and not signal and not wheel and not memory_limit")
 if sys.argv[1:] == ["sampler"]:
     MUTANTS, TESTS, SELECT = SAMPLER, SAMPLER_TESTS, "not hypothesis_extremes"
+if sys.argv[1:] == ["signals"]:
+    MUTANTS, TESTS = SIGNALS, SIGNALS_TESTS
+    SELECT = ("signal or ctrl_c or stopped or swallowed or supported or interval or monte_carlo or linear or spread "
+              "or gradients or calibration or priors_record or limit_record")
 killed = 0
 for path, old, new in MUTANTS:
     p = root / path
