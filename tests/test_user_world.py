@@ -771,6 +771,86 @@ def test_a_signal_swallowed_while_bmnn_starts_stops_the_command_before_it_runs(t
     assert (p.returncode, p.stdout, p.stderr.decode()) == (130, b"", "bmnn gaussian: interrupted\n")
 
 
+RAISED = """
+import sys, types
+fake = types.ModuleType("bmnn.cli")
+def main():
+    raise KeyboardInterrupt  # a library's own, with no signal
+fake.main = main
+sys.modules["bmnn.cli"] = fake
+from bmnn._entry import entry
+entry()
+"""
+
+
+def test_a_keyboard_interrupt_without_a_signal_is_one_line_too(tmp_path):
+    p = subprocess.run([sys.executable, "-c", RAISED], capture_output=True, cwd=tmp_path, timeout=60)
+    assert (p.returncode, p.stderr.decode()) == (130, "bmnn: interrupted\n")
+
+
+def test_a_signal_just_after_the_output_never_kills_the_process_by_that_signal(tmp_path):
+    # Python puts the default actions back while it finalises: a signal then must not end the process by it
+    (tmp_path / "d.txt").write_text("1.1 2.3 0.4\n")
+    for delay in (0.0, 0.005, 0.01, 0.02, 0.04, 0.08):
+        p = subprocess.Popen([*BMNN, "gaussian", "--noise-sd", "1.3", "--prior-sd", "0.7", "d.txt"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout.read(1)
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        assert (p.returncode, err) in ((0, b""), (130, b"bmnn: interrupted\n")), (delay, p.returncode, err)
+
+
+CLUSTER = """
+import sys, time, types
+fake = types.ModuleType("bmnn.cli")
+def main():
+    from bmnn import cluster
+    with cluster.client(workers=2) as c:
+        c.submit(sum, [1, 2]).result()
+        print("ready", flush=True)
+        time.sleep(120)
+    return 0
+fake.main = main
+sys.modules["bmnn.cli"] = fake
+from bmnn._entry import entry
+entry()
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_a_terminal_reaches_the_workers_too_and_still_gives_one_line(tmp_path):
+    # a terminal sends Ctrl-C to the whole process group: the embedded cluster's workers get it as well
+    p = subprocess.Popen([sys.executable, "-c", CLUSTER], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    assert p.stdout.readline() == b"ready\n"
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert (p.returncode, err.decode()) == (130, "bmnn: interrupted\n")
+
+
+def test_a_deleted_current_folder_is_one_line_naming_it(tmp_path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    p = subprocess.Popen([*BMNN, "gradcheck"], cwd=gone, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: os.rmdir(os.getcwd()))
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and "current folder no longer exists" in one_line(err.decode()), err
+
+
+@pytest.mark.parametrize("case", ["missing home", "file size limit 0"])
+def test_a_missing_home_folder_is_not_made_and_a_file_size_limit_prints_no_warning(case, tmp_path):
+    # libraries make their cache folders in the home folder, and joblib warns at import when it cannot write
+    (tmp_path / "d.txt").write_text("1.1 2.3 0.4\n")
+    home = tmp_path / "nohome"
+    env = {**os.environ, "HOME": str(home)} if case == "missing home" else None
+    limit = (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))) if case == "file size limit 0" else None
+    p = subprocess.run([*BMNN, "gaussian", "--noise-sd", "1.3", "--prior-sd", "0.7", "d.txt"], cwd=tmp_path,
+                       capture_output=True, timeout=120, env=env, preexec_fn=limit)
+    assert (p.returncode, p.stderr) == (0, b"") and b"mu_MAP" in p.stdout
+    assert not home.exists()
+
+
 @pytest.mark.parametrize("then", [ImportError("initialization failed"), OSError(5, "Input/output error"), None])
 def test_a_command_stopped_by_a_signal_is_reported_as_stopped(then, capsys, monkeypatch):
     # the signal arrived while the command ran (the entry point remembered it); what follows it, an error or a normal

@@ -7,7 +7,9 @@ line on.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: the console script's handlers come first
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["BmnnError", "DataFileError", "GaussianPriorRegression", "HorseshoeRegression", "InputError",

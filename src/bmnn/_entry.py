@@ -21,9 +21,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, NoReturn
+
+TYPE_CHECKING = False  # nothing but what the handlers need is imported before they are installed
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 #: the signals that stop a command in one line, and the word the line ends with
 STOPS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated",
@@ -54,17 +55,60 @@ def caught() -> int | None:
     return _CAUGHT
 
 
-@contextmanager
-def _held() -> Iterator[None]:
-    """The stopping signals wait (blocked, where the system can) until the block ends: a line and its record are
-    written whole, never half or twice."""
-    block = getattr(signal, "pthread_sigmask", None)
-    old = block(signal.SIG_BLOCK, STOPS) if block is not None else None
-    try:
-        yield
-    finally:
-        if block is not None:
-            block(signal.SIG_SETMASK, old)
+class _Held:
+    """A block in which the stopping signals wait (blocked, where the system can) until it ends: a line and its
+    record are written whole, never half or twice."""
+
+    def __enter__(self) -> None:
+        block = getattr(signal, "pthread_sigmask", None)
+        self.old = block(signal.SIG_BLOCK, STOPS) if block is not None else None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
+
+
+def _held() -> _Held:
+    return _Held()
+
+
+class stderr_elsewhere:  # noqa: N801 -- used as a context manager, like contextlib's
+    """Within the block fd 2 is the null device, so processes started meanwhile inherit it as their stderr; bmnn's
+    own lines (:func:`say`) still go to the real stderr, through a copy of it."""
+
+    def __enter__(self) -> None:
+        global _ERR
+        with _held():
+            self.saved, self.err = None, _ERR
+            if sys.stderr is None:
+                return
+            try:
+                sys.stderr.flush()
+                self.saved = os.dup(2)
+                if _ERR is None:
+                    _ERR = os.fdopen(os.dup(self.saved), "w", encoding=getattr(sys.stderr, "encoding", None) or
+                                     "utf-8", errors="backslashreplace")
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 2)
+                os.close(null)
+            except OSError:
+                pass
+
+    def __exit__(self, *exc: object) -> None:
+        global _ERR
+        with _held():
+            if self.saved is None:
+                return
+            try:
+                if self.err is None and not _CAUGHT:  # no signal silenced stderr meanwhile: the real one again
+                    os.dup2(self.saved, 2)
+                    if _ERR is not None:
+                        _ERR.close()
+                    _ERR = None
+            except OSError:
+                pass
+            finally:
+                os.close(self.saved)
 
 
 def silence_stderr() -> None:
@@ -116,6 +160,15 @@ def _on_signal(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
+def _hold_at_exit() -> None:
+    """The last exit handler. While it finalises, Python puts the default action back for every signal that has a
+    handler, and a signal would then end the process by that signal, with no line and not the outcome's code (in
+    whichever thread receives it: blocking it in this one is not enough). Ignored signals are left ignored, so from
+    here on the stopping signals are ignored and the process ends with its outcome."""
+    for sig in STOPS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
 #: below this address-space limit (ulimit -v), BLAS runs one thread: OpenBLAS reserves buffers per thread at
 #: import, and on failing prints its own message and stops the process
 _SMALL_ADDRESS_SPACE = 16 * 2**30
@@ -137,18 +190,24 @@ def entry() -> NoReturn:
     """The ``bmnn`` console script: :func:`bmnn.cli.main`, with signals caught first and, after any failure,
     nothing more on stderr than bmnn's own line."""
     global _ENDING
-    code = 0
+    code, stop = 0, None
     try:  # a signal may land between any two lines from the first handler's installation on
         for sig in STOPS:
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 signal.signal(sig, _on_signal)
+        import atexit
+        import warnings
+
+        atexit.register(_hold_at_exit)  # registered first, so it runs last
+        warnings.simplefilter("ignore")  # library warnings at import (joblib under ulimit -f) never reach the user
         _one_blas_thread_under_a_memory_limit()
         from bmnn.cli import main
 
         code = main()
         _ENDING = code if _CAUGHT is None else 128 + _CAUGHT
-    except KeyboardInterrupt:  # during start-up, before main() could catch it, or a second signal
-        _ENDING = code = 128 + (_CAUGHT or signal.SIGINT)
+    except KeyboardInterrupt:  # during start-up, before main() could catch it, a second signal, or a library's own
+        stop = _CAUGHT or signal.SIGINT
+        _ENDING = code = 128 + stop
     except (ImportError, MemoryError) as exc:  # start-up under a memory limit (ulimit -v) too low for numpy
         _ENDING = code = 1 if _CAUGHT is None else 128 + _CAUGHT
         if _CAUGHT is None:
@@ -161,10 +220,11 @@ def entry() -> NoReturn:
             raise
         _ENDING = code = 128 + _CAUGHT
     # from here on a signal ends the process at once (_on_signal); the first signal decides the code
-    if _CAUGHT is not None:
-        code = 128 + _CAUGHT
+    stop = _CAUGHT or stop
+    if stop is not None:
+        code = 128 + stop
         if not _SAID:  # main() has not said it (module docstring)
-            say(f"bmnn: {stopped(_CAUGHT)}")
+            say(f"bmnn: {stopped(stop)}")
     _ENDING = code
     if code:
         silence_stderr()

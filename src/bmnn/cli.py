@@ -816,13 +816,17 @@ def _private_cache() -> Path:
 
 
 def _writable_caches() -> None:
-    """Where the home folder (or the cache a variable names) cannot be written, point the libraries' caches at a
-    private temporary folder instead, so that a read-only home neither stops a command nor prints warnings."""
+    """Where the home folder (or the cache a variable names) cannot be written, or does not exist, point the
+    libraries' caches at a private temporary folder instead, so that a read-only or missing home neither stops a
+    command nor prints warnings, and no home folder is made."""
     import tempfile
 
+    home_exists = os.path.isdir(os.path.expanduser("~"))
     for var, default in _CACHES:
         path = Path(os.path.expanduser(os.environ.get(var) or default))
         try:  # writable if a file can be made in it (os.access says yes to root even on /proc)
+            if not (os.environ.get(var) or home_exists):
+                raise FileNotFoundError  # a home folder that does not exist is not bmnn's to make
             path.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=path):
                 pass
@@ -866,6 +870,12 @@ def main(argv: list[str] | None = None) -> int:
     the machine such as a full disk; 2 a usage or input error; 128 + N for signal N)."""
     if sys.stdout is None:
         _say("bmnn: error: standard output is closed; nothing could be printed (run it with an open stdout)")
+        return 1
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # libraries (torch's MKL, Dask) fail on it with messages that name nothing
+        _say("bmnn: error: the current folder no longer exists (it was deleted or moved); change to an existing "
+             "folder and run the command again")
         return 1
     parser = build_parser()
     try:

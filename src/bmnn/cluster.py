@@ -93,14 +93,31 @@ def client(scheduler: str | None = None, workers: int | None = None, threads_per
     n = default_workers() if workers is None else workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InputError(f"workers must be a whole number >= 1, got {workers!r}")
-    cluster = LocalCluster(n_workers=n, threads_per_worker=threads_per_worker, processes=True,
-                           memory_limit=memory_limit, dashboard_address=None, silence_logs=logging.CRITICAL)
-    c = Client(cluster)
+    cluster = None
     try:
-        yield c
+        with _ctrl_c_for_bmnn_alone():  # the workers are spawned meanwhile and keep this stderr
+            cluster = LocalCluster(n_workers=n, threads_per_worker=threads_per_worker, processes=True,
+                                   memory_limit=memory_limit, dashboard_address=None, silence_logs=logging.CRITICAL)
+        c = Client(cluster)
+        try:
+            yield c
+        finally:
+            c.close()
     finally:
-        c.close()
-        cluster.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@contextmanager
+def _ctrl_c_for_bmnn_alone() -> Iterator[None]:
+    """The embedded cluster's worker processes start with the null device as their stderr. A terminal's Ctrl-C goes
+    to the whole process group: each worker would print its own traceback, while bmnn alone says that the command
+    stopped (and closes the cluster). bmnn's own lines still reach the real stderr
+    (:class:`bmnn._entry.stderr_elsewhere`)."""
+    from bmnn._entry import stderr_elsewhere
+
+    with stderr_elsewhere():
+        yield
 
 
 def seed_streams(seed: int, n: int) -> list[int]:
