@@ -907,6 +907,41 @@ def test_an_address_where_no_scheduler_answers_is_one_line(tmp_path, capsys, mon
     assert code == 2 and "no Dask scheduler answered" in one_line(err)
 
 
+@pytest.mark.parametrize("greeting", [None, b"SSH-2.0-OpenSSH_9.6\r\n"])
+def test_a_server_that_is_not_a_dask_scheduler_is_one_line_in_bounded_time(greeting, tmp_path, capsys, monkeypatch):
+    # a web server accepts and waits for a request; an SSH server greets first, in another protocol
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if greeting:
+                conn.sendall(greeting)
+
+    threading.Thread(target=serve, daemon=True).start()
+    monkeypatch.setattr("bmnn.cluster.CONNECT_TIMEOUT", "2s")
+    (tmp_path / "x1.csv").write_text("a,y\n1,2\n2,3\n")
+    start = time.monotonic()
+    try:
+        code, _, err = run(["lasso", "--csv", str(tmp_path / "x*.csv"), "--target", "y", *L, "--scheduler",
+                            f"tcp://127.0.0.1:{server.getsockname()[1]}"], capsys)
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    assert code == 2 and "no Dask scheduler answered" in one_line(err), err
+    assert time.monotonic() - start < 30
+
+
 @pytest.mark.slow
 def test_a_task_that_fails_is_reported_once_not_retried(tmp_path):
     from bmnn import cluster

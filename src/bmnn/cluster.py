@@ -79,12 +79,7 @@ def client(scheduler: str | None = None, workers: int | None = None, threads_per
         if workers is not None:
             raise InputError(f"workers sizes an embedded cluster; with the scheduler {address!r} the cluster's own "
                              "workers run the tasks (give one or the other)", param="workers")
-        try:
-            c = Client(address, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError, ValueError, TypeError, ImportError) as exc:  # TypeError, ImportError: a
-            # scheme (tls, ucx) that needs Dask's security settings or a package this installation lacks
-            raise ClusterError(f"no Dask scheduler answered at {address!r} ({type(exc).__name__}: "
-                               f"{' '.join(str(exc).split())[:200]})") from None
+        c = _connect(Client, address)
         try:
             yield c
         finally:
@@ -106,6 +101,43 @@ def client(scheduler: str | None = None, workers: int | None = None, threads_per
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _connect(client_type: Any, address: str) -> Any:
+    """A client connected to the scheduler at ``address``, or one line saying why not, within about
+    :data:`CONNECT_TIMEOUT` and a half. Dask's own timeout covers the connection but not its handshake: a server that
+    accepts and then says nothing (a web server) would be waited for without end, and one that speaks another
+    protocol (an SSH banner) is read as a message length of exabytes. The connection is made in a thread, and the
+    wait for it is bounded here."""
+    import threading
+
+    from dask.utils import parse_timedelta
+
+    done: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            done["client"] = client_type(address, timeout=CONNECT_TIMEOUT)
+        except BaseException as exc:  # noqa: BLE001 -- handed to the caller's thread
+            done["error"] = exc
+
+    t = threading.Thread(target=connect, name="bmnn connect", daemon=True)
+    t.start()
+    t.join(1.5 * parse_timedelta(CONNECT_TIMEOUT))
+    exc = done.get("error")
+    if t.is_alive():
+        raise ClusterError(f"no Dask scheduler answered at {address!r}: something accepted the connection but did "
+                           f"not complete Dask's handshake within {CONNECT_TIMEOUT} (is it a Dask scheduler?)")
+    if isinstance(exc, MemoryError):
+        raise ClusterError(f"no Dask scheduler answered at {address!r}: the server there speaks another protocol "
+                           "(its first bytes read as an impossible message size)")
+    if isinstance(exc, (OSError, TimeoutError, ValueError, TypeError, ImportError)):  # TypeError, ImportError: a
+        # scheme (tls, ucx) that needs Dask's security settings or a package this installation lacks
+        raise ClusterError(f"no Dask scheduler answered at {address!r} ({type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())[:200]})")
+    if exc is not None:
+        raise exc
+    return done["client"]
 
 
 @contextmanager
