@@ -139,7 +139,10 @@ SIGNALS = [
     ("src/bmnn/_entry.py", "    with _held():\n        _SAID = True", "    if True:\n        _SAID = True"),
     ("src/bmnn/_entry.py", "            if signal.getsignal(sig) is not signal.SIG_IGN:", "            if True:"),
     ("src/bmnn/_entry.py", "        _ENDING = code if _CAUGHT is None else 128 + _CAUGHT", "        _ENDING = None"),
-    ("src/bmnn/_entry.py", "        _ENDING = code = 128 + (_CAUGHT or signal.SIGINT)", "        _ENDING = code = 1"),
+    ("src/bmnn/_entry.py", "        stop = _CAUGHT or signal.SIGINT", "        stop = _CAUGHT"),
+    ("src/bmnn/_entry.py", "        signal.signal(sig, signal.SIG_IGN)", "        pass"),
+    ("src/bmnn/cli.py", "            if not (os.environ.get(var) or home_exists):", "            if False:"),
+    ("src/bmnn/cluster.py", "    with stderr_elsewhere():\n        yield", "    yield"),
     ("src/bmnn/_entry.py", "    except BaseException:\n        if _CAUGHT is None:\n            raise",
      "    except BaseException:\n        if True:\n            raise"),
     ("src/bmnn/cli.py", "        if _caught() is not None:  # a signal whose exception a library swallowed while bmnn started",
@@ -177,7 +180,8 @@ if sys.argv[1:] == ["sampler"]:
 if sys.argv[1:] == ["signals"]:
     MUTANTS, TESTS = SIGNALS, SIGNALS_TESTS
     SELECT = ("signal or ctrl_c or stopped or swallowed or supported or interval or monte_carlo or linear or spread "
-              "or gradients or calibration or priors_record or limit_record")
+              "or gradients or calibration or priors_record or limit_record or home or deleted or terminal or "
+              "not_a_dask")
 killed = 0
 for path, old, new in MUTANTS:
     p = root / path

@@ -798,7 +798,9 @@ def test_a_signal_just_after_the_output_never_kills_the_process_by_that_signal(t
         time.sleep(delay)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
-        assert (p.returncode, err) in ((0, b""), (130, b"bmnn: interrupted\n")), (delay, p.returncode, err)
+        # done (0, nothing said), or stopped while writing or exiting (130, one line): never killed by the signal
+        assert (p.returncode, err) == (0, b"") or (p.returncode == 130 and err.count(b"\n") == 1
+                                                   and err.endswith(b": interrupted\n")), (delay, p.returncode, err)
 
 
 CLUSTER = """
@@ -818,7 +820,6 @@ entry()
 """
 
 
-@pytest.mark.slow
 def test_ctrl_c_at_a_terminal_reaches_the_workers_too_and_still_gives_one_line(tmp_path):
     # a terminal sends Ctrl-C to the whole process group: the embedded cluster's workers get it as well
     p = subprocess.Popen([sys.executable, "-c", CLUSTER], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
