@@ -641,12 +641,15 @@ LATE_SIGNAL = """
 import os, signal, sys, threading, time, types
 fake = types.ModuleType("bmnn.cli")
 def main():
-    def worker():  # a thread the exit waits for; a signal arrives meanwhile
+    printed = threading.Event()
+    def worker():  # a thread the exit waits for; a signal arrives meanwhile, once the result is out
+        printed.wait()
         time.sleep(0.3)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(60)
     threading.Thread(target=worker).start()
-    print("a result")
+    print("a result", flush=True)
+    printed.set()
     return 0
 fake.main = main
 sys.modules["bmnn.cli"] = fake

@@ -55,7 +55,7 @@ def caught() -> int | None:
     return _CAUGHT
 
 
-class _Held:
+class _held:  # noqa: N801 -- a context manager, named as one
     """A block in which the stopping signals wait (blocked, where the system can) until it ends: a line and its
     record are written whole, never half or twice."""
 
@@ -68,31 +68,20 @@ class _Held:
             signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
 
 
-def _held() -> _Held:
-    return _Held()
-
-
-class stderr_elsewhere:  # noqa: N801 -- used as a context manager, like contextlib's
-    """Within the block fd 2 is the null device, so processes started meanwhile inherit it as their stderr; bmnn's
-    own lines (:func:`say`) still go to the real stderr, through a copy of it."""
+class stderr_elsewhere:  # noqa: N801 -- a context manager, named as one
+    """Within the block stderr is silenced (:func:`silence_stderr`), so processes started meanwhile inherit the null
+    device as their stderr while bmnn's own lines still reach the real one; after it, the real stderr is back,
+    unless a signal has arrived meanwhile (the silence is then for good)."""
 
     def __enter__(self) -> None:
-        global _ERR
         with _held():
-            self.saved, self.err = None, _ERR
-            if sys.stderr is None:
-                return
-            try:
-                sys.stderr.flush()
-                self.saved = os.dup(2)
-                if _ERR is None:
-                    _ERR = os.fdopen(os.dup(self.saved), "w", encoding=getattr(sys.stderr, "encoding", None) or
-                                     "utf-8", errors="backslashreplace")
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 2)
-                os.close(null)
-            except OSError:
-                pass
+            self.was_silent, self.saved = _ERR is not None, None
+            if not self.was_silent and sys.stderr is not None:
+                try:
+                    self.saved = os.dup(2)
+                except OSError:
+                    pass
+        silence_stderr()
 
     def __exit__(self, *exc: object) -> None:
         global _ERR
@@ -100,10 +89,9 @@ class stderr_elsewhere:  # noqa: N801 -- used as a context manager, like context
             if self.saved is None:
                 return
             try:
-                if self.err is None and not _CAUGHT:  # no signal silenced stderr meanwhile: the real one again
+                if _CAUGHT is None and _ERR is not None:
                     os.dup2(self.saved, 2)
-                    if _ERR is not None:
-                        _ERR.close()
+                    _ERR.close()
                     _ERR = None
             except OSError:
                 pass
