@@ -521,8 +521,9 @@ def q2_P_priors(cfg: LaplaceConfig = LaplaceConfig(), reference: dict | None = N
     k = len(big)
     # x ~ N(0, I) and y = x^T w + N(0, 1): the expected test MSE of w_hat is exactly 1 + ||w - w_hat||^2; each
     # summary is a function of a sampled posterior mean m, with its MCSE by the delta method (value, gradient at m)
-    found = {key: {name: Sampled(fn(f.coef_mean_)[0], delta_mcse(f.draws_, fn(f.coef_mean_)[1]))
-                   for name, f in fits.items()} for key, fn in sparse_summaries(w, k).items()}
+    found = {key: {name: Sampled(value, delta_mcse(f.draws_, grad))
+                   for name, f in fits.items() for value, grad in [fn(f.coef_mean_)]}
+             for key, fn in sparse_summaries(w, k).items()}
     mse, kept, nulls = found["mse"], found["kept"], found["nulls"]
     show = list(range(k)) + list(range(k, k + 6))
     data = PriorsData(names=[f"w{j + 1}" for j in show], truth=w[show],
